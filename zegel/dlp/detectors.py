@@ -1,0 +1,602 @@
+"""Content detectors: each takes (normalised) text and returns findings with offsets into it.
+
+Checksummed identifiers (BSN, IBAN, payment cards) are validated with python-stdnum, so a
+number that fails its check is never reported. Context keywords raise or cancel a finding;
+see docs/dlp.md for what each detector deliberately does not catch.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+import phonenumbers
+from stdnum import iban as stdnum_iban
+from stdnum import luhn
+from stdnum.nl import bsn as stdnum_bsn
+
+from zegel.dlp.findings import (
+    BSN,
+    DATE_OF_BIRTH,
+    IBAN,
+    NOT_SCANNED,
+    PASSPORT_NL,
+    PAYMENT_CARD,
+    PHONE_NL,
+    Finding,
+    mask,
+)
+from zegel.dlp.medical import TermSet, default_terms, detect_medical
+from zegel.dlp.normalize import normalize
+from zegel.dlp.patterns import OrgPattern, detect_org_patterns
+
+Detector = Callable[[str], list[Finding]]
+
+# How far (in characters) before a number a label such as "BSN:" is looked for.
+_CONTEXT_BEFORE = 60
+_CONTEXT_AFTER = 20
+
+
+def _keyword_re(words: Iterable[str]) -> re.Pattern[str]:
+    alternatives = "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
+    return re.compile(r"(?<![^\W_])(?:" + alternatives + r")(?![^\W_])", re.IGNORECASE)
+
+
+def _context(
+    text: str, start: int, end: int, positive: re.Pattern[str], negative: re.Pattern[str]
+) -> int:
+    """+1 if the nearest label around the span is positive, -1 if negative, 0 if none."""
+    before = text[max(0, start - _CONTEXT_BEFORE) : start]
+    best_pos, verdict = -1, 0
+    for pattern, value in ((positive, 1), (negative, -1)):
+        for m in pattern.finditer(before):
+            if m.start() > best_pos:
+                best_pos, verdict = m.start(), value
+    if verdict:
+        return verdict
+    after = text[end : end + _CONTEXT_AFTER]
+    if positive.search(after):
+        return 1
+    return 0
+
+
+# Labels that say "this number is something else", shared by the number detectors.
+_NEGATIVE_NUMBER_LABELS = [
+    "order",
+    "ordernummer",
+    "ordernr",
+    "bestelnummer",
+    "bestelling",
+    "factuur",
+    "factuurnummer",
+    "factuurnr",
+    "invoice",
+    "klantnummer",
+    "klantnr",
+    "customer",
+    "referentie",
+    "ref",
+    "reference",
+    "kenmerk",
+    "ons kenmerk",
+    "uw kenmerk",
+    "betalingskenmerk",
+    "dossiernummer",
+    "dossier",
+    "zaaknummer",
+    "polisnummer",
+    "policy",
+    "artikelnummer",
+    "artikel",
+    "item",
+    "tracking",
+    "track",
+    "zending",
+    "pakket",
+    "ticket",
+    "rekeningnummer",
+    "rek.nr",
+    "account",
+    "tel",
+    "tel.",
+    "telefoon",
+    "telefoonnummer",
+    "phone",
+    "mobiel",
+    "mobile",
+    "fax",
+    "kvk",
+    "kvk-nummer",
+    "btw",
+    "vat",
+    "postbus",
+    "agb",
+    "agb-code",
+    "uzi",
+    "big",
+    "lidnummer",
+    "relatienummer",
+    "contractnummer",
+    "transactie",
+    "transaction",
+    "serienummer",
+    "serial",
+    "licentie",
+    "pincode",
+    "ean",
+    "isbn",
+    "patiëntnummer",
+    "patientnummer",
+    "registratienummer",
+]
+
+# --- BSN ----------------------------------------------------------------------------------
+
+_BSN_LABELS = _keyword_re(
+    [
+        "bsn",
+        "b.s.n.",
+        "bsn-nummer",
+        "bsnnummer",
+        "burgerservicenummer",
+        "burgerservice-nummer",
+        "burger service nummer",
+        "sofinummer",
+        "sofi-nummer",
+        "sofi nummer",
+        "sofi-nr",
+        "citizen service number",
+        "social security number",
+        "persoonsnummer",
+        "bsn:",
+    ]
+)
+_BSN_NOT = _keyword_re(_NEGATIVE_NUMBER_LABELS)
+_BSN = re.compile(
+    r"(?<![0-9A-Za-z])"
+    r"(?:[0-9]{8,9}|[0-9]{4}\.[0-9]{2}\.[0-9]{3}|[0-9]{3}(?P<sep>[ .\-])[0-9]{3}(?P=sep)[0-9]{3})"
+    r"(?![0-9A-Za-z])"
+)
+# A digit and a separator right before or after the candidate: part of a longer number,
+# a date, a decimal or an IBAN group.
+_RUN_BEFORE = re.compile(r"[0-9][ .,/\-]$")
+_RUN_AFTER_COMPACT = re.compile(r"^[.,/\-][0-9]")
+_INTERNATIONAL_PREFIX = re.compile(r"(?:\+|00)[0-9]{1,3}[ \-]?(?:\(0\)[ \-]?)?$")
+
+
+def detect_bsn(text: str) -> list[Finding]:
+    """Dutch citizen service numbers that pass the 11-proef.
+
+    Nine digits as 123456782, 1234.56.782, 123.456.782, 123 456 782 or 123-456-782. Eight
+    digits (a leading zero dropped, as spreadsheets do) only directly after a BSN label.
+    """
+    findings: list[Finding] = []
+    for m in _BSN.finditer(text):
+        start, end = m.start(), m.end()
+        raw = m.group()
+        sep = m.group("sep")
+        if _RUN_BEFORE.search(text[max(0, start - 2) : start]):
+            continue
+        following = text[end : end + 2]
+        if sep is None and _RUN_AFTER_COMPACT.match(following):
+            continue
+        if (
+            sep is not None
+            and len(following) == 2
+            and following[0] == sep
+            and following[1].isdigit()
+        ):
+            continue
+        if _INTERNATIONAL_PREFIX.search(text[max(0, start - 12) : start]):
+            continue
+        digits = "".join(c for c in raw if c.isdigit())
+        if not stdnum_bsn.is_valid(digits.zfill(9)) or digits.zfill(9) == "000000000":
+            continue
+        context = _context(text, start, end, _BSN_LABELS, _BSN_NOT)
+        if context < 0 or (len(digits) == 8 and context == 0):
+            continue
+        if _inside_iban(text, start, end):
+            continue
+        confidence = 0.95 if context > 0 else 0.7
+        findings.append(
+            Finding(BSN, start, end, confidence, f"BSN (11-proef valid) {mask(digits)}")
+        )
+    return findings
+
+
+# --- IBAN ---------------------------------------------------------------------------------
+
+_IBAN_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])[A-Za-z]{2}[0-9]{2}(?: ?[0-9A-Za-z]){11,30}")
+
+
+def _iban_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, compact IBAN) for every checksum-valid IBAN in the text."""
+    spans: list[tuple[int, int, str]] = []
+    for m in _IBAN_CANDIDATE.finditer(text):
+        candidate = m.group()
+        # Possible ends: after each alphanumeric that is followed by a space or the end, so a
+        # word after the IBAN ("NL91 ABNA 0417 1643 00 en") is trimmed off again.
+        cuts = [
+            i + 1
+            for i, c in enumerate(candidate)
+            if c != " " and (i + 1 == len(candidate) or candidate[i + 1] == " ")
+        ]
+        if m.end() < len(text) and text[m.end()].isalnum():
+            cuts = cuts[:-1]
+        for cut in reversed(cuts):
+            compact = candidate[:cut].replace(" ", "").upper()
+            if len(compact) < 15:
+                break
+            if stdnum_iban.is_valid(compact):
+                spans.append((m.start(), m.start() + cut, compact))
+                break
+    return spans
+
+
+def _inside_iban(text: str, start: int, end: int) -> bool:
+    lo = max(0, start - 40)
+    window = text[lo : end + 40]
+    return any(s + lo <= start and end <= e + lo for s, e, _ in _iban_spans(window))
+
+
+def detect_iban(text: str) -> list[Finding]:
+    """IBANs of any country that pass mod-97 and the country's length, any case or spacing."""
+    return [
+        Finding(IBAN, s, e, 0.99, f"IBAN ({compact[:2]}, mod-97 valid) {mask(compact)}")
+        for s, e, compact in _iban_spans(text)
+    ]
+
+
+# --- Dutch passport / identity card -------------------------------------------------------
+
+# Since 2014: two letters, six letters or digits, one digit; the letter O is never used.
+_PASSPORT = re.compile(r"(?<![0-9A-Za-z])[A-NP-Z]{2}[A-NP-Z0-9]{6}[0-9](?![0-9A-Za-z])")
+_PASSPORT_LABELS = _keyword_re(
+    [
+        "paspoort",
+        "paspoortnummer",
+        "passport",
+        "passport number",
+        "identiteitskaart",
+        "id-kaart",
+        "id kaart",
+        "idkaart",
+        "identiteitsbewijs",
+        "id-bewijs",
+        "legitimatie",
+        "documentnummer",
+        "document number",
+        "reisdocument",
+        "travel document",
+        "id card",
+        "identity card",
+        "rijbewijs",
+    ]
+)
+_NEVER = re.compile(r"(?!x)x")
+
+
+def detect_passport_nl(text: str) -> list[Finding]:
+    """Dutch passport and identity card numbers; above 0.5 only with a document label."""
+    findings: list[Finding] = []
+    for m in _PASSPORT.finditer(text):
+        value = m.group()
+        if value.isalpha() or (sum(c.isdigit() for c in value) < 2 and value[2:8].isalpha()):
+            # Words in capitals followed by one digit ("REKENING1") are not document numbers.
+            continue
+        context = _context(text, m.start(), m.end(), _PASSPORT_LABELS, _NEVER)
+        confidence = 0.85 if context > 0 else 0.4
+        findings.append(
+            Finding(
+                PASSPORT_NL, m.start(), m.end(), confidence, f"Dutch ID document {mask(value, 2)}"
+            )
+        )
+    return findings
+
+
+# --- Payment cards ------------------------------------------------------------------------
+
+_CARD = re.compile(r"(?<![0-9])[0-9](?:[ \-]?[0-9]){11,18}(?![0-9])")
+_CARD_LABELS = _keyword_re(
+    [
+        "creditcard",
+        "credit card",
+        "creditcardnummer",
+        "kaartnummer",
+        "card number",
+        "card",
+        "visa",
+        "mastercard",
+        "amex",
+        "american express",
+        "maestro",
+        "betaalkaart",
+        "pinpas",
+        "debit card",
+        "cvc",
+        "cvv",
+        "vervaldatum",
+        "expiry",
+    ]
+)
+_CARD_NOT = _keyword_re(_NEGATIVE_NUMBER_LABELS)
+
+
+def _card_brand(digits: str) -> str | None:
+    n = len(digits)
+    two, four = int(digits[:2]), int(digits[:4])
+    if digits[0] == "4" and n in (13, 16, 19):
+        return "Visa"
+    if (51 <= two <= 55 or 2221 <= four <= 2720) and n == 16:
+        return "Mastercard"
+    if two in (34, 37) and n == 15:
+        return "American Express"
+    if (two == 50 or 56 <= two <= 69) and 12 <= n <= 19:
+        return "Maestro"
+    return None
+
+
+def _card_grouping_ok(raw: str) -> bool:
+    separators = {c for c in raw if not c.isdigit()}
+    if not separators:
+        return True
+    if len(separators) > 1:
+        return False
+    groups = [len(g) for g in re.split(r"[ \-]", raw)]
+    if groups in ([4, 6, 5], [4, 6, 4]):
+        return True
+    return all(g == 4 for g in groups[:-1]) and 1 <= groups[-1] <= 4
+
+
+def detect_payment_card(text: str) -> list[Finding]:
+    """Card numbers of 13-19 digits with a Visa, Mastercard, Amex or Maestro prefix and Luhn."""
+    findings: list[Finding] = []
+    for m in _CARD.finditer(text):
+        raw = m.group()
+        following = text[m.end() : m.end() + 2]
+        if len(following) == 2 and following[0] in " -" and following[1].isdigit():
+            continue
+        digits = "".join(c for c in raw if c.isdigit())
+        if not 13 <= len(digits) <= 19 or not _card_grouping_ok(raw):
+            continue
+        brand = _card_brand(digits)
+        if brand is None or not luhn.is_valid(digits):
+            continue
+        context = _context(text, m.start(), m.end(), _CARD_LABELS, _CARD_NOT)
+        if context < 0:
+            continue
+        confidence = 0.98 if context > 0 else 0.85
+        findings.append(
+            Finding(
+                PAYMENT_CARD,
+                m.start(),
+                m.end(),
+                confidence,
+                f"{brand} card (Luhn valid) {mask(digits)}",
+            )
+        )
+    return findings
+
+
+# --- Dutch phone numbers ------------------------------------------------------------------
+
+_PHONE = re.compile(
+    r"(?<![\w+/.\-])"
+    r"(?:(?:\+|00)31[ \-]?(?:\(0\)[ \-]?)?|\(0[1-9][0-9]{0,2}\)[ \-]?|0(?=[1-9]))"
+    r"[0-9](?:[ \-.]?[0-9]){5,9}"
+    r"(?![0-9]|[ \-.][0-9])"
+)
+
+
+def detect_phone_nl(text: str) -> list[Finding]:
+    """Dutch phone numbers (national or +31/0031), validated with the phonenumbers library."""
+    findings: list[Finding] = []
+    for m in _PHONE.finditer(text):
+        try:
+            number = phonenumbers.parse(m.group(), "NL")
+        except phonenumbers.NumberParseException:
+            continue
+        if number.country_code != 31 or not phonenumbers.is_valid_number(number):
+            continue
+        kind = phonenumbers.number_type(number)
+        label = "mobile" if kind == phonenumbers.PhoneNumberType.MOBILE else "fixed/other"
+        findings.append(
+            Finding(
+                PHONE_NL,
+                m.start(),
+                m.end(),
+                0.9,
+                f"Dutch phone number ({label}) {mask(m.group(), 2)}",
+            )
+        )
+    return findings
+
+
+# --- Date of birth ------------------------------------------------------------------------
+
+_MONTHS = {
+    "januari": 1,
+    "jan": 1,
+    "january": 1,
+    "februari": 2,
+    "feb": 2,
+    "february": 2,
+    "maart": 3,
+    "mrt": 3,
+    "march": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
+    "mei": 5,
+    "may": 5,
+    "juni": 6,
+    "jun": 6,
+    "june": 6,
+    "juli": 7,
+    "jul": 7,
+    "july": 7,
+    "augustus": 8,
+    "aug": 8,
+    "august": 8,
+    "september": 9,
+    "sep": 9,
+    "sept": 9,
+    "oktober": 10,
+    "okt": 10,
+    "october": 10,
+    "oct": 10,
+    "november": 11,
+    "nov": 11,
+    "december": 12,
+    "dec": 12,
+}
+_DATE = re.compile(
+    r"(?<![0-9])(?:"
+    r"(?P<d>[0-3]?[0-9])(?P<s>[\-/.])(?P<m>[01]?[0-9])(?P=s)(?P<y>(?:19|20)[0-9]{2})"
+    r"|(?P<y2>(?:19|20)[0-9]{2})-(?P<m2>[01][0-9])-(?P<d2>[0-3][0-9])"
+    r"|(?P<d3>[0-3]?[0-9])\s(?P<mon>"
+    + "|".join(sorted(_MONTHS, key=len, reverse=True))
+    + r")\.?\s(?P<y3>(?:19|20)[0-9]{2})"
+    r")(?![0-9])",
+    re.IGNORECASE,
+)
+_DOB_LABELS = _keyword_re(
+    [
+        "geboren",
+        "geboren op",
+        "geb.",
+        "geb",
+        "geboortedatum",
+        "geb.datum",
+        "geb. datum",
+        "date of birth",
+        "dob",
+        "d.o.b.",
+        "born",
+        "born on",
+        "birth date",
+        "birthdate",
+        "geboortedag",
+    ]
+)
+# "Jan de Vries (12-03-1985)" / "J. de Vries, 12-03-1985" / "mevrouw Jansen *12-03-1985".
+_NAME_BEFORE = re.compile(
+    r"(?:[A-Z][a-zà-ÿ]+|[A-Z]\.)(?:\s(?:van|de|der|den|ter|ten|het|'t|[A-Z][a-zà-ÿ]+|[A-Z]\.))*"
+    r"\s[A-Z][a-zà-ÿ\-]+\s*(?:,|\(|\*|-)\s*$"
+)
+
+
+def _parse_date(m: re.Match[str]) -> datetime.date | None:
+    try:
+        if m.group("y"):
+            return datetime.date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+        if m.group("y2"):
+            return datetime.date(int(m.group("y2")), int(m.group("m2")), int(m.group("d2")))
+        month = _MONTHS[m.group("mon").lower()]
+        return datetime.date(int(m.group("y3")), month, int(m.group("d3")))
+    except ValueError:
+        return None
+
+
+def detect_date_of_birth(text: str) -> list[Finding]:
+    """A real past date right after a birth label (0.9) or right after a person's name (0.6)."""
+    findings: list[Finding] = []
+    today = datetime.date.today()
+    for m in _DATE.finditer(text):
+        date = _parse_date(m)
+        if date is None or date > today:
+            continue
+        before = text[max(0, m.start() - 30) : m.start()]
+        if _DOB_LABELS.search(before):
+            confidence = 0.9
+        elif _NAME_BEFORE.search(text[max(0, m.start() - 60) : m.start()]):
+            confidence = 0.6
+        else:
+            continue
+        findings.append(Finding(DATE_OF_BIRTH, m.start(), m.end(), confidence, "date of birth"))
+    return findings
+
+
+# --- Registry and the scan entry point ----------------------------------------------------
+
+DETECTORS: dict[str, Detector] = {
+    BSN: detect_bsn,
+    IBAN: detect_iban,
+    PASSPORT_NL: detect_passport_nl,
+    PAYMENT_CARD: detect_payment_card,
+    PHONE_NL: detect_phone_nl,
+    DATE_OF_BIRTH: detect_date_of_birth,
+    "medical": detect_medical,
+}
+
+# Text is scanned in chunks so a huge input is bounded by the time budget; chunks overlap so
+# nothing that straddles a boundary is lost.
+CHUNK_SIZE = 131_072
+_OVERLAP = 256
+
+
+def _scan_chunk(chunk: str, org_patterns: Sequence[OrgPattern], terms: TermSet) -> list[Finding]:
+    normal = normalize(chunk)
+    found: list[Finding] = []
+    for kind, detector in DETECTORS.items():
+        if kind == "medical":
+            found.extend(detect_medical(normal.text, terms))
+        else:
+            found.extend(detector(normal.text))
+    found.extend(detect_org_patterns(normal.text, org_patterns))
+    if not normal.removal_points:
+        return found
+    mapped: list[Finding] = []
+    for f in found:
+        start, end = normal.original_span(f.start, f.end)
+        mapped.append(Finding(f.kind, start, end, f.confidence, f.detail))
+    return mapped
+
+
+def scan_text(
+    text: str,
+    *,
+    org_patterns: Sequence[OrgPattern] = (),
+    terms: TermSet | Iterable[str] | None = None,
+    budget_seconds: float = 2.0,
+) -> list[Finding]:
+    """All findings in ``text``, sorted by position, with offsets into ``text`` itself.
+
+    ``terms`` adds the organisation's own special-category terms to the shipped lists (pass a
+    prepared ``TermSet`` to avoid rebuilding it per call). If the budget runs out the rest of
+    the text is reported as one ``not_scanned`` finding instead of being skipped silently.
+    """
+    term_set = terms if isinstance(terms, TermSet) else default_terms().extended(terms or ())
+    deadline = time.monotonic() + budget_seconds
+    findings: set[Finding] = set()
+    position = 0
+    while position < len(text):
+        core_end = min(len(text), position + CHUNK_SIZE)
+        if core_end < len(text):
+            # Cut at whitespace so a word or number is not split at the core boundary.
+            space = text.rfind(" ", core_end - _OVERLAP, core_end)
+            if space > position:
+                core_end = space
+        # The chunk starts a little early so a label such as "BSN:" before the core is seen.
+        chunk_start = max(0, position - _OVERLAP)
+        chunk = text[chunk_start : min(len(text), core_end + _OVERLAP)]
+        for f in _scan_chunk(chunk, org_patterns, term_set):
+            start = f.start + chunk_start
+            if position <= start < core_end:
+                findings.add(Finding(f.kind, start, f.end + chunk_start, f.confidence, f.detail))
+        position = core_end
+        if position < len(text) and time.monotonic() > deadline:
+            findings.add(
+                Finding(
+                    NOT_SCANNED,
+                    position,
+                    len(text),
+                    1.0,
+                    f"time budget of {budget_seconds:g} s used up; "
+                    f"{len(text) - position} characters not scanned",
+                )
+            )
+            break
+    return sorted(findings, key=lambda f: (f.start, f.end, f.kind))

@@ -1,0 +1,231 @@
+"""Special-category (AVG art. 9) terms: loading the term lists and matching them in text.
+
+Term files (terms/*.txt) are plain data an admin can extend:
+
+    # comment
+    [category]
+    diabetes          whole word, with inflections and compounds (diabetespatiënt)
+    psychiatr*        any word starting with this
+    ziekte van crohn  several words, any whitespace between them
+
+All terms are compiled into one case-insensitive trie regex, so the text is searched in C;
+Python only checks the few words that contain a term.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from zegel.dlp.findings import MEDICAL, Finding
+
+TERMS_DIR = Path(__file__).parent / "terms"
+CUSTOM_CATEGORY = "organisation term"
+
+# Endings accepted after a whole-word term: Dutch plurals and adjective forms, English plural.
+_INFLECTIONS = frozenset(
+    [
+        "s",
+        "es",
+        "en",
+        "e",
+        "n",
+        "'s",
+        "ën",
+        "ns",
+        "r",
+        "er",
+        "ers",
+        "ische",
+        "isch",
+        "sche",
+        "d",
+        "ed",
+    ]
+)
+# Second halves that make a compound with a term still about health: "diabetespatiënt".
+_COMPOUND_HEADS = (
+    "patiënt",
+    "patient",
+    "patiënte",
+    "zorg",
+    "behandeling",
+    "medicatie",
+    "medicijn",
+    "kliniek",
+    "poli",
+    "polikliniek",
+    "afdeling",
+    "consult",
+    "diagnose",
+    "onderzoek",
+    "traject",
+    "verpleegkundige",
+    "specialist",
+    "therapie",
+    "screening",
+    "test",
+    "dossier",
+    "klachten",
+    "klacht",
+    "ziekte",
+    "behandelaar",
+    "team",
+    "care",
+    "nurse",
+    "clinic",
+    "treatment",
+    "medication",
+    "centrum",
+    "spreekuur",
+    "begeleiding",
+    "indicatie",
+    "opname",
+    "risico",
+    "zwangerschap",
+    "pijn",
+    "aanval",
+    "aanvallen",
+    "verleden",
+)
+# A term found inside a longer word ("borstkanker") counts from this length on; shorter
+# terms inside words are too often accidental ("hiv" in "archief" would not, but be careful).
+_MIN_TAIL_TERM = 5
+_MIN_COMPOUND_HEAD_PART = 3
+
+
+def _is_word_char(c: str) -> bool:
+    return c.isalpha()
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str
+    category: str
+    prefix: bool
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def render(node: dict) -> str:
+        ends = "" in node
+        branches = [
+            (r"\s+" if char == " " else re.escape(char)) + render(child)
+            for char, child in sorted(node.items())
+            if char
+        ]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if ends:
+            return "(?:" + body + ")?" if len(branches) > 1 or len(body) > 1 else body + "?"
+        return body
+
+    return render(trie)
+
+
+def parse_terms(lines: Iterable[str], default_category: str = CUSTOM_CATEGORY) -> list[Term]:
+    """Terms from the lines of a term file; unknown lines are ignored, case is folded."""
+    category = default_category
+    terms: list[Term] = []
+    for raw in lines:
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            category = line[1:-1].strip() or default_category
+            continue
+        prefix = line.endswith("*")
+        text = " ".join(line.rstrip("*").lower().split())
+        if len(text) >= 3:
+            terms.append(Term(text, category, prefix))
+    return terms
+
+
+class TermSet:
+    """A compiled set of special-category terms."""
+
+    def __init__(self, terms: Iterable[Term]) -> None:
+        self.terms: dict[str, Term] = {}
+        for term in terms:
+            self.terms.setdefault(term.text, term)
+        pattern = _trie_pattern(self.terms) if self.terms else r"(?!x)x"
+        self._regex = re.compile(pattern, re.IGNORECASE)
+
+    def extended(self, extra: Iterable[str]) -> TermSet:
+        """This set plus the given term lines (same syntax as a term file)."""
+        added = parse_terms(extra)
+        if not added:
+            return self
+        return TermSet([*self.terms.values(), *added])
+
+    def _accept(self, term: Term, text: str, start: int, end: int) -> tuple[int, int] | None:
+        """Span of the whole word(s) if the term occurrence at text[start:end] counts."""
+        word_start = start
+        while word_start > 0 and _is_word_char(text[word_start - 1]):
+            word_start -= 1
+        word_end = end
+        while word_end < len(text) and _is_word_char(text[word_end]):
+            word_end += 1
+        rest = text[end:word_end].lower()
+        if word_start == start:
+            if not rest or term.prefix or rest in _INFLECTIONS:
+                return word_start, word_end
+            head = rest[1:] if rest[0] == "s" else rest
+            if any(head.startswith(h) for h in _COMPOUND_HEADS) or any(
+                rest.startswith(h) for h in _COMPOUND_HEADS
+            ):
+                return word_start, word_end
+            return None
+        # The term is the tail of a compound: "borstkanker", "jeugdpsychiatrie".
+        if (
+            len(term.text) >= _MIN_TAIL_TERM
+            and start - word_start >= _MIN_COMPOUND_HEAD_PART
+            and (not rest or rest in _INFLECTIONS or term.prefix)
+        ):
+            return word_start, word_end
+        return None
+
+    def find(self, text: str) -> list[Finding]:
+        findings: list[Finding] = []
+        last_end = -1
+        position = 0
+        while True:
+            m = self._regex.search(text, position)
+            if m is None:
+                break
+            key = " ".join(m.group().lower().split())
+            term = self.terms.get(key)
+            span = self._accept(term, text, m.start(), m.end()) if term else None
+            if term is not None and span is not None and span[0] >= last_end:
+                detail = f"special-category term ({term.category})"
+                findings.append(Finding(MEDICAL, span[0], span[1], 0.8, detail))
+                last_end = span[1]
+                position = span[1]
+            else:
+                # Retry one character later so a term inside this match is not lost.
+                position = m.start() + 1
+        return findings
+
+
+@cache
+def default_terms() -> TermSet:
+    """The shipped Dutch and English term lists."""
+    terms: list[Term] = []
+    for path in sorted(TERMS_DIR.glob("*.txt")):
+        terms.extend(parse_terms(path.read_text(encoding="utf-8").splitlines()))
+    return TermSet(terms)
+
+
+def detect_medical(text: str, terms: TermSet | None = None) -> list[Finding]:
+    """Special-category terms (health, youth care, criminal records) as whole words."""
+    return (terms or default_terms()).find(text)
