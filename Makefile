@@ -1,0 +1,55 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit messages lock clean system-deps bench
+
+$(STAMP): requirements/base.txt requirements/dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --require-hashes -r requirements/base.txt -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-build-isolation --no-deps -e .
+	touch $(STAMP)
+
+messages: $(STAMP)
+	cd zegel && ../$(BIN)/django-admin compilemessages --ignore=.venv >/dev/null
+
+run: $(STAMP) messages
+	$(BIN)/zegel demo
+
+# Debian packages the tests need: a browser for Playwright, PostgreSQL, gettext.
+system-deps:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy zegel
+
+unit: $(STAMP) messages
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test: system-deps $(STAMP) messages lint typecheck
+	tests/postgres.sh $(BIN)/pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/python bench/crypto_write.py
+	$(BIN)/python bench/http_roundtrip.py
+	$(BIN)/python bench/dlp_speed.py
+
+lock:
+	$(PYTHON) -m venv /tmp/zegel-lock && /tmp/zegel-lock/bin/pip install --quiet pip-tools
+	cd requirements && /tmp/zegel-lock/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras -o base.txt base.in
+	cd requirements && /tmp/zegel-lock/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras -o dev.txt dev.in
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache

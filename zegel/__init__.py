@@ -1,0 +1,1 @@
+"""Zegel: self-hosted secure e-mail and file exchange."""

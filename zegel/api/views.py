@@ -1,0 +1,189 @@
+"""The REST API (django-ninja). OpenAPI at /api/v1/openapi.json; errors as problem objects."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import File, NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.files import UploadedFile
+from ninja.security import HttpBearer
+from pydantic import Field
+
+from zegel.audit.log import record
+from zegel.messaging import actions
+from zegel.messaging.models import Attachment, Message, RecipientEvent
+from zegel.orgs.models import ApiToken, User, hash_token
+from zegel.web import EncryptedUpload
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        entry = (ApiToken.objects.select_related("user__organisation")
+                 .filter(token_hash=hash_token(token), revoked_at__isnull=True).first())
+        if entry is None or not entry.user.is_active:
+            return None
+        ApiToken.objects.filter(pk=entry.pk).update(last_used_at=timezone.now())
+        return entry.user
+
+
+api = NinjaAPI(title="Zegel API", version="1", auth=BearerToken(), urls_namespace="api",
+               openapi_url="/openapi.json", docs_url="/docs")
+
+
+def problem(request: HttpRequest, status: int, title: str, detail: str,
+            **extra: Any) -> HttpResponse:
+    response = api.create_response(request, {"type": "about:blank", "title": title,
+                                              "status": status, "detail": detail, **extra},
+                                   status=status)
+    response["Content-Type"] = "application/problem+json"
+    return response
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return problem(request, 401, "Unauthorized",
+                   "Send a valid API token as 'Authorization: Bearer <token>'.")
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [{"loc": [str(p) for p in e.get("loc", [])], "msg": e.get("msg", "")}
+              for e in exc.errors]
+    return problem(request, 422, "Invalid request", "The request body is not valid.",
+                   errors=errors)
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return problem(request, exc.status_code, "Error", str(exc))
+
+
+@api.exception_handler(actions.ActionError)
+def on_action_error(request: HttpRequest, exc: actions.ActionError) -> HttpResponse:
+    return problem(request, exc.status, "Refused", exc.message, field=exc.field)
+
+
+def _user(request: HttpRequest) -> User:
+    user = getattr(request, "auth", None)
+    if not isinstance(user, User):
+        raise HttpError(401, "Not authenticated.")
+    return user
+
+
+class AttachmentOut(Schema):
+    id: uuid.UUID
+    name: str
+    size: int
+    sha256: str
+    content_type: str
+
+
+@api.post("/attachments", response={201: AttachmentOut})
+def upload_attachment(request: HttpRequest, file: File[UploadedFile]) -> tuple[int, Any]:
+    if request.upload_too_large:  # type: ignore[attr-defined]
+        raise HttpError(413, "The file is larger than the upload limit.")
+    if not isinstance(file, EncryptedUpload):
+        raise HttpError(400, "Send the file as multipart/form-data in the field 'file'.")
+    user = _user(request)
+    attachment = actions.store_upload(file, organisation=user.organisation, user=user)
+    record("attachment.uploaded", organisation=user.organisation, actor_type="api",
+           actor_id=user.pk, actor_label=user.email, object_type="attachment",
+           object_id=attachment.pk, request=request, data={"size": attachment.size})
+    return 201, {"id": attachment.pk, "name": file.name or "", "size": attachment.size,
+                 "sha256": attachment.sha256, "content_type": attachment.content_type}
+
+
+class RecipientIn(Schema):
+    email: str = Field(max_length=254)
+    name: str = Field(default="", max_length=200)
+    kind: Literal["to", "cc"] = "to"
+    verification: Literal["sms", "access_code", "email"] | None = None
+    phone: str = Field(default="", max_length=40)
+    access_code: str = Field(default="", max_length=128)
+    access_code_hint: str = Field(default="", max_length=200)
+
+
+class MessageIn(Schema):
+    subject: str = Field(max_length=300)
+    body: str = Field(default="", max_length=1_000_000)
+    recipients: list[RecipientIn] = Field(max_length=100)
+    attachments: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+
+
+class EventOut(Schema):
+    kind: str
+    at: str
+    detail: str
+
+
+class RecipientOut(Schema):
+    id: int
+    email: str
+    name: str
+    kind: str
+    verification: str
+    status: str
+    events: list[EventOut]
+
+
+class MessageOut(Schema):
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    created_at: str
+    recipients: list[RecipientOut]
+
+
+def _message_out(message: Message) -> dict[str, Any]:
+    recipients = []
+    for recipient in message.conversation.recipients.all():
+        events = RecipientEvent.objects.filter(recipient=recipient).filter(
+            message__isnull=True) | RecipientEvent.objects.filter(recipient=recipient,
+                                                                  message=message)
+        event_list = [{"kind": e.kind, "at": e.at.isoformat(), "detail": e.detail}
+                      for e in events.order_by("at", "id")]
+        recipients.append({
+            "id": recipient.pk, "email": recipient.email, "name": recipient.name,
+            "kind": recipient.kind, "verification": recipient.method,
+            "status": event_list[-1]["kind"] if event_list else "queued",
+            "events": event_list,
+        })
+    return {"id": message.pk, "conversation_id": message.conversation_id,
+            "created_at": message.created_at.isoformat(), "recipients": recipients}
+
+
+@api.post("/messages", response={201: MessageOut})
+def create_message(request: HttpRequest, payload: MessageIn) -> tuple[int, Any]:
+    user = _user(request)
+    attachments = list(Attachment.objects.filter(pk__in=payload.attachments,
+                                                 uploaded_by_user=user).select_related("key"))
+    if len(attachments) != len(set(payload.attachments)):
+        raise actions.ActionError("An attachment id is unknown or already used.",
+                                  field="attachments", status=404)
+    specs = [actions.RecipientSpec(email=r.email, name=r.name, kind=r.kind,
+                                   method=r.verification or "", phone=r.phone,
+                                   access_code=r.access_code,
+                                   access_code_hint=r.access_code_hint)
+             for r in payload.recipients]
+    message = actions.send_message(sender=user, subject=payload.subject, body=payload.body,
+                                   recipients=specs, attachments=attachments, request=request,
+                                   via="api")
+    return 201, _message_out(message)
+
+
+@api.get("/messages/{message_id}", response=MessageOut)
+def get_message(request: HttpRequest, message_id: str) -> Any:
+    user = _user(request)
+    try:
+        pk = uuid.UUID(message_id)
+    except ValueError:
+        raise HttpError(404, "Message not found.") from None
+    message = (Message.objects.select_related("conversation")
+               .filter(pk=pk, conversation__organisation=user.organisation,
+                       conversation__created_by=user).first())
+    if message is None:
+        raise HttpError(404, "Message not found.")
+    return _message_out(message)

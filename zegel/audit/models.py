@@ -1,0 +1,43 @@
+"""The append-only audit log (NTA 7516 §6.4.2): who, what, when, from where; never content."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+
+class AuditEvent(models.Model):
+    # A global sequence: each entry carries the hash of the one before, so a removed or changed
+    # row breaks the chain (see zegel.audit.log.verify_chain).
+    organisation = models.ForeignKey("orgs.Organisation", null=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor_type = models.CharField(max_length=20)  # user, recipient, system, api
+    actor_id = models.CharField(max_length=64, blank=True)
+    actor_label = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    data = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("audit events are append-only")
+
+
+class AuditHead(models.Model):
+    """One row that writers lock, so two processes never chain onto the same predecessor."""
+
+    last_hash = models.CharField(max_length=64, default="0" * 64)

@@ -1,0 +1,140 @@
+"""Small strict helpers that read configuration from the environment.
+
+Every setting comes from an environment variable. A helper refuses a value it does not
+understand instead of guessing, so a typo in a deployment fails at start-up, not at 3 a.m.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed."""
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw in ("1", "true", "True", "yes"):
+        return True
+    if raw in ("0", "false", "False", "no"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative")
+    return value
+
+
+def env_secret(name: str, default: str = "") -> str:
+    """Read a secret from NAME, or from the file named by NAME_FILE (for secret stores)."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from None
+    return os.environ.get(name, default)
+
+
+def parse_size(name: str, default: int) -> int:
+    """Sizes like 2G, 500M, 1024 (bytes)."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    units = {"K": 1024, "M": 1024**2, "G": 1024**3}
+    text = raw.strip().upper().removesuffix("B").removesuffix("I")
+    factor = 1
+    if text and text[-1] in units:
+        factor = units[text[-1]]
+        text = text[:-1]
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a size such as 2G or 500M, not {raw!r}") from None
+    return value * factor
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    backend: str  # "smtp" or "capture"
+    host: str = ""
+    port: int = 25
+    username: str = ""
+    password: str = ""
+    use_tls: bool = False  # STARTTLS
+    use_ssl: bool = False  # implicit TLS
+    timeout: int = 30
+
+
+def parse_email_url(url: str) -> EmailConfig:
+    """`capture`, `smtp://host:port`, `smtp+starttls://user:pass@host:587`, `smtps://host:465`."""
+    if url == "capture":
+        return EmailConfig(backend="capture")
+    parts = urlsplit(url)
+    schemes = {"smtp": (False, False, 25), "smtp+starttls": (True, False, 587),
+               "smtps": (False, True, 465)}
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ConfigError(
+            "ZEGEL_EMAIL_URL must be 'capture', smtp://host:port, "
+            "smtp+starttls://user:pass@host:587 or smtps://host:465"
+        )
+    use_tls, use_ssl, default_port = schemes[parts.scheme]
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        raise ConfigError("ZEGEL_EMAIL_URL has an invalid port") from None
+    query = parse_qs(parts.query)
+    timeout = int(query.get("timeout", ["30"])[0])
+    return EmailConfig(
+        backend="smtp",
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        use_tls=use_tls,
+        use_ssl=use_ssl,
+        timeout=timeout,
+    )
+
+
+@dataclass(frozen=True)
+class SmsConfig:
+    backend: str  # "capture", "file" or "webhook"
+    path: str = ""
+    url: str = ""
+
+
+def parse_sms_url(url: str) -> SmsConfig:
+    """`capture`, `file:///path/sms.jsonl`, or an `https://` webhook."""
+    if url == "capture":
+        return SmsConfig(backend="capture")
+    parts = urlsplit(url)
+    if parts.scheme == "file" and parts.path:
+        return SmsConfig(backend="file", path=unquote(parts.path))
+    if parts.scheme == "https" and parts.hostname:
+        return SmsConfig(backend="webhook", url=url)
+    if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"):
+        # Plain HTTP only to this machine (a local relay or a test); never across a network.
+        return SmsConfig(backend="webhook", url=url)
+    raise ConfigError(
+        "ZEGEL_SMS_URL must be 'capture', file:///path/sms.jsonl or an https:// webhook URL"
+    )

@@ -1,0 +1,26 @@
+"""Key rotation: a new KEK becomes current and every data key is re-wrapped under it."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from zegel.audit.log import record
+from zegel.crypto.keyring import get_keyring, reset_keyring_cache
+from zegel.messaging.models import DataKey
+
+
+def rotate_keys() -> tuple[str, int]:
+    keyring = get_keyring()
+    new_id = keyring.rotate()
+    reset_keyring_cache()
+    keyring = get_keyring()
+    count = 0
+    for key in DataKey.objects.filter(shredded_at__isnull=True).exclude(kek_id=new_id).iterator():
+        dek = keyring.unwrap(key.kek_id, bytes(key.wrapped), context=key.id.bytes)
+        kek_id, wrapped = keyring.wrap(dek, context=key.id.bytes)
+        with transaction.atomic():
+            DataKey.objects.filter(pk=key.pk).update(kek_id=kek_id, wrapped=wrapped)
+        count += 1
+    record("keys.rotated", organisation=None, actor_type="system", data={"kek": new_id,
+                                                                         "rewrapped": count})
+    return new_id, count

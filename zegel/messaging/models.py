@@ -1,0 +1,160 @@
+"""Conversations, messages, recipients and attachments. Content is stored encrypted only."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class DataKey(models.Model):
+    """A data-encryption key (DEK), stored only wrapped by a key-encryption key (KEK).
+
+    Deleting the wrapped key (crypto-shredding) makes everything it encrypted unreadable, in
+    backups too.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kek_id = models.CharField(max_length=16)
+    wrapped = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+    shredded_at = models.DateTimeField(null=True, blank=True)
+
+
+class Conversation(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT,
+                                     related_name="conversations")
+    created_by = models.ForeignKey("orgs.User", on_delete=models.PROTECT,
+                                   related_name="conversations")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_activity_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # A guest replied and the sender has not looked yet: the conversation shows in the inbox.
+    has_unread_reply = models.BooleanField(default=False)
+
+
+class Recipient(models.Model):
+    class Method(models.TextChoices):
+        SMS = "sms", _("SMS code")
+        ACCESS_CODE = "access_code", _("Access code")
+        EMAIL = "email", _("E-mail code")
+
+    class Kind(models.TextChoices):
+        TO = "to", _("To")
+        CC = "cc", _("CC")
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE,
+                                     related_name="recipients")
+    email = models.EmailField()
+    name = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=2, choices=Kind.choices, default=Kind.TO)
+    method = models.CharField(max_length=16, choices=Method.choices)
+    phone = models.CharField(max_length=20, blank=True)  # E.164
+    access_code_hash = models.CharField(max_length=200, blank=True)  # Argon2id
+    access_code_hint = models.CharField(max_length=200, blank=True)
+    failed_attempts = models.PositiveIntegerField(default=0)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+class RecipientLink(models.Model):
+    """A personal link sent in one notification. Only the token's hash is stored."""
+
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class Message(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE,
+                                     related_name="messages")
+    author_user = models.ForeignKey("orgs.User", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    author_recipient = models.ForeignKey(Recipient, null=True, blank=True,
+                                         on_delete=models.PROTECT, related_name="replies")
+    key = models.ForeignKey(DataKey, on_delete=models.PROTECT, related_name="+")
+    subject_oid = models.UUIDField(default=uuid.uuid4)
+    subject_ct = models.BinaryField()
+    body_oid = models.UUIDField(default=uuid.uuid4)
+    body_ct = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class Attachment(models.Model):
+    """An encrypted file. Uploaded first (a draft, message unset), then bound to a message."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT,
+                                     related_name="+")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="attachments")
+    uploaded_by_user = models.ForeignKey("orgs.User", null=True, blank=True,
+                                         on_delete=models.PROTECT, related_name="+")
+    uploaded_by_recipient = models.ForeignKey(Recipient, null=True, blank=True,
+                                              on_delete=models.CASCADE, related_name="+")
+    key = models.ForeignKey(DataKey, on_delete=models.PROTECT, related_name="+")
+    name_oid = models.UUIDField(default=uuid.uuid4)
+    name_ct = models.BinaryField()
+    blob_id = models.CharField(max_length=32, unique=True)  # also the content's object id
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content_type = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class RecipientEvent(models.Model):
+    """What happened to one recipient, shown to the sender as status with times."""
+
+    class Kind(models.TextChoices):
+        NOTIFIED = "notified", _("notified")
+        BOUNCED = "bounced", _("notification bounced")
+        FAILED = "failed", _("notification failed")
+        VERIFIED = "verified", _("verified")
+        OPENED = "opened", _("opened")
+        DOWNLOADED = "downloaded", _("attachment downloaded")
+        REPLIED = "replied", _("replied")
+        LOCKED = "locked", _("locked after failed attempts")
+
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="events")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="recipient_events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    at = models.DateTimeField(default=timezone.now)
+    detail = models.CharField(max_length=200, blank=True)  # never content
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class VerificationCode(models.Model):
+    """A one-time SMS or e-mail code: keyed hash only, bound to recipient and portal session."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        EMAIL = "email", "e-mail"
+
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="codes")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    code_hmac = models.CharField(max_length=64)
+    session_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)

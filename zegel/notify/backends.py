@@ -1,0 +1,76 @@
+"""Where mail and SMS go: SMTP (Django's backend), a capture for the demo, SMS backends."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.core.mail.backends.base import BaseEmailBackend
+
+from zegel.config import SmsConfig
+from zegel.notify.models import CapturedMessage
+
+
+class CaptureEmailBackend(BaseEmailBackend):
+    """Keeps mail in the database for /dev/outbox instead of sending it."""
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        for message in email_messages:
+            html = ""
+            for content, mimetype in getattr(message, "alternatives", []):
+                if mimetype == "text/html":
+                    html = str(content)
+            CapturedMessage.objects.create(
+                channel="email",
+                to=", ".join(message.to),
+                subject=str(message.subject),
+                text=str(message.body),
+                html=html,
+                raw=message.message().as_string(),
+            )
+        return len(email_messages)
+
+
+class SmsError(Exception):
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+
+
+def send_sms(to: str, body: str, config: SmsConfig | None = None) -> None:
+    config = config or settings.SMS
+    payload: dict[str, Any] = {"to": to, "body": body}
+    if config.backend == "capture":
+        CapturedMessage.objects.create(channel="sms", to=to, text=body)
+    elif config.backend == "file":
+        line = json.dumps(payload, ensure_ascii=False) + "\n"
+        with open(config.path, "a", encoding="utf-8") as handle:
+            # Web and worker processes may append at once; a lock keeps lines whole.
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.write(line)
+            handle.flush()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    elif config.backend == "webhook":
+        request = urllib.request.Request(  # noqa: S310 - the scheme is checked in zegel.config
+            config.url,
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json", "User-Agent": "Zegel"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
+                response.read(1024)
+        except urllib.error.HTTPError as exc:
+            permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)
+            raise SmsError(f"SMS gateway answered HTTP {exc.code}", permanent=permanent) from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise SmsError(f"SMS gateway unreachable: {type(exc).__name__}",
+                           permanent=False) from None
+    else:
+        raise SmsError(f"unknown SMS backend {config.backend}", permanent=True)

@@ -1,0 +1,87 @@
+"""Organisations, their staff users and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Organisation(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    domain = models.CharField(_("domain"), max_length=253, unique=True)
+    # Shown in notification e-mails: what Zegel is for this organisation, in its own words.
+    explanation = models.TextField(_("explanation text"), blank=True)
+    # A public page explaining how to recognise a genuine notification.
+    info_url = models.URLField(_("information page"), blank=True)
+    brand_colour = models.CharField(_("brand colour"), max_length=7, default="#154273")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserManager(BaseUserManager["User"]):
+    def create_user(
+        self, email: str, organisation: Organisation, password: str | None = None, **extra: Any
+    ) -> User:
+        user = self.model(email=self.normalize_email(email).lower(), organisation=organisation,
+                          **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A staff member of one organisation. Recipients are not users: they have no account."""
+
+    email = models.EmailField(_("e-mail address"), unique=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="users")
+    phone = models.CharField(_("mobile number"), max_length=20, blank=True)
+    is_admin = models.BooleanField(_("organisation admin"), default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+def hash_token(token: str) -> str:
+    # API and link tokens carry 256 bits of randomness, so a plain SHA-256 is a safe verifier.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    label = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    @classmethod
+    def issue(cls, user: User, label: str = "") -> tuple[ApiToken, str]:
+        secret = "zgl_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, token_hash=hash_token(secret), prefix=secret[:12],
+                                   label=label)
+        return token, secret

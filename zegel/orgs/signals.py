@@ -1,0 +1,37 @@
+"""Logins and failed logins go into the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from zegel.audit.log import record
+from zegel.orgs.models import User
+
+
+@receiver(user_logged_in)
+def on_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    record("user.login", organisation=user.organisation, actor_type="user", actor_id=user.pk,
+           actor_label=user.email, object_type="user", object_id=user.pk, request=request)
+
+
+@receiver(user_logged_out)
+def on_logout(sender: Any, request: HttpRequest, user: User | None, **kwargs: Any) -> None:
+    if user is not None:
+        record("user.logout", organisation=user.organisation, actor_type="user",
+               actor_id=user.pk, actor_label=user.email, object_type="user",
+               object_id=user.pk, request=request)
+
+
+@receiver(user_login_failed)
+def on_login_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None,
+                    **kwargs: Any) -> None:
+    # The typed address is recorded (who was tried); the password never is.
+    username = str(credentials.get("username", ""))[:254]
+    user = User.objects.filter(email=username.lower()).select_related("organisation").first()
+    record("user.login_failed", organisation=user.organisation if user else None,
+           actor_type="anonymous", actor_label=username, object_type="user",
+           object_id=user.pk if user else "", request=request)

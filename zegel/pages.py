@@ -1,0 +1,35 @@
+"""Small pages that belong to no part in particular."""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from zegel.notify.models import CapturedMessage
+from zegel.orgs.models import Organisation
+
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def brand_css(request: HttpRequest, org_id: int) -> HttpResponse:
+    org = Organisation.objects.filter(pk=org_id).first()
+    colour = org.brand_colour if org and _COLOUR.match(org.brand_colour) else "#154273"
+    response = HttpResponse(f":root {{ --brand: {colour}; }}\n", content_type="text/css")
+    response["Cache-Control"] = "max-age=300"
+    return response
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@never_cache
+def dev_outbox(request: HttpRequest) -> HttpResponse:
+    if not settings.DEMO:
+        raise Http404
+    items = CapturedMessage.objects.all()[:50]
+    return render(request, "dev_outbox.html", {"items": items})

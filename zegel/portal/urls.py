@@ -1,0 +1,13 @@
+from django.urls import path
+
+from zegel.portal import views
+
+app_name = "portal"
+urlpatterns = [
+    path("m/<str:token>", views.landing, name="landing"),
+    path("m/<str:token>/code", views.send_code, name="send_code"),
+    path("m/<str:token>/verify", views.verify, name="verify"),
+    path("m/<str:token>/reply", views.reply, name="reply"),
+    path("m/<str:token>/end", views.end_session, name="end"),
+    path("m/<str:token>/a/<str:attachment_id>", views.download, name="download"),
+]

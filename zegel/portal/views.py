@@ -1,0 +1,202 @@
+"""The guest portal: a recipient opens their link, proves who they are, reads and replies."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages as flash
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from zegel.downloads import attachment_response
+from zegel.messaging import actions
+from zegel.messaging.models import Attachment, Recipient
+from zegel.messaging.validation import mask_email, mask_phone
+from zegel.web import EncryptedUpload, upload_too_large_response
+
+SESSION_KEY = "portal"
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    # One answer for unknown, malformed, revoked and locked-out links alike.
+    return render(request, "portal/not_found.html", status=404)
+
+
+def _verified(request: HttpRequest, recipient: Recipient) -> bool:
+    state: dict[str, Any] | None = request.session.get(SESSION_KEY)
+    if not state or state.get("r") != recipient.pk or state.get("c") != str(
+            recipient.conversation_id):
+        return False
+    now = time.time()
+    if now - float(state.get("t", 0)) > settings.PORTAL_IDLE_SECONDS:
+        request.session.pop(SESSION_KEY, None)
+        return False
+    state["t"] = now
+    request.session[SESSION_KEY] = state
+    return True
+
+
+def _ensure_session(request: HttpRequest) -> str:
+    if not request.session.session_key:
+        request.session.save()
+    return request.session.session_key or ""
+
+
+def _context(recipient: Recipient, **extra: Any) -> dict[str, Any]:
+    conversation = recipient.conversation
+    return {
+        "recipient": recipient,
+        "org": conversation.organisation,
+        "sender_name": conversation.created_by.display_name,
+        "masked_phone": mask_phone(recipient.phone) if recipient.phone else "",
+        "masked_email": mask_email(recipient.email),
+        "cooldown": settings.CODE_RESEND_COOLDOWN_SECONDS,
+        **extra,
+    }
+
+
+@never_cache
+@require_GET
+def landing(request: HttpRequest, token: str) -> HttpResponse:
+    """Shows who sent what and what to do. Changes nothing and sends nothing: mail scanners
+    open links too."""
+    recipient = actions.resolve_link(token)
+    if recipient is None:
+        return _not_found(request)
+    if recipient.locked_at:
+        return render(request, "portal/locked.html", _context(recipient), status=403)
+    if _verified(request, recipient):
+        return _conversation(request, token, recipient)
+    code_sent = request.session.get("portal_code_for") == recipient.pk
+    return render(request, "portal/verify.html",
+                  _context(recipient, token=token, code_sent=code_sent))
+
+
+def _conversation(request: HttpRequest, token: str, recipient: Recipient, *,
+                  status: int = 200, **extra: Any) -> HttpResponse:
+    messages = list(actions.visible_messages(recipient))
+    actions.record_opened(recipient, messages, request=request)
+    opened = [actions.open_message(m) for m in messages]
+    return render(request, "portal/conversation.html",
+                  _context(recipient, token=token, messages=opened,
+                           subject=opened[0].subject if opened else "", **extra),
+                  status=status)
+
+
+@never_cache
+@require_POST
+def send_code(request: HttpRequest, token: str) -> HttpResponseBase:
+    recipient = actions.resolve_link(token)
+    if recipient is None:
+        return _not_found(request)
+    if recipient.method == Recipient.Method.ACCESS_CODE:
+        return redirect("portal:landing", token=token)
+    result = actions.request_code(recipient, _ensure_session(request), request=request)
+    if result.locked:
+        return redirect("portal:landing", token=token)
+    request.session["portal_code_for"] = recipient.pk
+    if result.sent:
+        if recipient.method == Recipient.Method.SMS:
+            flash.success(request, _("We sent a code by SMS to %(phone)s.")
+                          % {"phone": mask_phone(recipient.phone)})
+        else:
+            flash.success(request, _("We sent a code by e-mail to %(email)s.")
+                          % {"email": mask_email(recipient.email)})
+    else:
+        flash.info(request, _("A code was sent a moment ago. You can ask for a new code in "
+                              "%(seconds)d seconds.") % {"seconds": result.wait_seconds})
+    return redirect("portal:landing", token=token)
+
+
+@never_cache
+@require_POST
+def verify(request: HttpRequest, token: str) -> HttpResponseBase:
+    recipient = actions.resolve_link(token)
+    if recipient is None:
+        return _not_found(request)
+    code = request.POST.get("code", "")
+    if recipient.method == Recipient.Method.ACCESS_CODE:
+        ok = actions.verify_access_code(recipient, code, request=request)
+    else:
+        ok = actions.verify_code(recipient, code, _ensure_session(request), request=request)
+    if not ok:
+        recipient.refresh_from_db()
+        if recipient.locked_at:
+            return render(request, "portal/locked.html", _context(recipient), status=403)
+        error = (_("This access code is not right. Check it and try again.")
+                 if recipient.method == Recipient.Method.ACCESS_CODE
+                 else _("This code is not right or no longer valid. Check it, or ask for a "
+                        "new code."))
+        return render(request, "portal/verify.html",
+                      _context(recipient, token=token, error=error,
+                               code_sent=request.session.get("portal_code_for") == recipient.pk),
+                      status=400)
+    # A new session id after verifying: a session fixed before cannot ride along.
+    request.session.cycle_key()
+    request.session.pop("portal_code_for", None)
+    request.session[SESSION_KEY] = {"r": recipient.pk, "c": str(recipient.conversation_id),
+                                    "t": time.time()}
+    return redirect("portal:landing", token=token)
+
+
+@never_cache
+@require_GET
+def download(request: HttpRequest, token: str, attachment_id: str) -> HttpResponseBase:
+    recipient = actions.resolve_link(token)
+    if recipient is None or not _verified(request, recipient) or recipient.locked_at:
+        return _not_found(request)
+    visible = actions.visible_messages(recipient).values_list("pk", flat=True)
+    pk = _uuid_or_none(attachment_id)
+    attachment = (Attachment.objects.select_related("key", "organisation")
+                  .filter(pk=pk, message_id__in=list(visible)).first() if pk else None)
+    if attachment is None:
+        return _not_found(request)
+    actions.record_download(attachment, recipient=recipient, request=request)
+    return attachment_response(attachment)
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+@never_cache
+@require_POST
+def reply(request: HttpRequest, token: str) -> HttpResponseBase:
+    recipient = actions.resolve_link(token)
+    if recipient is None or not _verified(request, recipient):
+        return _not_found(request)
+    if request.upload_too_large:  # type: ignore[attr-defined]
+        return upload_too_large_response(request)
+    org = recipient.conversation.organisation
+    body = request.POST.get("body", "")
+    kept = Attachment.objects.filter(
+        pk__in=[v for v in request.POST.getlist("attachment_ids") if _uuid_or_none(v)],
+        uploaded_by_recipient=recipient, message__isnull=True)
+    attachments = list(kept) + [
+        actions.store_upload(f, organisation=org, recipient=recipient)
+        for f in request.FILES.getlist("attachments") if isinstance(f, EncryptedUpload)
+    ]
+    try:
+        actions.reply_as_recipient(recipient, body, attachments, request=request)
+    except actions.ActionError as exc:
+        pending = [(a, actions.attachment_name(a)) for a in attachments]
+        return _conversation(request, token, recipient, error=exc.message, body=body,
+                             pending=pending, status=exc.status)
+    flash.success(request, _("Your reply was sent securely."))
+    return redirect("portal:landing", token=token)
+
+
+@never_cache
+@require_POST
+def end_session(request: HttpRequest, token: str) -> HttpResponseBase:
+    request.session.flush()
+    return render(request, "portal/ended.html", status=200)

@@ -1,0 +1,16 @@
+from django.contrib.auth.views import LogoutView
+from django.urls import path
+
+from zegel.sender import views
+
+app_name = "sender"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login", views.LoginView.as_view(), name="login"),
+    path("logout", LogoutView.as_view(next_page="sender:login"), name="logout"),
+    path("inbox", views.inbox, name="inbox"),
+    path("sent", views.sent, name="sent"),
+    path("compose", views.compose, name="compose"),
+    path("c/<str:conversation_id>", views.conversation, name="conversation"),
+    path("c/<str:conversation_id>/a/<str:attachment_id>", views.download, name="download"),
+]

@@ -1,0 +1,211 @@
+"""The sender web app: log in, compose, inbox, sent, conversation."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from zegel.downloads import attachment_response
+from zegel.messaging import actions
+from zegel.messaging.models import Attachment, Conversation, Recipient, RecipientEvent
+from zegel.orgs.models import User
+from zegel.web import EncryptedUpload, upload_too_large_response
+
+MAX_ROWS = 50
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "sender/login.html"
+    redirect_authenticated_user = True
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
+
+
+def _own_conversation(request: HttpRequest, conversation_id: str) -> Conversation:
+    """The conversation if this user may see it; 404 otherwise (also for other orgs')."""
+    try:
+        pk = uuid.UUID(conversation_id)
+    except ValueError:
+        raise Http404 from None
+    user = _user(request)
+    conversation = (Conversation.objects.select_related("organisation", "created_by")
+                    .filter(pk=pk, organisation=user.organisation, created_by=user).first())
+    if conversation is None:
+        raise Http404
+    return conversation
+
+
+def _summaries(conversations: Any) -> list[dict[str, Any]]:
+    rows = []
+    for conversation in conversations:
+        rows.append({
+            "conversation": conversation,
+            "subject": actions.conversation_subject(conversation),
+            "recipients": ", ".join(r.label for r in conversation.recipients.all()),
+        })
+    return rows
+
+
+@login_required
+@never_cache
+def inbox(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    conversations = (Conversation.objects.filter(organisation=user.organisation, created_by=user,
+                                                 has_unread_reply=True)
+                     .prefetch_related("recipients").order_by("-last_activity_at")[:200])
+    return render(request, "sender/list.html", {
+        "title": _("Inbox"), "rows": _summaries(conversations), "tab": "inbox",
+        "empty": _("No new replies."),
+    })
+
+
+@login_required
+@never_cache
+def sent(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    conversations = (Conversation.objects.filter(organisation=user.organisation, created_by=user)
+                     .prefetch_related("recipients").order_by("-last_activity_at")[:200])
+    return render(request, "sender/list.html", {
+        "title": _("Sent"), "rows": _summaries(conversations), "tab": "sent",
+        "empty": _("You have not sent any secure messages yet."),
+    })
+
+
+def _rows_from_post(request: HttpRequest) -> list[actions.RecipientSpec]:
+    try:
+        count = min(int(request.POST.get("rows", "1")), MAX_ROWS)
+    except ValueError:
+        count = 1
+    rows = []
+    for i in range(max(count, 1)):
+        def field(name: str, i: int = i) -> str:
+            return request.POST.get(f"r-{i}-{name}", "")
+        spec = actions.RecipientSpec(
+            email=field("email").strip(), name=field("name"), kind=field("kind") or "to",
+            method=field("method"), phone=field("phone"), access_code=field("access_code"),
+            access_code_hint=field("hint"),
+        )
+        rows.append(spec)
+    return rows
+
+
+def _take_attachments(request: HttpRequest, *, field: str = "attachments") -> list[Attachment]:
+    """Uploads of this request become draft attachments at once, so a form that is refused and
+    shown again keeps them: nothing the sender already uploaded is lost."""
+    user = _user(request)
+    ids = []
+    for value in request.POST.getlist("attachment_ids"):
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    kept = list(Attachment.objects.filter(pk__in=ids, uploaded_by_user=user,
+                                          message__isnull=True).select_related("key"))
+    new = [actions.store_upload(f, organisation=user.organisation, user=user)
+           for f in request.FILES.getlist(field) if isinstance(f, EncryptedUpload)]
+    return kept + new
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def compose(request: HttpRequest) -> HttpResponseBase:
+    context: dict[str, Any] = {"tab": "compose", "methods": Recipient.Method.choices,
+                               "kinds": Recipient.Kind.choices}
+    if request.method == "GET":
+        context["rows"] = [actions.RecipientSpec(email="")]
+        return render(request, "sender/compose.html", context)
+    if request.upload_too_large:  # type: ignore[attr-defined]
+        return upload_too_large_response(request)
+    rows = [r for r in _rows_from_post(request)
+            if r.email or r.phone or r.name or r.access_code]
+    attachments = _take_attachments(request)
+    subject = request.POST.get("subject", "")
+    body = request.POST.get("body", "")
+    try:
+        message = actions.send_message(sender=_user(request), subject=subject, body=body,
+                                       recipients=rows, attachments=attachments,
+                                       request=request)
+    except actions.ActionError as exc:
+        context.update({
+            "error": exc.message, "error_field": exc.field, "subject": subject, "body": body,
+            "rows": rows or [actions.RecipientSpec(email="")],
+            "pending": [(a, actions.attachment_name(a)) for a in attachments],
+        })
+        return render(request, "sender/compose.html", context, status=400)
+    return redirect("sender:conversation", conversation_id=str(message.conversation_id))
+
+
+def _status_rows(conversation: Conversation) -> list[dict[str, Any]]:
+    events = list(RecipientEvent.objects.filter(recipient__conversation=conversation)
+                  .order_by("at"))
+    rows = []
+    for recipient in conversation.recipients.all():
+        rows.append({"recipient": recipient,
+                     "events": [e for e in events if e.recipient_id == recipient.pk]})
+    return rows
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase:
+    convo = _own_conversation(request, conversation_id)
+    context: dict[str, Any] = {}
+    if request.method == "POST":
+        if request.upload_too_large:  # type: ignore[attr-defined]
+            return upload_too_large_response(request)
+        attachments = _take_attachments(request)
+        body = request.POST.get("body", "")
+        try:
+            actions.answer_conversation(sender=_user(request), conversation=convo, body=body,
+                                        attachments=attachments, request=request)
+        except actions.ActionError as exc:
+            context.update({"error": exc.message, "body": body,
+                            "pending": [(a, actions.attachment_name(a)) for a in attachments]})
+        else:
+            return redirect("sender:conversation", conversation_id=str(convo.pk))
+    actions.mark_seen_by_sender(convo)
+    messages = [actions.open_message(m) for m in convo.messages.select_related(
+        "key", "author_user", "author_recipient").prefetch_related("attachments__key")]
+    context.update({
+        "conversation": convo, "messages": messages,
+        "subject": messages[0].subject if messages else "",
+        "status_rows": _status_rows(convo), "tab": "sent",
+    })
+    return render(request, "sender/conversation.html", context,
+                  status=400 if "error" in context else 200)
+
+
+@login_required
+@never_cache
+def download(request: HttpRequest, conversation_id: str, attachment_id: str) -> HttpResponseBase:
+    convo = _own_conversation(request, conversation_id)
+    try:
+        pk = uuid.UUID(attachment_id)
+    except ValueError:
+        raise Http404 from None
+    attachment = (Attachment.objects.select_related("key", "organisation")
+                  .filter(pk=pk, message__conversation=convo).first())
+    if attachment is None:
+        raise Http404
+    actions.record_download(attachment, user=_user(request), request=request)
+    return attachment_response(attachment)
+
+
+def home(request: HttpRequest) -> HttpResponseBase:
+    return redirect("sender:inbox" if request.user.is_authenticated else "sender:login")

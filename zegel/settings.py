@@ -1,0 +1,210 @@
+"""Zegel's one settings module. Every value comes from the environment; see README.md."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from zegel.config import (
+    ConfigError,
+    env_bool,
+    env_int,
+    env_secret,
+    env_str,
+    parse_email_url,
+    parse_size,
+    parse_sms_url,
+)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(env_str("ZEGEL_DATA_DIR", "var")).resolve()
+DEBUG = env_bool("ZEGEL_DEBUG", False)
+# Demo mode: captured mail and SMS are shown at /dev/outbox. Never on in production.
+DEMO = env_bool("ZEGEL_DEMO", False)
+
+
+def _secret_key() -> str:
+    key = env_secret("ZEGEL_SECRET_KEY")
+    if key:
+        return key
+    # No key configured: keep a generated one in the data dir so sessions survive restarts.
+    path = DATA_DIR / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    path.touch(mode=0o600)
+    path.write_text(key, encoding="utf-8")
+    return key
+
+
+SECRET_KEY = _secret_key()
+BASE_URL = env_str("ZEGEL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not BASE_URL.startswith(("http://", "https://")):
+    raise ConfigError("ZEGEL_BASE_URL must start with http:// or https://")
+
+ALLOWED_HOSTS = [h for h in env_str("ZEGEL_ALLOWED_HOSTS", "").split(",") if h] or [
+    BASE_URL.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0],
+    "127.0.0.1",
+    "localhost",
+]
+CSRF_TRUSTED_ORIGINS = [BASE_URL]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "zegel.orgs",
+    "zegel.audit",
+    "zegel.messaging",
+    "zegel.notify",
+    "zegel.portal",
+    "zegel.sender",
+    "zegel.dlp",
+    "zegel.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "zegel.web.SecurityHeadersMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "zegel.web.EncryptingUploadMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "zegel.urls"
+WSGI_APPLICATION = "zegel.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "zegel.web.site_context",
+            ],
+        },
+    },
+]
+
+_default_db = f"sqlite:///{DATA_DIR / 'zegel.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_db), conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web and worker write at once: WAL, a busy timeout and IMMEDIATE transactions, or
+    # writers fail with "database is locked" under load.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "orgs.User"
+LOGIN_URL = "sender:login"
+LOGIN_REDIRECT_URL = "sender:inbox"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "nl"
+LANGUAGES = [("nl", _("Dutch")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = env_str("ZEGEL_TIME_ZONE", "Europe/Amsterdam")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Sessions: the sender app uses Django's login; the guest portal keeps its own keys in the same
+# session store, bound to one recipient and conversation.
+SESSION_COOKIE_NAME = "zegel_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("ZEGEL_SESSION_AGE", 8 * 3600)
+SESSION_SAVE_EVERY_REQUEST = True
+CSRF_COOKIE_HTTPONLY = True
+SECURE = BASE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = SECURE
+CSRF_COOKIE_SECURE = SECURE
+SECURE_HSTS_SECONDS = 31536000 if SECURE else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
+SECURE_SSL_REDIRECT = env_bool("ZEGEL_SSL_REDIRECT", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Uploads: files stream through zegel.web.EncryptingUploadMiddleware and are never buffered in
+# memory or written in plaintext. Form fields stay small.
+MAX_UPLOAD_SIZE = parse_size("ZEGEL_MAX_UPLOAD_SIZE", 2 * 1024**3)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 400
+DATA_UPLOAD_MAX_NUMBER_FILES = 50
+
+BLOB_DIR = Path(env_str("ZEGEL_BLOB_DIR", str(DATA_DIR / "blobs"))).resolve()
+KEYRING_FILE = env_str("ZEGEL_KEYRING_FILE", "")
+KEYRING_DEFAULT = DATA_DIR / "keys" / "keyring.json"
+
+EMAIL = parse_email_url(env_str("ZEGEL_EMAIL_URL", "capture"))
+SMS = parse_sms_url(env_str("ZEGEL_SMS_URL", "capture"))
+EMAIL_FROM = env_str("ZEGEL_EMAIL_FROM", "")  # default: noreply@<org domain>
+EMAIL_BACKEND = (
+    "zegel.notify.backends.CaptureEmailBackend"
+    if EMAIL.backend == "capture"
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = EMAIL.host
+EMAIL_PORT = EMAIL.port
+EMAIL_HOST_USER = EMAIL.username
+EMAIL_HOST_PASSWORD = EMAIL.password
+EMAIL_USE_TLS = EMAIL.use_tls
+EMAIL_USE_SSL = EMAIL.use_ssl
+EMAIL_TIMEOUT = EMAIL.timeout
+
+# Codes and links.
+CODE_TTL_SECONDS = 600
+CODE_MAX_FAILURES = 5
+RECIPIENT_MAX_FAILURES = 20
+CODE_RESEND_COOLDOWN_SECONDS = env_int("ZEGEL_CODE_RESEND_COOLDOWN", 30)
+PORTAL_IDLE_SECONDS = env_int("ZEGEL_PORTAL_IDLE_SECONDS", 15 * 60)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["stderr"], "level": env_str("ZEGEL_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Request logs carry URLs, and portal URLs carry link tokens: keep them out.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "ERROR"},
+    },
+}

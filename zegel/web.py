@@ -1,0 +1,192 @@
+"""Request plumbing shared by every part: security headers, encrypted uploads, page context."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import HttpRequest, HttpResponse
+
+from zegel.blobs import BlobWriter, blob_store, new_blob_id
+from zegel.crypto.keyring import new_dek
+from zegel.crypto.stream import Encryptor
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", CSP)
+        # Portal URLs carry link tokens: never leak them to another site through Referer.
+        response["Referrer-Policy"] = "no-referrer"
+        response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        return response
+
+
+# Names: keep what a person recognises, drop what tricks a person or a file system.
+_BIDI_AND_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def clean_filename(name: str) -> str:
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = _BIDI_AND_INVISIBLE.sub("", name)
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    name = name.strip().lstrip(".").strip()
+    if len(name) > 200:
+        stem, dot, ext = name.rpartition(".")
+        ext = ext[:20] if dot and len(ext) <= 20 else ""
+        name = (stem if dot else name)[: 200 - len(ext) - 1].rstrip() + ("." + ext if ext else "")
+    return name or "attachment"
+
+
+def guess_content_type(name: str) -> str:
+    # The browser's claim is not trusted: the type follows from the name we store, and files
+    # are always served as downloads with nosniff anyway.
+    guessed, _ = mimetypes.guess_type(name, strict=True)
+    return guessed or "application/octet-stream"
+
+
+class EncryptedUpload(UploadedFile):
+    """An upload that was encrypted while it streamed in; only ciphertext touched the disk."""
+
+    def __init__(self, name: str, content_type: str, size: int, sha256: str, blob_id: str,
+                 dek: bytes) -> None:
+        super().__init__(file=None, name=name, content_type=content_type, size=size)
+        self.sha256 = sha256
+        self.blob_id = blob_id
+        self.dek = dek
+        self.claimed = False
+
+    def open(self, *args: Any, **kwargs: Any) -> EncryptedUpload:
+        raise OSError("encrypted uploads are read through the attachment, not the upload")
+
+
+class UploadTooLarge(StopUpload):
+    pass
+
+
+class EncryptingUploadHandler(FileUploadHandler):
+    chunk_size = 64 * 1024
+
+    def __init__(self, request: HttpRequest) -> None:
+        super().__init__(request)
+        self.writer: BlobWriter | None = None
+        self.encryptor: Encryptor | None = None
+        self.digest: Any = None
+        self.total = 0
+        self.size = 0
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self.blob_id = new_blob_id()
+        self.dek = new_dek()
+        self.encryptor = Encryptor(self.dek, bytes.fromhex(self.blob_id))
+        self.writer = blob_store().writer(self.blob_id)
+        self.writer.write(self.encryptor.header)
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        if self.writer is None or self.encryptor is None:
+            raise StopUpload(connection_reset=True)
+        self.size += len(raw_data)
+        self.total += len(raw_data)
+        if self.size > settings.MAX_UPLOAD_SIZE:
+            self.writer.abort()
+            self.writer = None
+            self.request.upload_too_large = True  # type: ignore[union-attr]
+            # Stop reading: draining gigabytes only to refuse them wastes the server.
+            raise UploadTooLarge(connection_reset=True)
+        self.digest.update(raw_data)
+        self.writer.write(self.encryptor.update(raw_data))
+        return None
+
+    def file_complete(self, file_size: int) -> EncryptedUpload | None:
+        if self.writer is None or self.encryptor is None:
+            return None
+        self.writer.write(self.encryptor.finalize())
+        self.writer.commit()
+        name = clean_filename(self.file_name or "")
+        upload = EncryptedUpload(name, guess_content_type(name), self.size,
+                                 self.digest.hexdigest(), self.blob_id, self.dek)
+        self.request.encrypted_uploads.append(upload)  # type: ignore[union-attr]
+        self.writer = None
+        return upload
+
+    def upload_interrupted(self) -> None:
+        if self.writer is not None:
+            self.writer.abort()
+            self.writer = None
+
+
+class EncryptingUploadMiddleware:
+    """Puts the encrypting handler in front of every multipart request and, after the response,
+    deletes the blob of every upload that no view claimed (a refused form, a CSRF failure)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.encrypted_uploads = []  # type: ignore[attr-defined]
+        request.upload_too_large = False  # type: ignore[attr-defined]
+        if request.method == "POST":
+            length = request.META.get("CONTENT_LENGTH") or "0"
+            # The multipart framing adds a little; a body far beyond the limit is refused unread.
+            if length.isdigit() and int(length) > settings.MAX_UPLOAD_SIZE + 1024 * 1024:
+                return upload_too_large_response(request)
+            request.upload_handlers = [EncryptingUploadHandler(request)]
+        try:
+            return self.get_response(request)
+        finally:
+            for upload in request.encrypted_uploads:  # type: ignore[attr-defined]
+                if not upload.claimed:
+                    blob_store().delete(upload.blob_id)
+
+
+def upload_too_large_response(request: HttpRequest) -> HttpResponse:
+    from django.template.loader import render_to_string
+    from django.utils.translation import gettext as _
+
+    limit = settings.MAX_UPLOAD_SIZE
+    if request.path.startswith("/api/"):
+        import json
+
+        body = {"title": "Upload too large", "status": 413,
+                "detail": f"The upload is larger than the limit of {limit} bytes."}
+        return HttpResponse(json.dumps(body), status=413,
+                            content_type="application/problem+json")
+    html = render_to_string("error.html", {
+        "title": _("The file is too large"),
+        "message": _("Files can be at most %(size)s. Nothing was sent.")
+        % {"size": human_size(limit)},
+    }, request=request)
+    return HttpResponse(html, status=413)
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def site_context(request: HttpRequest) -> dict[str, Any]:
+    return {"DEMO": settings.DEMO}

@@ -1,0 +1,33 @@
+"""The background worker: delivers the outbox and tidies up, until told to stop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from django.db import close_old_connections
+
+from zegel.messaging.actions import discard_draft_attachments
+from zegel.notify.outbox import deliver_due
+
+log = logging.getLogger(__name__)
+SWEEP_EVERY = 3600.0
+
+
+def run_worker(stop: threading.Event, *, poll_seconds: float = 1.0) -> None:
+    last_sweep = 0.0
+    while not stop.is_set():
+        close_old_connections()
+        try:
+            handled = deliver_due()
+            if time.monotonic() - last_sweep > SWEEP_EVERY:
+                discard_draft_attachments()
+                last_sweep = time.monotonic()
+        except Exception:
+            # One bad row or a database hiccup must not kill the worker; it is logged and the
+            # loop goes on after a pause.
+            log.exception("worker loop failed; retrying")
+            handled = 0
+        if handled == 0:
+            stop.wait(poll_seconds)
