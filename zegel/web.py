@@ -159,6 +159,13 @@ class EncryptingUploadMiddleware:
                     blob_store().delete(upload.blob_id)
 
 
+def upload_refused(request: HttpRequest) -> bool:
+    """True when an upload of this request went over the limit. Reading FILES first makes sure
+    the body was parsed (the handler sets the flag while parsing)."""
+    _ = request.FILES
+    return bool(getattr(request, "upload_too_large", False))
+
+
 def upload_too_large_response(request: HttpRequest) -> HttpResponse:
     from django.template.loader import render_to_string
     from django.utils.translation import gettext as _

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import File, NinjaAPI, Schema
+from ninja import File, NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
@@ -17,7 +17,7 @@ from zegel.audit.log import record
 from zegel.messaging import actions
 from zegel.messaging.models import Attachment, Message, RecipientEvent
 from zegel.orgs.models import ApiToken, User, hash_token
-from zegel.web import EncryptedUpload
+from zegel.web import EncryptedUpload, upload_refused
 
 
 class BearerToken(HttpBearer):
@@ -51,6 +51,9 @@ def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
 
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    if getattr(request, "upload_too_large", False):
+        return problem(request, 413, "Upload too large",
+                       "The file is larger than the upload limit.")
     errors = [{"loc": [str(p) for p in e.get("loc", [])], "msg": e.get("msg", "")}
               for e in exc.errors]
     return problem(request, 422, "Invalid request", "The request body is not valid.",
@@ -83,8 +86,8 @@ class AttachmentOut(Schema):
 
 
 @api.post("/attachments", response={201: AttachmentOut})
-def upload_attachment(request: HttpRequest, file: File[UploadedFile]) -> tuple[int, Any]:
-    if request.upload_too_large:  # type: ignore[attr-defined]
+def upload_attachment(request: HttpRequest, file: File[UploadedFile]) -> Status:
+    if upload_refused(request):
         raise HttpError(413, "The file is larger than the upload limit.")
     if not isinstance(file, EncryptedUpload):
         raise HttpError(400, "Send the file as multipart/form-data in the field 'file'.")
@@ -93,8 +96,8 @@ def upload_attachment(request: HttpRequest, file: File[UploadedFile]) -> tuple[i
     record("attachment.uploaded", organisation=user.organisation, actor_type="api",
            actor_id=user.pk, actor_label=user.email, object_type="attachment",
            object_id=attachment.pk, request=request, data={"size": attachment.size})
-    return 201, {"id": attachment.pk, "name": file.name or "", "size": attachment.size,
-                 "sha256": attachment.sha256, "content_type": attachment.content_type}
+    return Status(201, {"id": attachment.pk, "name": file.name or "", "size": attachment.size,
+                        "sha256": attachment.sha256, "content_type": attachment.content_type})
 
 
 class RecipientIn(Schema):
@@ -156,7 +159,7 @@ def _message_out(message: Message) -> dict[str, Any]:
 
 
 @api.post("/messages", response={201: MessageOut})
-def create_message(request: HttpRequest, payload: MessageIn) -> tuple[int, Any]:
+def create_message(request: HttpRequest, payload: MessageIn) -> Status:
     user = _user(request)
     attachments = list(Attachment.objects.filter(pk__in=payload.attachments,
                                                  uploaded_by_user=user).select_related("key"))
@@ -171,7 +174,7 @@ def create_message(request: HttpRequest, payload: MessageIn) -> tuple[int, Any]:
     message = actions.send_message(sender=user, subject=payload.subject, body=payload.body,
                                    recipients=specs, attachments=attachments, request=request,
                                    via="api")
-    return 201, _message_out(message)
+    return Status(201, _message_out(message))
 
 
 @api.get("/messages/{message_id}", response=MessageOut)

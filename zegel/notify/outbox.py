@@ -92,8 +92,14 @@ def _payload(item: OutboxItem) -> dict[str, Any]:
 
 def _from_address(org: Organisation, name: str) -> str:
     address = settings.EMAIL_FROM or f"noreply@{org.domain}"
-    # formataddr encodes non-ASCII names; names were stripped of control characters on input.
-    return formataddr((name.replace("\r", " ").replace("\n", " "), address))
+    return formataddr((header_safe(name), address))
+
+
+def header_safe(text: str) -> str:
+    """A display name fit for a mail header: no control characters, and no RFC 2047
+    encoded-word that a mail program would decode into a new line."""
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(text.replace("=?", "= ?").split())[:150]
 
 
 class PermanentFailure(Exception):
@@ -103,7 +109,7 @@ class PermanentFailure(Exception):
 def _send_email(item: OutboxItem, payload: dict[str, Any]) -> None:
     org = item.organisation
     message = EmailMultiAlternatives(
-        subject=payload["subject"],
+        subject=header_safe(payload["subject"]),
         body=payload["text"],
         from_email=_from_address(org, payload["from_name"]),
         to=[payload["to"]],
@@ -172,6 +178,10 @@ def deliver(pk: int) -> str:
                 raise
     except PermanentFailure as exc:
         return _finish_failed(item, str(exc), bounced=True)
+    except (ValueError, KeyError) as exc:
+        # A malformed address or payload does not get better by trying again.
+        return _finish_failed(item, f"cannot build the message: {type(exc).__name__}",
+                              bounced=False)
     except (TimeoutError, OSError, smtplib.SMTPException, SmsError) as exc:
         return _retry_later(item, exc)
     with transaction.atomic():

@@ -18,7 +18,7 @@ from zegel.downloads import attachment_response
 from zegel.messaging import actions
 from zegel.messaging.models import Attachment, Recipient
 from zegel.messaging.validation import mask_email, mask_phone
-from zegel.web import EncryptedUpload, upload_too_large_response
+from zegel.web import EncryptedUpload, upload_refused, upload_too_large_response
 
 SESSION_KEY = "portal"
 
@@ -174,7 +174,7 @@ def reply(request: HttpRequest, token: str) -> HttpResponseBase:
     recipient = actions.resolve_link(token)
     if recipient is None or not _verified(request, recipient):
         return _not_found(request)
-    if request.upload_too_large:  # type: ignore[attr-defined]
+    if upload_refused(request):
         return upload_too_large_response(request)
     org = recipient.conversation.organisation
     body = request.POST.get("body", "")

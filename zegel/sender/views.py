@@ -18,7 +18,7 @@ from zegel.downloads import attachment_response
 from zegel.messaging import actions
 from zegel.messaging.models import Attachment, Conversation, Recipient, RecipientEvent
 from zegel.orgs.models import User
-from zegel.web import EncryptedUpload, upload_too_large_response
+from zegel.web import EncryptedUpload, upload_refused, upload_too_large_response
 
 MAX_ROWS = 50
 
@@ -129,7 +129,7 @@ def compose(request: HttpRequest) -> HttpResponseBase:
     if request.method == "GET":
         context["rows"] = [actions.RecipientSpec(email="")]
         return render(request, "sender/compose.html", context)
-    if request.upload_too_large:  # type: ignore[attr-defined]
+    if upload_refused(request):
         return upload_too_large_response(request)
     rows = [r for r in _rows_from_post(request)
             if r.email or r.phone or r.name or r.access_code]
@@ -167,7 +167,7 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
     convo = _own_conversation(request, conversation_id)
     context: dict[str, Any] = {}
     if request.method == "POST":
-        if request.upload_too_large:  # type: ignore[attr-defined]
+        if upload_refused(request):
             return upload_too_large_response(request)
         attachments = _take_attachments(request)
         body = request.POST.get("body", "")

@@ -1,0 +1,141 @@
+"""Notifications: real SMTP on loopback, retries when it is down, no header injection."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+from typing import Any
+
+from django.test import Client
+
+from tests.conftest import free_port, read_jsonl, send
+from zegel.config import SmsConfig
+from zegel.messaging import actions
+from zegel.messaging.models import RecipientEvent
+from zegel.notify.models import OutboxItem
+from zegel.notify.outbox import deliver_due
+from zegel.orgs.models import User
+
+
+def _parsed(envelope: Any) -> email.message.EmailMessage:
+    message = email.message_from_bytes(envelope.content, policy=policy.default)
+    assert isinstance(message, email.message.EmailMessage)
+    return message
+
+
+def test_notification_goes_over_real_smtp_without_content(smtp_server: Any,
+                                                          sender: User) -> None:
+    send(sender, subject="Uitslag bloedonderzoek", body="Uw HbA1c is 48.")
+    assert deliver_due() == 1
+    assert len(smtp_server.envelopes) == 1
+    envelope = smtp_server.envelopes[0]
+    assert envelope.rcpt_tos == ["piet@example.nl"]
+    message = _parsed(envelope)
+    assert "Zorggroep Noord" in message["From"]
+    raw = envelope.content.decode("utf-8", "replace")
+    assert "Uitslag bloedonderzoek" not in raw and "HbA1c" not in raw
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None and html is not None
+    assert "https://zegel.example.org/m/" in text.get_content()
+    assert "Anna de Vries" in text.get_content()
+    assert OutboxItem.objects.get().state == "sent"
+    assert RecipientEvent.objects.filter(kind="notified").count() == 1
+
+
+def test_smtp_down_keeps_the_message_and_sends_it_later(settings: Any, sender: User,
+                                                        smtp_server: Any) -> None:
+    real_port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = free_port()  # nothing listens here
+    send(sender)
+    deliver_due()
+    item = OutboxItem.objects.get()
+    assert item.state == "pending" and item.attempts == 1
+    assert item.next_attempt_at > item.created_at
+    assert item.last_error
+    # The server comes back; the item is due again (we move its time forward).
+    settings.EMAIL_PORT = real_port
+    OutboxItem.objects.update(next_attempt_at=item.created_at)
+    deliver_due()
+    assert OutboxItem.objects.get().state == "sent"
+    assert len(smtp_server.envelopes) == 1
+    # Running the worker again sends nothing twice.
+    deliver_due()
+    assert len(smtp_server.envelopes) == 1
+
+
+def test_a_refused_recipient_is_shown_as_bounced(settings: Any, sender: User,
+                                                 smtp_server: Any) -> None:
+    async def refuse(server: Any, session: Any, envelope: Any, address: str,
+                     options: Any) -> str:
+        return "550 5.1.1 No such user"
+
+    smtp_server.handle_RCPT = refuse
+    send(sender)
+    deliver_due()
+    assert OutboxItem.objects.get().state == "failed"
+    assert RecipientEvent.objects.filter(kind="bounced").exists()
+
+
+def test_header_injection_in_names_and_subject_goes_nowhere(smtp_server: Any, org: Any) -> None:
+    evil = User.objects.create_user("evil@zorggroep-noord.nl", org, "x" * 12,
+                                    name="Anna\r\nBcc: victim@evil.test")
+    org.name = "Zorg =?utf-8?q?x=0D=0ABcc:_victim2@evil.test?= Noord"
+    org.save()
+    send(evil, subject="Hallo\r\nBcc: victim3@evil.test",
+         recipients=[actions.RecipientSpec(email="piet@example.nl",
+                                           name="Piet\nBcc: victim4@evil.test",
+                                           method="sms", phone="0612345678")])
+    deliver_due()
+    assert len(smtp_server.envelopes) == 1
+    envelope = smtp_server.envelopes[0]
+    assert envelope.rcpt_tos == ["piet@example.nl"]
+    message = _parsed(envelope)
+    assert message["Bcc"] is None
+    header_block = envelope.content.split(b"\r\n\r\n", 1)[0].decode("ascii", "replace")
+    assert "\nBcc:" not in header_block.replace("\r\n", "\n")
+
+
+def test_links_ignore_the_host_header(sender_client: Client, settings: Any) -> None:
+    settings.ALLOWED_HOSTS = ["*"]
+    response = sender_client.post("/compose", {
+        "rows": "1", "r-0-email": "piet@example.nl", "r-0-phone": "0612345678",
+        "subject": "Test", "body": "Hallo",
+    }, HTTP_HOST="evil.example.com")
+    assert response.status_code == 302
+    deliver_due()
+    from zegel.notify.models import CapturedMessage
+
+    mail = CapturedMessage.objects.get(channel="email")
+    assert "evil.example.com" not in mail.text + mail.html
+    assert "https://zegel.example.org/m/" in mail.text
+
+
+def test_sms_file_backend_writes_json_lines(settings: Any, sender: User, tmp_path: Any) -> None:
+    path = tmp_path / "sms.jsonl"
+    settings.SMS = SmsConfig(backend="file", path=str(path))
+    send(sender)
+    deliver_due()
+    from tests.conftest import deliver_and_get_link
+
+    token = deliver_and_get_link()
+    Client().post(f"/m/{token}/code")
+    deliver_due()
+    lines = read_jsonl(path)
+    assert len(lines) == 1
+    assert lines[0]["to"] == "+31612345678"
+    assert "Zorggroep Noord" in lines[0]["body"]
+
+
+def test_the_outbox_stores_no_code_in_clear(sender: User) -> None:
+    from tests.conftest import deliver_and_get_link
+
+    send(sender)
+    token = deliver_and_get_link()
+    Client().post(f"/m/{token}/code")
+    item = OutboxItem.objects.get(purpose="code")
+    assert item.state == "pending"
+    assert b"geldig" not in bytes(item.payload_ct) and b"valid" not in bytes(item.payload_ct)
+    deliver_due()
+    item.refresh_from_db()
+    assert bytes(item.payload_ct) == b""
