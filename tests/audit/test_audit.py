@@ -36,3 +36,16 @@ def test_events_cannot_be_changed_or_deleted_through_the_orm(db: None) -> None:
         event.save()
     with pytest.raises(ValueError, match="append-only"):
         event.delete()
+
+
+def test_log_lines_never_carry_link_tokens() -> None:
+    import logging
+
+    from zegel.logfilter import RedactTokens
+
+    record_ = logging.LogRecord("django.request", logging.ERROR, __file__, 1,
+                                "Internal Server Error: %s", ("/m/" + "a" * 43 + "/verify",),
+                                None)
+    RedactTokens().filter(record_)
+    assert "a" * 43 not in record_.getMessage()
+    assert "/m/<token>/verify" in record_.getMessage()
