@@ -116,6 +116,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "orgs.User"
+AUTHENTICATION_BACKENDS = ["zegel.orgs.backends.EmailBackend"]
 LOGIN_URL = "sender:login"
 LOGIN_REDIRECT_URL = "sender:inbox"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]

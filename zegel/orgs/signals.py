@@ -30,7 +30,7 @@ def on_logout(sender: Any, request: HttpRequest, user: User | None, **kwargs: An
 def on_login_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None,
                     **kwargs: Any) -> None:
     # The typed address is recorded (who was tried); the password never is.
-    username = str(credentials.get("username", ""))[:254]
+    username = str(credentials.get("username", "")).strip().lower()[:254]
     user = User.objects.filter(email=username.lower()).select_related("organisation").first()
     record("user.login_failed", organisation=user.organisation if user else None,
            actor_type="anonymous", actor_label=username, object_type="user",
