@@ -168,14 +168,21 @@ def iter_attachment(attachment: Attachment) -> Iterator[bytes]:
     return iter_decrypt(dek, bytes.fromhex(attachment.blob_id), chunks())
 
 
-def _claim_attachments(attachments: Sequence[Attachment], message: Message, *,
-                       user: User | None = None, recipient: Recipient | None = None) -> None:
+def _check_owned(attachments: Sequence[Attachment], *, user: User | None = None,
+                 recipient: Recipient | None = None) -> None:
+    """Refuse attachments this person did not upload or that a message already has; checked
+    before anything reads them (the DLP scan) and again when they are claimed."""
     for attachment in attachments:
         owned = (attachment.uploaded_by_user_id == (user.pk if user else None)
                  and attachment.uploaded_by_recipient_id == (recipient.pk if recipient else None))
         if not owned or attachment.message_id is not None:
             raise ActionError(_("An attachment could not be found."), field="attachments",
                               status=404)
+
+
+def _claim_attachments(attachments: Sequence[Attachment], message: Message, *,
+                       user: User | None = None, recipient: Recipient | None = None) -> None:
+    _check_owned(attachments, user=user, recipient=recipient)
     ids = [a.pk for a in attachments]
     # Bind only drafts that are still unbound: a concurrent send cannot take the same file.
     updated = Attachment.objects.filter(pk__in=ids, message__isnull=True).update(message=message)
@@ -278,13 +285,24 @@ def _notify_recipient(recipient: Recipient, message: Message, sender: User) -> N
 
 def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[RecipientSpec],
                  attachments: Sequence[Attachment] = (), request: HttpRequest | None = None,
-                 via: str = "web") -> Message:
+                 via: str = "web", dlp_confirmed: bool = False) -> Message:
+    """Send a new conversation, if the organisation's data-leak rules let it go.
+
+    ``dlp_confirmed`` is the sender's confirmation that a warning was read.
+    """
+    from zegel.dlp import service as dlp  # the DLP service builds on this module
+
     subject = clean_display_name(subject)
     if not subject:
         raise ActionError(_("Enter a subject."), field="subject")
     if not body.strip() and not attachments:
         raise ActionError(_("Write a message or add an attachment."), field="body")
     clean = clean_recipients(recipients)
+    _check_owned(attachments, user=sender)
+    check = dlp.check_draft(sender=sender, subject=subject, body=body, recipients=clean,
+                            attachments=attachments)
+    dlp.guard_send(check, sender=sender, confirmed=dlp_confirmed,
+                   methods=[r.method for r in clean], via=via, request=request)
     with transaction.atomic():
         conversation = Conversation.objects.create(organisation=sender.organisation,
                                                    created_by=sender)
@@ -303,21 +321,31 @@ def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[
                data={"conversation": str(conversation.pk), "via": via,
                      "recipients": [r.email for r in clean],
                      "methods": [r.method for r in clean], "attachments": len(attachments)})
+        dlp.record_sent(check, sender=sender, confirmed=dlp_confirmed,
+                        conversation=conversation, via=via, request=request)
     return message
 
 
 def answer_conversation(*, sender: User, conversation: Conversation, body: str,
                         attachments: Sequence[Attachment] = (),
-                        request: HttpRequest | None = None) -> Message:
+                        request: HttpRequest | None = None, via: str = "web",
+                        dlp_confirmed: bool = False) -> Message:
+    from zegel.dlp import service as dlp  # the DLP service builds on this module
+
     if conversation.organisation_id != sender.organisation_id:
         raise ActionError(_("Conversation not found."), status=404)
     if not body.strip() and not attachments:
         raise ActionError(_("Write a message or add an attachment."), field="body")
     subject = conversation_subject(conversation)
+    _check_owned(attachments, user=sender)
+    active = list(conversation.recipients.filter(revoked_at__isnull=True))
+    check = dlp.check_draft(sender=sender, subject=subject, body=body, recipients=active,
+                            attachments=attachments)
+    dlp.guard_send(check, sender=sender, confirmed=dlp_confirmed,
+                   methods=[r.method for r in active], via=via, request=request)
     with transaction.atomic():
         message = _new_message(conversation, subject, body, user=sender)
         _claim_attachments(attachments, message, user=sender)
-        active = conversation.recipients.filter(revoked_at__isnull=True)
         for recipient in active:
             _notify_recipient(recipient, message, sender)
         Conversation.objects.filter(pk=conversation.pk).update(
@@ -327,6 +355,8 @@ def answer_conversation(*, sender: User, conversation: Conversation, body: str,
                object_id=message.pk, request=request,
                data={"conversation": str(conversation.pk), "answer": True,
                      "recipients": [r.email for r in active], "attachments": len(attachments)})
+        dlp.record_sent(check, sender=sender, confirmed=dlp_confirmed,
+                        conversation=conversation, via=via, request=request)
     return message
 
 

@@ -1,0 +1,110 @@
+"""An organisation's own data-leak rules, patterns and special-category terms.
+
+An organisation without any ``DlpRule`` row uses ``rules.default_rules()``. Every query for
+these rows filters by organisation; ``zegel.dlp.policy`` is the only place that changes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from zegel.dlp import patterns, rules
+
+
+class DlpRule(models.Model):
+    class Action(models.TextChoices):
+        AUDIT = rules.AUDIT, _("audit only")
+        SUGGEST = rules.SUGGEST, _("suggest")
+        WARN = rules.WARN, _("warn (the sender must confirm)")
+        REQUIRE = rules.REQUIRE, _("require a verification method")
+        BLOCK = rules.BLOCK, _("block")
+
+    organisation = models.ForeignKey("orgs.Organisation", on_delete=models.CASCADE,
+                                     related_name="dlp_rules")
+    name = models.CharField(_("name"), max_length=200)
+    condition = models.JSONField(_("condition"), default=dict, blank=True)
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    # For action "require": any one of these methods ("sms", "access_code", "email_code").
+    required_methods = models.JSONField(_("required methods"), default=list, blank=True)
+    message_nl = models.CharField(_("message in Dutch"), max_length=500)
+    message_en = models.CharField(_("message in English"), max_length=500)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="dlp_rule_name_per_org"),
+        ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.clean()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if not isinstance(self.required_methods, list):
+            raise ValidationError({"required_methods": _("Give a list of methods.")})
+        try:
+            rules.validate_rule(self.as_rule())
+        except rules.RuleError as exc:
+            raise ValidationError({"condition": str(exc)}) from None
+
+    def as_rule(self) -> rules.Rule:
+        return rules.Rule(
+            name=self.name, condition=self.condition, action=self.action,
+            message_nl=self.message_nl, message_en=self.message_en, enabled=self.enabled,
+            required_methods=frozenset(str(m) for m in self.required_methods or ()),
+        )
+
+
+class OrgPattern(models.Model):
+    """A pattern such as a patient number; findings have kind ``org:<name>``."""
+
+    organisation = models.ForeignKey("orgs.Organisation", on_delete=models.CASCADE,
+                                     related_name="dlp_patterns")
+    name = models.CharField(_("name"), max_length=100)
+    regex = models.CharField(_("regular expression"), max_length=patterns.MAX_PATTERN_LENGTH)
+    # Named "checksum", not "check": a field called check would hide Model.check().
+    checksum = models.CharField(_("check"), max_length=16, blank=True,
+                             choices=[(name, name) for name in sorted(patterns.CHECKS)])
+    enabled = models.BooleanField(_("enabled"), default=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"],
+                                    name="dlp_pattern_name_per_org"),
+        ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Refused here too, so no code path can store a pattern the scanner would skip.
+        self.clean()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        try:
+            patterns.validate_pattern(self.regex)
+            patterns.validate_check(self.checksum or None)
+        except patterns.PatternError as exc:
+            raise ValidationError({"regex": str(exc)}) from None
+
+    def as_pattern(self) -> patterns.OrgPattern:
+        return patterns.OrgPattern(self.name, self.regex, self.checksum or None)
+
+
+class DlpTerm(models.Model):
+    """A special-category term the admin added to the shipped lists (term-file syntax)."""
+
+    organisation = models.ForeignKey("orgs.Organisation", on_delete=models.CASCADE,
+                                     related_name="dlp_terms")
+    term = models.CharField(_("term"), max_length=200)
+
+    class Meta:
+        ordering = ["term", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "term"], name="dlp_term_per_org"),
+        ]

@@ -1,0 +1,371 @@
+"""Data-leak checks on a draft as the product sees it: text, files, recipients and the rules.
+
+The detectors, recipient checks and rule evaluation are pure functions elsewhere in this
+package; this module feeds them from the database (history, the organisation's rules,
+patterns and terms), decides whether a send may go ahead, and writes the audit events.
+Findings carry masked details only; neither the results nor the audit events hold content.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Protocol
+
+from django.db.models.functions import Lower
+from django.http import HttpRequest
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from zegel.audit.log import record
+from zegel.audit.models import AuditEvent
+from zegel.dlp import extract, rules
+from zegel.dlp.detectors import scan_text
+from zegel.dlp.findings import NOT_SCANNED, REPORT_THRESHOLD, Finding
+from zegel.dlp.medical import TermSet, default_terms
+from zegel.dlp.models import DlpRule, DlpTerm, OrgPattern
+from zegel.dlp.patterns import OrgPattern as PatternSpec
+from zegel.dlp.recipients import (
+    DirectoryEntry,
+    Recipient,
+    RecipientFinding,
+    check_recipients,
+    domain_of,
+)
+from zegel.messaging.actions import ActionError, attachment_name, iter_attachment
+from zegel.messaging.models import Attachment, Conversation
+from zegel.messaging.models import Recipient as RecipientRow
+from zegel.orgs.models import Organisation, User
+
+# The product calls the e-mail code "email"; the rules call it "email_code".
+_RULE_METHOD = {"email": "email_code", "sms": "sms", "access_code": "access_code"}
+_PRODUCT_METHOD = {rule: product for product, rule in _RULE_METHOD.items()}
+# A rule's "verification" condition sees one method: the weakest any recipient uses.
+_WEAKEST_FIRST = ("email_code", "sms", "access_code")
+# Bounds on the history read per check, so a busy organisation does not slow every keystroke.
+_HISTORY_LIMIT = 20_000
+TEXT_BUDGET_SECONDS = 2.0
+ATTACHMENT_BUDGET_SECONDS = 5.0
+
+
+class DraftRecipient(Protocol):
+    """What the check needs of a recipient: RecipientSpec, CleanRecipient and the model fit."""
+
+    @property
+    def email(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class LocatedFinding:
+    """A finding and the part of the draft it is in: subject, body or attachment ``index``."""
+
+    where: str
+    finding: Finding
+    index: int | None = None
+    name: str = ""  # the attachment's file name, for the sender's own screen only
+
+
+@dataclass
+class DlpResult:
+    findings: list[LocatedFinding]
+    recipient_findings: list[RecipientFinding]
+    decision: rules.Decision
+    methods: list[str] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        return self.decision.blocked
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.decision.needs_confirmation
+
+    @property
+    def required_methods(self) -> list[str]:
+        """Verification methods (product names) that satisfy every ``require`` rule."""
+        return sorted(_PRODUCT_METHOD.get(m, m) for m in self.decision.required_methods)
+
+    @property
+    def sensitive(self) -> bool:
+        return _is_sensitive([f.finding for f in self.findings])
+
+    def summary(self) -> dict[str, Any]:
+        """What the audit log may hold: rule names, actions, counts of finding kinds."""
+        return {
+            "rules": [{"name": r.rule, "action": r.action} for r in self.decision.results],
+            "findings": dict(Counter(f.finding.kind for f in self.findings)),
+            "recipient_findings": dict(Counter(r.kind for r in self.recipient_findings)),
+            "sensitive": self.sensitive,
+            "blocked": self.blocked,
+            "needs_confirmation": self.needs_confirmation,
+            "required_methods": self.required_methods,
+        }
+
+    def rule_messages(self) -> list[str]:
+        """The matched rules' messages in the active language, most severe first."""
+        ordered = sorted(self.decision.results, key=lambda r: -rules.SEVERITY[r.action])
+        return [message_for(r) for r in ordered if r.action != rules.AUDIT]
+
+    def as_json(self) -> dict[str, Any]:
+        """The answer of the API's and the compose page's check."""
+        return {
+            "findings": [
+                {
+                    "kind": f.finding.kind, "where": f.where, "index": f.index, "name": f.name,
+                    "start": f.finding.start, "end": f.finding.end,
+                    "confidence": f.finding.confidence, "detail": f.finding.detail,
+                }
+                for f in self.findings
+            ],
+            "recipient_findings": [
+                {"kind": r.kind, "address": r.address, "confidence": r.confidence,
+                 "detail": r.detail}
+                for r in self.recipient_findings
+            ],
+            "rules": [
+                {"name": r.rule, "action": r.action, "message": message_for(r),
+                 "message_nl": r.message_nl, "message_en": r.message_en,
+                 "required_methods": sorted(_PRODUCT_METHOD.get(m, m)
+                                            for m in r.required_methods)}
+                for r in self.decision.results
+            ],
+            "blocked": self.blocked,
+            "needs_confirmation": self.needs_confirmation,
+            "required_methods": self.required_methods,
+        }
+
+
+class DlpRefused(ActionError):
+    """A send stopped by the rules; ``reason`` is blocked, unconfirmed or method."""
+
+    def __init__(self, message: str, *, reason: str, result: DlpResult) -> None:
+        super().__init__(message, field="dlp", status=400)
+        self.reason = reason
+        self.rules = [
+            {"name": r.rule, "action": r.action, "message": message_for(r)}
+            for r in result.decision.results if r.action != rules.AUDIT
+        ]
+
+
+def message_for(result: rules.RuleResult) -> str:
+    return result.message_nl if (get_language() or "").startswith("nl") else result.message_en
+
+
+def _is_sensitive(findings: Sequence[Finding]) -> bool:
+    return any(f.kind in rules.SENSITIVE_KINDS and f.confidence >= REPORT_THRESHOLD
+               for f in findings)
+
+
+# --- The organisation's configuration -----------------------------------------------------
+
+
+def organisation_rules(organisation: Organisation) -> list[rules.Rule]:
+    rows = list(DlpRule.objects.filter(organisation=organisation))
+    return [row.as_rule() for row in rows] if rows else rules.default_rules()
+
+
+def organisation_patterns(organisation: Organisation) -> list[PatternSpec]:
+    return [p.as_pattern() for p in OrgPattern.objects.filter(organisation=organisation,
+                                                              enabled=True)]
+
+
+@lru_cache(maxsize=64)
+def _term_set(extra: tuple[str, ...]) -> TermSet:
+    return default_terms().extended(extra)
+
+
+def organisation_terms(organisation: Organisation) -> TermSet:
+    extra = DlpTerm.objects.filter(organisation=organisation).values_list("term", flat=True)
+    return _term_set(tuple(sorted(extra)))
+
+
+# --- History -------------------------------------------------------------------------------
+
+
+@dataclass
+class _History:
+    previous: set[str]
+    previous_sensitive: set[str]
+    known_domains: set[str]
+    directory: list[DirectoryEntry]
+
+
+def _history(organisation: Organisation, addresses: set[str]) -> _History:
+    rows = RecipientRow.objects.filter(conversation__organisation=organisation)
+    previous = set(rows.annotate(address=Lower("email")).filter(address__in=addresses)
+                   .values_list("address", flat=True))
+    # Conversations a sent decision marked sensitive; the audit log is where that is recorded.
+    sensitive_conversations = (
+        AuditEvent.objects.filter(organisation=organisation, action="dlp.decision",
+                                  object_type="conversation", data__outcome="sent",
+                                  data__sensitive=True)
+        .values_list("object_id", flat=True)
+    )
+    previous_sensitive = set(
+        rows.filter(conversation_id__in=list(sensitive_conversations))
+        .annotate(address=Lower("email")).filter(address__in=addresses)
+        .values_list("address", flat=True)
+    )
+    emails = rows.order_by().values_list("email", flat=True).distinct()[:_HISTORY_LIMIT]
+    known_domains = {domain_of(e) for e in emails}
+    named = (rows.exclude(name="").order_by().values_list("name", "email").distinct()
+             [:_HISTORY_LIMIT])
+    staff = User.objects.filter(organisation=organisation).exclude(name="").values_list(
+        "name", "email")
+    directory = [DirectoryEntry(n, e) for n, e in [*named, *staff]]
+    return _History(previous, previous_sensitive, known_domains, directory)
+
+
+# --- Checking -----------------------------------------------------------------------------
+
+
+def _attachment_bytes(attachment: Attachment, limit: int) -> bytes | None:
+    """The decrypted file, or None if it is larger than ``limit``."""
+    if attachment.size > limit:
+        return None
+    data = bytearray()
+    for chunk in iter_attachment(attachment):
+        data += chunk
+        if len(data) > limit:
+            return None
+    return bytes(data)
+
+
+def _scan_attachments(attachments: Sequence[Attachment], patterns: Sequence[PatternSpec],
+                      terms: TermSet) -> list[LocatedFinding]:
+    found: list[LocatedFinding] = []
+    for index, attachment in enumerate(attachments):
+        name = attachment_name(attachment)
+        data = _attachment_bytes(attachment, extract.DEFAULT_MAX_BYTES)
+        if data is None:
+            size_mb = extract.DEFAULT_MAX_BYTES // (1024 * 1024)
+            result = extract.ExtractResult("", scanned=False,
+                                           reason=f"file larger than {size_mb} MB")
+        else:
+            # Staff uploads come from inside the organisation, so in-process extraction is
+            # enough; extract_text still bounds size, time and decompression.
+            result = extract.extract_text(name, attachment.content_type, data,
+                                          time_budget=ATTACHMENT_BUDGET_SECONDS)
+        if not result.scanned:
+            found.append(LocatedFinding("attachment", Finding(NOT_SCANNED, 0, 0, 1.0,
+                                                              result.reason), index, name))
+        if result.text:
+            found.extend(
+                LocatedFinding("attachment", f, index, name)
+                for f in scan_text(result.text, org_patterns=patterns, terms=terms,
+                                   budget_seconds=TEXT_BUDGET_SECONDS)
+            )
+    return found
+
+
+def rule_method(method: str) -> str | None:
+    return _RULE_METHOD.get(method)
+
+
+def check_draft(*, sender: User, subject: str, body: str,
+                recipients: Sequence[DraftRecipient],
+                attachments: Sequence[Attachment] = ()) -> DlpResult:
+    """Findings, recipient findings and the rules' decision for a draft; writes nothing."""
+    organisation = sender.organisation
+    patterns = organisation_patterns(organisation)
+    terms = organisation_terms(organisation)
+    findings = [
+        LocatedFinding(where, f)
+        for where, text in (("subject", subject), ("body", body))
+        for f in scan_text(text, org_patterns=patterns, terms=terms,
+                           budget_seconds=TEXT_BUDGET_SECONDS)
+    ]
+    findings.extend(_scan_attachments(attachments, patterns, terms))
+
+    # Half-typed addresses in the compose page are skipped, not reported.
+    people = [r for r in recipients if "@" in (r.email or "")]
+    addresses = {r.email.strip().lower() for r in people}
+    history = _history(organisation, addresses)
+    sensitive = _is_sensitive([f.finding for f in findings])
+    recipient_findings = check_recipients(
+        [Recipient(r.email.strip(), r.name or "", r.kind or "to") for r in people],
+        own_domains=[organisation.domain],
+        previous_addresses=history.previous,
+        previous_sensitive_addresses=history.previous_sensitive,
+        known_domains=history.known_domains,
+        directory=history.directory,
+        sensitive=sensitive,
+    )
+    methods = [r.method for r in people if r.method]
+    used = {rule_method(m) for m in methods}
+    context = rules.RuleContext(
+        recipient_domains=frozenset(domain_of(a) for a in addresses),
+        recipient_count=len(people),
+        verification_method=next((m for m in _WEAKEST_FIRST if m in used), None),
+    )
+    decision = rules.evaluate(organisation_rules(organisation), [f.finding for f in findings],
+                              recipient_findings, context)
+    return DlpResult(findings, recipient_findings, decision, methods)
+
+
+def enforce(result: DlpResult, *, confirmed: bool, methods: Sequence[str]) -> None:
+    """Raise DlpRefused if the rules stop this send; ``methods`` are the recipients'."""
+    messages = " ".join(result.rule_messages())
+    if result.blocked:
+        raise DlpRefused(_("This message cannot be sent. %(reasons)s") % {"reasons": messages},
+                         reason="blocked", result=result)
+    if result.decision.required_methods:
+        allowed = set(result.required_methods)
+        if not methods or any(m not in allowed for m in methods):
+            names = ", ".join(str(_method_label(m)) for m in result.required_methods)
+            raise DlpRefused(
+                _("Every recipient must verify with: %(methods)s. %(reasons)s")
+                % {"methods": names, "reasons": messages},
+                reason="method", result=result,
+            )
+    if result.needs_confirmation and not confirmed:
+        raise DlpRefused(
+            _("Check the warning and confirm that you want to send this message. %(reasons)s")
+            % {"reasons": messages},
+            reason="unconfirmed", result=result,
+        )
+
+
+def _method_label(method: str) -> str:
+    return str(dict(RecipientRow.Method.choices).get(method, method))
+
+
+# --- Audit ---------------------------------------------------------------------------------
+
+
+def _audit(action: str, result: DlpResult, *, sender: User, outcome: str, via: str,
+           request: HttpRequest | None, conversation: Conversation | None) -> None:
+    record(action, organisation=sender.organisation, actor_type="user", actor_id=sender.pk,
+           actor_label=sender.email,
+           object_type="conversation" if conversation else "",
+           object_id=conversation.pk if conversation else "",
+           request=request, data={"outcome": outcome, "via": via, **result.summary()})
+
+
+def guard_send(result: DlpResult, *, sender: User, confirmed: bool, methods: Sequence[str],
+               via: str, request: HttpRequest | None = None) -> None:
+    """``enforce``, auditing a refusal before it is raised."""
+    try:
+        enforce(result, confirmed=confirmed, methods=methods)
+    except DlpRefused as exc:
+        _audit("dlp.decision", result, sender=sender, outcome=exc.reason, via=via,
+               request=request, conversation=None)
+        raise
+
+
+def record_sent(result: DlpResult, *, sender: User, confirmed: bool, conversation: Conversation,
+                via: str, request: HttpRequest | None = None) -> None:
+    """Audit that the draft went out; a confirmed warning is also an override event."""
+    _audit("dlp.decision", result, sender=sender, outcome="sent", via=via, request=request,
+           conversation=conversation)
+    if result.needs_confirmation and confirmed:
+        _audit("dlp.override", result, sender=sender, outcome="confirmed", via=via,
+               request=request, conversation=conversation)
