@@ -177,13 +177,9 @@ def zegel(live_server: Any, settings: Any, tmp_path: Path, mailbox: Mailbox,
     from zegel.worker import run_worker
 
     settings.BASE_URL = live_server.url
-    # WORKAROUND for an app bug (see test_form_posts_carry_a_real_origin): every page sends
-    # Referrer-Policy: no-referrer (zegel/web.py and the <meta name="referrer"> in base.html),
-    # so Chromium sends "Origin: null" with every form POST, and Django's CSRF check refuses it
-    # (403 "Origin checking failed - null does not match any trusted origins"). Trusting
-    # "null" here lets the rest of the story run; remove it once the app is fixed. (The CSRF
-    # middleware caches this list on first use; only the browser tests use the live server.)
-    settings.CSRF_TRUSTED_ORIGINS = [live_server.url, "null"]
+    # The CSRF middleware caches this list on first use; only the browser tests use the live
+    # server, so setting it here is enough.
+    settings.CSRF_TRUSTED_ORIGINS = [live_server.url]
     settings.BLOB_DIR = tmp_path / "blobs"
     settings.KEYRING_FILE = ""
     settings.KEYRING_DEFAULT = tmp_path / "keys" / "keyring.json"

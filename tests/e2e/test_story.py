@@ -219,9 +219,6 @@ def test_portal_on_a_phone_with_keyboard_only(zegel: Zegel, new_context: Any) ->
     check_a11y(page)
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: Referrer-Policy no-referrer makes Chromium send "
-                   "'Origin: null' with form POSTs, which Django's CSRF check refuses; the "
-                   "fixtures trust 'null' as a workaround. Remove this mark once fixed.")
 def test_form_posts_carry_a_real_origin(zegel: Zegel, new_context: Any) -> None:
     page = new_context().new_page()
     page.goto(f"{zegel.url}/login")

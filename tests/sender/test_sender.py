@@ -111,7 +111,7 @@ def test_security_headers_are_set(db: None) -> None:
     response = Client().get("/login")
     assert "unsafe-inline" not in response["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
