@@ -107,7 +107,7 @@ def free_port() -> int:
         return port
 
 
-class _Collector:
+class SmtpCollector:
     def __init__(self) -> None:
         self.envelopes: list[Any] = []
         self.lock = threading.Lock()
@@ -119,9 +119,9 @@ class _Collector:
 
 
 @pytest.fixture
-def smtp_server(settings: Any) -> Iterator[_Collector]:
+def smtp_server(settings: Any) -> Iterator[SmtpCollector]:
     """A real SMTP server on loopback that keeps what it receives."""
-    collector = _Collector()
+    collector = SmtpCollector()
     controller = Controller(collector, hostname="127.0.0.1", port=free_port())
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import SmtpCollector, free_port
 
 # Playwright's sync API runs an asyncio event loop in the test's thread. Django sees that running
 # loop and refuses ORM calls from the same thread with SynchronousOnlyOperation, although the
@@ -69,21 +70,8 @@ def check_a11y(page: Any) -> None:
 
 # --- SMTP ---------------------------------------------------------------------------------
 
-class _StoringHandler:
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self.lock:
-            self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+_StoringHandler = SmtpCollector  # the same storing SMTP handler as the unit tests use
+_free_port = free_port
 
 
 @dataclass
