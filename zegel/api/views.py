@@ -14,6 +14,7 @@ from ninja.security import HttpBearer
 from pydantic import Field
 
 from zegel.audit.log import record
+from zegel.dlp import service as dlp
 from zegel.messaging import actions
 from zegel.messaging.models import Attachment, Message, RecipientEvent
 from zegel.orgs.models import ApiToken, User, hash_token
@@ -67,7 +68,8 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 @api.exception_handler(actions.ActionError)
 def on_action_error(request: HttpRequest, exc: actions.ActionError) -> HttpResponse:
-    return problem(request, exc.status, "Refused", exc.message, field=exc.field)
+    extra = {"rules": exc.rules} if isinstance(exc, dlp.DlpRefused) else {}
+    return problem(request, exc.status, "Refused", exc.message, field=exc.field, **extra)
 
 
 def _user(request: HttpRequest) -> User:
@@ -115,6 +117,8 @@ class MessageIn(Schema):
     body: str = Field(default="", max_length=1_000_000)
     recipients: list[RecipientIn] = Field(max_length=100)
     attachments: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+    # The sender read the data-leak warnings of POST /check and sends anyway.
+    confirm_warnings: bool = False
 
 
 class EventOut(Schema):
@@ -158,9 +162,8 @@ def _message_out(message: Message) -> dict[str, Any]:
             "created_at": message.created_at.isoformat(), "recipients": recipients}
 
 
-@api.post("/messages", response={201: MessageOut})
-def create_message(request: HttpRequest, payload: MessageIn) -> Status:
-    user = _user(request)
+def _draft(user: User, payload: MessageIn) -> tuple[list[actions.RecipientSpec],
+                                                    list[Attachment]]:
     attachments = list(Attachment.objects.filter(pk__in=payload.attachments,
                                                  uploaded_by_user=user).select_related("key"))
     if len(attachments) != len(set(payload.attachments)):
@@ -171,10 +174,67 @@ def create_message(request: HttpRequest, payload: MessageIn) -> Status:
                                    access_code=r.access_code,
                                    access_code_hint=r.access_code_hint)
              for r in payload.recipients]
+    return specs, attachments
+
+
+@api.post("/messages", response={201: MessageOut})
+def create_message(request: HttpRequest, payload: MessageIn) -> Status:
+    user = _user(request)
+    specs, attachments = _draft(user, payload)
     message = actions.send_message(sender=user, subject=payload.subject, body=payload.body,
                                    recipients=specs, attachments=attachments, request=request,
-                                   via="api")
+                                   via="api", dlp_confirmed=payload.confirm_warnings)
     return Status(201, _message_out(message))
+
+
+class FindingOut(Schema):
+    kind: str
+    where: Literal["subject", "body", "attachment"]
+    index: int | None = Field(description="The attachment's position in 'attachments'.")
+    name: str = Field(description="The attachment's file name; empty for subject and body.")
+    start: int
+    end: int
+    confidence: float
+    detail: str = Field(description="Why; at most a masked form of the value, never the value.")
+
+
+class RecipientFindingOut(Schema):
+    kind: str
+    address: str
+    confidence: float
+    detail: str
+
+
+class RuleResultOut(Schema):
+    name: str
+    action: Literal["audit", "suggest", "warn", "require", "block"]
+    message: str = Field(description="In the request's language (Accept-Language).")
+    message_nl: str
+    message_en: str
+    required_methods: list[str]
+
+
+class CheckOut(Schema):
+    findings: list[FindingOut]
+    recipient_findings: list[RecipientFindingOut]
+    rules: list[RuleResultOut]
+    blocked: bool
+    needs_confirmation: bool = Field(
+        description="Send with confirm_warnings=true to go ahead despite a warning.")
+    required_methods: list[str] = Field(
+        description="Every recipient must use one of these verification methods.")
+
+
+@api.post("/check", response=CheckOut)
+def check_message(request: HttpRequest, payload: MessageIn) -> Any:
+    """What the data-leak rules say about this message, without sending it."""
+    user = _user(request)
+    specs, attachments = _draft(user, payload)
+    for spec in specs:
+        spec.method = spec.method or ("sms" if spec.phone.strip() else "")
+    result = dlp.check_draft(sender=user, subject=payload.subject, body=payload.body,
+                             recipients=specs, attachments=attachments)
+    return result.as_json()
 
 
 @api.get("/messages/{message_id}", response=MessageOut)
