@@ -39,9 +39,11 @@ _CONTEXT_BEFORE = 60
 _CONTEXT_AFTER = 20
 
 
-def _keyword_re(words: Iterable[str]) -> re.Pattern[str]:
+def _keyword_re(words: Iterable[str], *, prefix: bool = False) -> re.Pattern[str]:
+    """Labels as whole words; with ``prefix`` also as the start of a compound (ordernummer)."""
     alternatives = "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
-    return re.compile(r"(?<![^\W_])(?:" + alternatives + r")(?![^\W_])", re.IGNORECASE)
+    end = r"[^\W\d_]*" if prefix else r"(?![^\W_])"
+    return re.compile(r"(?<![^\W_])(?:" + alternatives + r")" + end, re.IGNORECASE)
 
 
 def _context(
@@ -124,6 +126,13 @@ _NEGATIVE_NUMBER_LABELS = [
     "serienummer",
     "serial",
     "licentie",
+    "parcel",
+    "shipment",
+    "zending",
+    "vlucht",
+    "flight",
+    "boeking",
+    "booking",
     "pincode",
     "ean",
     "isbn",
@@ -153,16 +162,17 @@ _BSN_LABELS = _keyword_re(
         "bsn:",
     ]
 )
-_BSN_NOT = _keyword_re(_NEGATIVE_NUMBER_LABELS)
+_BSN_NOT = _keyword_re(_NEGATIVE_NUMBER_LABELS, prefix=True)
 _BSN = re.compile(
     r"(?<![0-9A-Za-z])"
-    r"(?:[0-9]{8,9}|[0-9]{4}\.[0-9]{2}\.[0-9]{3}|[0-9]{3}(?P<sep>[ .\-])[0-9]{3}(?P=sep)[0-9]{3})"
+    r"(?:[0-9]{4}\.[0-9]{2}\.[0-9]{3}|[0-9]{3}[ .\-]?[0-9]{3}[ .\-]?[0-9]{3}|[0-9]{8})"
     r"(?![0-9A-Za-z])"
 )
 # A digit and a separator right before or after the candidate: part of a longer number,
 # a date, a decimal or an IBAN group.
 _RUN_BEFORE = re.compile(r"[0-9][ .,/\-]$")
 _RUN_AFTER_COMPACT = re.compile(r"^[.,/\-][0-9]")
+_RUN_AFTER_GROUPED = re.compile(r"^[ .,/\-][0-9]")
 _INTERNATIONAL_PREFIX = re.compile(r"(?:\+|00)[0-9]{1,3}[ \-]?(?:\(0\)[ \-]?)?$")
 
 
@@ -176,18 +186,13 @@ def detect_bsn(text: str) -> list[Finding]:
     for m in _BSN.finditer(text):
         start, end = m.start(), m.end()
         raw = m.group()
-        sep = m.group("sep")
         if _RUN_BEFORE.search(text[max(0, start - 2) : start]):
             continue
         following = text[end : end + 2]
-        if sep is None and _RUN_AFTER_COMPACT.match(following):
+        grouped = not raw.isdigit()
+        if not grouped and _RUN_AFTER_COMPACT.match(following):
             continue
-        if (
-            sep is not None
-            and len(following) == 2
-            and following[0] == sep
-            and following[1].isdigit()
-        ):
+        if grouped and _RUN_AFTER_GROUPED.match(following):
             continue
         if _INTERNATIONAL_PREFIX.search(text[max(0, start - 12) : start]):
             continue
@@ -283,10 +288,10 @@ def detect_passport_nl(text: str) -> list[Finding]:
     findings: list[Finding] = []
     for m in _PASSPORT.finditer(text):
         value = m.group()
-        if value.isalpha() or (sum(c.isdigit() for c in value) < 2 and value[2:8].isalpha()):
-            # Words in capitals followed by one digit ("REKENING1") are not document numbers.
-            continue
         context = _context(text, m.start(), m.end(), _PASSPORT_LABELS, _NEVER)
+        if context <= 0 and sum(c.isdigit() for c in value) < 2:
+            # Capitals followed by one digit ("REKENING1") are rarely a document number.
+            continue
         confidence = 0.85 if context > 0 else 0.4
         findings.append(
             Finding(
@@ -321,7 +326,7 @@ _CARD_LABELS = _keyword_re(
         "expiry",
     ]
 )
-_CARD_NOT = _keyword_re(_NEGATIVE_NUMBER_LABELS)
+_CARD_NOT = _keyword_re(_NEGATIVE_NUMBER_LABELS, prefix=True)
 
 
 def _card_brand(digits: str) -> str | None:
@@ -399,6 +404,8 @@ def detect_phone_nl(text: str) -> list[Finding]:
         except phonenumbers.NumberParseException:
             continue
         if number.country_code != 31 or not phonenumbers.is_valid_number(number):
+            continue
+        if _inside_iban(text, m.start(), m.end()):
             continue
         kind = phonenumbers.number_type(number)
         label = "mobile" if kind == phonenumbers.PhoneNumberType.MOBILE else "fixed/other"

@@ -179,11 +179,15 @@ def lookalike_domain(
     known = {registrable_domain(domain_of(d)) for d in known_domains}
     findings: list[RecipientFinding] = []
     for r in recipients:
-        domain = registrable_domain(domain_of(r.address))
+        full = domain_of(r.address)
+        domain = registrable_domain(full)
         if domain in known:
             continue
         for other in sorted(known):
             reason = _lookalike_reason(domain, other)
+            if reason is None and f".{other}." in f".{full}":
+                # zorggroep-noord.nl.example.co: the known name as a subdomain elsewhere.
+                reason = "contains, but is not,"
             if reason:
                 findings.append(
                     RecipientFinding(

@@ -1,0 +1,176 @@
+"""Content detectors, normalisation and the scan entry point."""
+
+from __future__ import annotations
+
+import time
+
+from zegel.dlp.detectors import (
+    detect_bsn,
+    detect_date_of_birth,
+    detect_iban,
+    detect_passport_nl,
+    detect_payment_card,
+    detect_phone_nl,
+    scan_text,
+)
+from zegel.dlp.findings import NOT_SCANNED
+from zegel.dlp.medical import default_terms, detect_medical
+
+VALID_BSN = "111222333"
+
+
+def kinds(text: str) -> list[str]:
+    return [f.kind for f in scan_text(text) if f.confidence >= 0.5]
+
+
+def test_it_finds_bsn_in_common_spellings() -> None:
+    for spelled in ["111222333", "1112.22.333", "111 222 333", "111-222-333", "111.222.333"]:
+        findings = detect_bsn(f"BSN: {spelled} graag")
+        assert len(findings) == 1, spelled
+        assert findings[0].confidence > 0.9
+
+
+def test_it_ignores_bsn_failing_the_11_proef() -> None:
+    assert detect_bsn("BSN 111222334") == []
+
+
+def test_it_ignores_bsn_inside_longer_digit_run() -> None:
+    assert detect_bsn("code 91112223339 en 1111222333") == []
+    assert detect_bsn("bedrag 0,111222333 en 12/111222333") == []
+
+
+def test_it_ignores_phone_numbers_and_ibans_as_bsn() -> None:
+    assert detect_bsn("bel +31 111222333 of 0031 111222333") == []
+    assert kinds("IBAN NL91ABNA0417164300") == ["iban"]
+
+
+def test_it_ignores_bsn_shaped_order_numbers() -> None:
+    assert detect_bsn("Uw ordernummer is 111222333.") == []
+
+
+def test_it_accepts_eight_digit_bsn_only_after_a_label() -> None:
+    eight = "12345672"  # 012345672 passes the 11-proef
+    assert detect_bsn(f"BSN {eight}") != []
+    assert detect_bsn(f"nummer {eight}") == []
+
+
+def test_it_keeps_bsn_detail_free_of_the_number() -> None:
+    finding = detect_bsn(f"bsn {VALID_BSN}")[0]
+    assert VALID_BSN not in finding.detail
+    assert finding.detail.endswith("*****2333")
+
+
+def test_it_sees_through_zero_width_characters_and_nbsp_in_a_bsn() -> None:
+    for hidden in [
+        "111\u200b222\u00a0333",
+        "1\u200c1\u200d1\u2060222\ufeff333",
+        "111\u202f222\u2009333",
+        "111\u00a0222\u00a0333",
+    ]:
+        text = f"BSN {hidden}\u200b en verder"
+        findings = [f for f in scan_text(text) if f.kind == "bsn"]
+        assert len(findings) == 1, repr(hidden)
+        assert text[findings[0].start : findings[0].end] == hidden
+
+
+def test_it_sees_through_full_width_digits() -> None:
+    text = "BSN \uff11\uff11\uff11\uff12\uff12\uff12\uff13\uff13\uff13."
+    findings = [f for f in scan_text(text) if f.kind == "bsn"]
+    assert [(f.start, f.end) for f in findings] == [(4, 13)]
+
+
+def test_it_finds_iban_with_and_without_spaces_and_in_lowercase() -> None:
+    for spelled in [
+        "NL91ABNA0417164300",
+        "NL91 ABNA 0417 1643 00",
+        "nl91abna0417164300",
+        "DE89 3704 0044 0532 0130 00",
+        "BE71 0961 2345 6769",
+        "FR14 2004 1010 0505 0001 3M02 606",
+    ]:
+        assert len(detect_iban(f"rekening {spelled} graag")) == 1, spelled
+
+
+def test_it_trims_the_word_after_an_iban() -> None:
+    text = "IBAN NL91 ABNA 0417 1643 00 onder vermelding"
+    finding = detect_iban(text)[0]
+    assert text[finding.start : finding.end] == "NL91 ABNA 0417 1643 00"
+
+
+def test_it_ignores_iban_with_a_bad_checksum() -> None:
+    assert detect_iban("NL92 ABNA 0417 1643 00") == []
+
+
+def test_it_needs_a_label_for_a_confident_passport_number() -> None:
+    assert detect_passport_nl("Paspoort: SPECI2014")[0].confidence > 0.5
+    assert detect_passport_nl("code SPECI2014")[0].confidence < 0.5
+    assert detect_passport_nl("paspoort SPOCI2014") == []  # the letter O is never used
+
+
+def test_it_finds_payment_cards_with_luhn_and_known_prefix() -> None:
+    assert len(detect_payment_card("Visa 4111 1111 1111 1111")) == 1
+    assert len(detect_payment_card("card 5500-0000-0000-0004")) == 1
+    assert len(detect_payment_card("amex 3782 822463 10005")) == 1
+    assert detect_payment_card("Visa 4111 1111 1111 1112") == []
+    assert detect_payment_card("betalingskenmerk 4111 1111 1111 1111") == []
+
+
+def test_it_finds_dutch_phone_numbers() -> None:
+    for spelled in [
+        "06-12345678",
+        "+31 6 12345678",
+        "020 123 4567",
+        "(020) 1234567",
+        "+31 (0)6 1234 5678",
+    ]:
+        assert len(detect_phone_nl(f"bel {spelled} vandaag")) == 1, spelled
+    assert detect_phone_nl("bel 06-1234") == []
+
+
+def test_it_finds_date_of_birth_only_next_to_a_label_or_name() -> None:
+    assert detect_date_of_birth("geboren op 12-03-1985")[0].confidence == 0.9
+    assert detect_date_of_birth("Jan de Vries (12-03-1985)")[0].confidence == 0.6
+    assert detect_date_of_birth("de vergadering van 12-03-1985") == []
+    assert detect_date_of_birth("geb. 31-02-1985") == []
+
+
+def test_it_finds_medical_terms_with_inflections_and_compounds() -> None:
+    text = "diabetespatiënten, depressies, borstkanker, Ziekte van  Parkinson, psychiatrische"
+    found = [text[f.start : f.end] for f in detect_medical(text)]
+    assert found == [
+        "diabetespatiënten",
+        "depressies",
+        "borstkanker",
+        "Ziekte van  Parkinson",
+        "psychiatrische",
+    ]
+
+
+def test_it_ignores_medical_words_inside_unrelated_words() -> None:
+    assert detect_medical("uw aanvraag is in behandeling; de diagnose van de storing") == []
+    assert detect_medical("the archive and the hivemind") == []
+
+
+def test_it_accepts_extra_terms_from_the_admin() -> None:
+    assert not [f for f in scan_text("lijdt aan hooikoorts") if f.kind == "medical"]
+    extended = default_terms().extended(["[allergie]", "hooikoorts"])
+    assert [f.kind for f in scan_text("lijdt aan hooikoorts", terms=extended)] == ["medical"]
+    assert [f.kind for f in scan_text("lijdt aan hooikoorts", terms=["hooikoorts"])] == ["medical"]
+
+
+def test_it_scans_a_50_mb_text_within_its_budget() -> None:
+    chunk = "Geachte heer, uw factuur 2024-00123 van € 1.234,56 volgt. " * 20
+    text = (chunk * (50_000_000 // len(chunk) + 1))[:50_000_000]
+    started = time.monotonic()
+    findings = scan_text(text, budget_seconds=1.0)
+    # Generous bound: the budget is checked per 128 KB chunk.
+    assert time.monotonic() - started < 15
+    assert findings[-1].kind == NOT_SCANNED
+    assert findings[-1].end == len(text)
+
+
+def test_it_finds_items_across_chunk_boundaries() -> None:
+    filler = "woord " * 30_000
+    text = filler + "BSN 111222333 en NL91ABNA0417164300 " + filler
+    found = {f.kind for f in scan_text(text, budget_seconds=30)}
+    assert {"bsn", "iban"} <= found

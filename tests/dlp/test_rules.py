@@ -1,0 +1,79 @@
+"""Rule evaluation and the default rules."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from zegel.dlp.findings import Finding
+from zegel.dlp.recipients import RecipientFinding
+from zegel.dlp.rules import (
+    Rule,
+    RuleContext,
+    RuleError,
+    default_rules,
+    evaluate,
+    matches,
+    validate_rule,
+)
+
+BSN = Finding("bsn", 0, 9, 0.95, "BSN")
+MEDICAL = Finding("medical", 10, 18, 0.8, "term")
+CARD = Finding("payment_card", 20, 39, 0.9, "card")
+FREE = RecipientFinding("free_mail", "a@gmail.com", 1.0, "free mail")
+CTX = RuleContext(frozenset({"gmail.com"}), 1, "email_code")
+
+
+def test_it_matches_the_condition_language() -> None:
+    assert matches({"any_kind": ["bsn", "iban"]}, [BSN], [], CTX)
+    assert not matches({"any_kind": "bsn", "min_count": 2}, [BSN], [], CTX)
+    assert matches({"all_kinds": ["bsn", "medical"]}, [BSN, MEDICAL], [], CTX)
+    assert not matches({"any_kind": "medical", "min_confidence": 0.9}, [MEDICAL], [], CTX)
+    assert matches({"recipient_check": "free_mail", "domains": ["gmail.com"]}, [], [FREE], CTX)
+    assert matches({"verification": ["email_code"]}, [], [], CTX)
+    assert matches({"any": [{"any_kind": "iban"}, {"any_kind": "bsn"}]}, [BSN], [], CTX)
+    assert not matches({"not": {"any_kind": "bsn"}}, [BSN], [], CTX)
+    assert matches({}, [], [], CTX)
+
+
+def test_it_refuses_unknown_condition_keys_and_actions() -> None:
+    with pytest.raises(RuleError, match="unknown condition"):
+        validate_rule(Rule("x", {"anykind": "bsn"}, "warn", "", ""))
+    with pytest.raises(RuleError, match="unknown action"):
+        validate_rule(Rule("x", {}, "shout", "", ""))
+    with pytest.raises(RuleError, match="verification method"):
+        validate_rule(Rule("x", {}, "require", "", ""))
+
+
+def test_default_rules_are_valid_and_json_serialisable() -> None:
+    for rule in default_rules():
+        validate_rule(rule)
+        json.dumps(dict(rule.condition))
+
+
+def test_it_warns_about_bsn_to_free_mail_and_requires_strong_verification() -> None:
+    decision = evaluate(default_rules(), [BSN], [FREE], CTX)
+    actions = {r.action for r in decision.results}
+    assert {"warn", "require"} <= actions
+    assert decision.needs_confirmation and not decision.blocked
+    assert decision.required_methods == {"sms", "access_code"}
+
+
+def test_it_blocks_a_card_number() -> None:
+    decision = evaluate(default_rules(), [CARD], [], CTX)
+    assert decision.blocked and not decision.needs_confirmation
+    assert decision.highest_action == "block"
+
+
+def test_it_ignores_disabled_rules() -> None:
+    rule = Rule("off", {}, "block", "", "", enabled=False)
+    assert not evaluate([rule], [], [], CTX).blocked
+
+
+def test_it_blocks_when_required_methods_conflict() -> None:
+    rules = [
+        Rule("a", {}, "require", "", "", required_methods=frozenset({"sms"})),
+        Rule("b", {}, "require", "", "", required_methods=frozenset({"access_code"})),
+    ]
+    assert evaluate(rules, [], [], CTX).blocked
