@@ -217,6 +217,9 @@ def test_reply_with_file_reaches_sender(token: str, sender: User) -> None:
     response = client.post(f"/m/{token}/reply", {"body": "Dank u, zie bijlage.",
                                                   "attachments": [upload]})
     assert response.status_code == 302
+    page = client.get(f"/m/{token}").content.decode()
+    assert 'class="notice notice-success"' in page  # "your reply was sent"
+    assert "OpenMessage" not in page
     assert RecipientEvent.objects.filter(kind="replied").exists()
     deliver_and_get_link()
     notice = CapturedMessage.objects.filter(to=sender.email).first()

@@ -84,7 +84,7 @@ def _conversation(request: HttpRequest, token: str, recipient: Recipient, *,
     actions.record_opened(recipient, messages, request=request)
     opened = [actions.open_message(m) for m in messages]
     return render(request, "portal/conversation.html",
-                  _context(recipient, token=token, messages=opened,
+                  _context(recipient, token=token, thread=opened,
                            subject=opened[0].subject if opened else "", **extra),
                   status=status)
 
