@@ -180,11 +180,11 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
         else:
             return redirect("sender:conversation", conversation_id=str(convo.pk))
     actions.mark_seen_by_sender(convo)
-    messages = [actions.open_message(m) for m in convo.messages.select_related(
+    thread = [actions.open_message(m) for m in convo.messages.select_related(
         "key", "author_user", "author_recipient").prefetch_related("attachments__key")]
     context.update({
-        "conversation": convo, "messages": messages,
-        "subject": messages[0].subject if messages else "",
+        "conversation": convo, "thread": thread,
+        "subject": thread[0].subject if thread else "",
         "status_rows": _status_rows(convo), "tab": "sent",
     })
     return render(request, "sender/conversation.html", context,
