@@ -166,8 +166,8 @@ def ensure_demo() -> None:
     org, created = Organisation.objects.get_or_create(
         domain=DEMO_DOMAIN,
         defaults={"name": "Zorggroep Demo",
-                  "explanation": "Zorggroep Demo sends personal information only through a "
-                                 "secure connection, to protect your privacy.",
+                  "explanation": "Zorggroep Demo stuurt persoonlijke gegevens alleen via een "
+                                 "beveiligde verbinding. Zo beschermen wij uw privacy.",
                   "info_url": "http://127.0.0.1:8000/"},
     )
     if created:
