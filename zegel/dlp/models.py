@@ -23,8 +23,9 @@ class DlpRule(models.Model):
         REQUIRE = rules.REQUIRE, _("require a verification method")
         BLOCK = rules.BLOCK, _("block")
 
-    organisation = models.ForeignKey("orgs.Organisation", on_delete=models.CASCADE,
-                                     related_name="dlp_rules")
+    organisation = models.ForeignKey(
+        "orgs.Organisation", on_delete=models.CASCADE, related_name="dlp_rules"
+    )
     name = models.CharField(_("name"), max_length=200)
     condition = models.JSONField(_("condition"), default=dict, blank=True)
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
@@ -55,8 +56,12 @@ class DlpRule(models.Model):
 
     def as_rule(self) -> rules.Rule:
         return rules.Rule(
-            name=self.name, condition=self.condition, action=self.action,
-            message_nl=self.message_nl, message_en=self.message_en, enabled=self.enabled,
+            name=self.name,
+            condition=self.condition,
+            action=self.action,
+            message_nl=self.message_nl,
+            message_en=self.message_en,
+            enabled=self.enabled,
             required_methods=frozenset(str(m) for m in self.required_methods or ()),
         )
 
@@ -64,20 +69,26 @@ class DlpRule(models.Model):
 class OrgPattern(models.Model):
     """A pattern such as a patient number; findings have kind ``org:<name>``."""
 
-    organisation = models.ForeignKey("orgs.Organisation", on_delete=models.CASCADE,
-                                     related_name="dlp_patterns")
+    organisation = models.ForeignKey(
+        "orgs.Organisation", on_delete=models.CASCADE, related_name="dlp_patterns"
+    )
     name = models.CharField(_("name"), max_length=100)
     regex = models.CharField(_("regular expression"), max_length=patterns.MAX_PATTERN_LENGTH)
     # Named "checksum", not "check": a field called check would hide Model.check().
-    checksum = models.CharField(_("check"), max_length=16, blank=True,
-                             choices=[(name, name) for name in sorted(patterns.CHECKS)])
+    checksum = models.CharField(
+        _("check"),
+        max_length=16,
+        blank=True,
+        choices=[(name, name) for name in sorted(patterns.CHECKS)],
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
 
     class Meta:
         ordering = ["name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "name"],
-                                    name="dlp_pattern_name_per_org"),
+            models.UniqueConstraint(
+                fields=["organisation", "name"], name="dlp_pattern_name_per_org"
+            ),
         ]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
@@ -99,8 +110,9 @@ class OrgPattern(models.Model):
 class DlpTerm(models.Model):
     """A special-category term the admin added to the shipped lists (term-file syntax)."""
 
-    organisation = models.ForeignKey("orgs.Organisation", on_delete=models.CASCADE,
-                                     related_name="dlp_terms")
+    organisation = models.ForeignKey(
+        "orgs.Organisation", on_delete=models.CASCADE, related_name="dlp_terms"
+    )
     term = models.CharField(_("term"), max_length=200)
 
     class Meta:

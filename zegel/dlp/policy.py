@@ -22,16 +22,29 @@ from zegel.orgs.models import User
 
 def _admin(user: User) -> User:
     if not user.is_admin:
-        raise ActionError(_("Only an administrator of your organisation can do this."),
-                          status=403)
+        raise ActionError(_("Only an administrator of your organisation can do this."), status=403)
     return user
 
 
-def _audit(admin: User, action: str, object_type: str, object_id: object,
-           request: HttpRequest | None, data: dict[str, Any]) -> None:
-    record(action, organisation=admin.organisation, actor_type="user", actor_id=admin.pk,
-           actor_label=admin.email, object_type=object_type, object_id=object_id,
-           request=request, data=data)
+def _audit(
+    admin: User,
+    action: str,
+    object_type: str,
+    object_id: object,
+    request: HttpRequest | None,
+    data: dict[str, Any],
+) -> None:
+    record(
+        action,
+        organisation=admin.organisation,
+        actor_type="user",
+        actor_id=admin.pk,
+        actor_label=admin.email,
+        object_type=object_type,
+        object_id=object_id,
+        request=request,
+        data=data,
+    )
 
 
 def _refusal(exc: ValidationError | IntegrityError) -> ActionError:
@@ -55,23 +68,43 @@ def rule_of(user: User, rule_id: int) -> DlpRule:
     return rule
 
 
-def save_rule(admin: User, *, rule_id: int | None = None, name: str, condition: dict[str, Any],
-              action: str, message_nl: str, message_en: str,
-              required_methods: Sequence[str] = (), enabled: bool = True, position: int = 0,
-              request: HttpRequest | None = None) -> DlpRule:
-    rule = rule_of(admin, rule_id) if rule_id is not None else DlpRule(
-        organisation=_admin(admin).organisation)
+def save_rule(
+    admin: User,
+    *,
+    rule_id: int | None = None,
+    name: str,
+    condition: dict[str, Any],
+    action: str,
+    message_nl: str,
+    message_en: str,
+    required_methods: Sequence[str] = (),
+    enabled: bool = True,
+    position: int = 0,
+    request: HttpRequest | None = None,
+) -> DlpRule:
+    rule = (
+        rule_of(admin, rule_id)
+        if rule_id is not None
+        else DlpRule(organisation=_admin(admin).organisation)
+    )
     rule.name, rule.condition, rule.action = name.strip(), condition, action
     rule.message_nl, rule.message_en = message_nl.strip(), message_en.strip()
     rule.required_methods, rule.enabled, rule.position = list(required_methods), enabled, position
     if not (rule.name and rule.message_nl and rule.message_en):
-        raise ActionError(_("A rule needs a name and a message in Dutch and in English."),
-                          field="name")
+        raise ActionError(
+            _("A rule needs a name and a message in Dutch and in English."), field="name"
+        )
     try:
         with transaction.atomic():
             rule.save()
-            _audit(admin, "dlp.rule.saved", "dlp_rule", rule.pk, request,
-                   {"name": rule.name, "action": rule.action, "enabled": rule.enabled})
+            _audit(
+                admin,
+                "dlp.rule.saved",
+                "dlp_rule",
+                rule.pk,
+                request,
+                {"name": rule.name, "action": rule.action, "enabled": rule.enabled},
+            )
     except (ValidationError, IntegrityError) as exc:
         raise _refusal(exc) from None
     return rule
@@ -89,10 +122,18 @@ def adopt_default_rules(admin: User, *, request: HttpRequest | None = None) -> l
     if rules_of(admin).exists():
         raise ActionError(_("Your organisation already has its own rules."))
     return [
-        save_rule(admin, name=r.name, condition=dict(r.condition), action=r.action,
-                  message_nl=r.message_nl, message_en=r.message_en,
-                  required_methods=sorted(r.required_methods), enabled=r.enabled,
-                  position=i, request=request)
+        save_rule(
+            admin,
+            name=r.name,
+            condition=dict(r.condition),
+            action=r.action,
+            message_nl=r.message_nl,
+            message_en=r.message_en,
+            required_methods=sorted(r.required_methods),
+            enabled=r.enabled,
+            position=i,
+            request=request,
+        )
         for i, r in enumerate(rules.default_rules())
     ]
 
@@ -111,11 +152,21 @@ def pattern_of(user: User, pattern_id: int) -> OrgPattern:
     return pattern
 
 
-def save_pattern(admin: User, *, pattern_id: int | None = None, name: str, regex: str,
-                 checksum: str = "", enabled: bool = True,
-                 request: HttpRequest | None = None) -> OrgPattern:
-    pattern = pattern_of(admin, pattern_id) if pattern_id is not None else OrgPattern(
-        organisation=_admin(admin).organisation)
+def save_pattern(
+    admin: User,
+    *,
+    pattern_id: int | None = None,
+    name: str,
+    regex: str,
+    checksum: str = "",
+    enabled: bool = True,
+    request: HttpRequest | None = None,
+) -> OrgPattern:
+    pattern = (
+        pattern_of(admin, pattern_id)
+        if pattern_id is not None
+        else OrgPattern(organisation=_admin(admin).organisation)
+    )
     pattern.name, pattern.regex, pattern.checksum = name.strip(), regex, checksum
     pattern.enabled = enabled
     if not pattern.name:
@@ -124,8 +175,14 @@ def save_pattern(admin: User, *, pattern_id: int | None = None, name: str, regex
         with transaction.atomic():
             pattern.save()
             # The regex is configuration, not message content, so it may be audited.
-            _audit(admin, "dlp.pattern.saved", "dlp_pattern", pattern.pk, request,
-                   {"name": pattern.name, "regex": pattern.regex, "check": pattern.checksum})
+            _audit(
+                admin,
+                "dlp.pattern.saved",
+                "dlp_pattern",
+                pattern.pk,
+                request,
+                {"name": pattern.name, "regex": pattern.regex, "check": pattern.checksum},
+            )
     except (ValidationError, IntegrityError) as exc:
         raise _refusal(exc) from None
     return pattern
@@ -134,8 +191,9 @@ def save_pattern(admin: User, *, pattern_id: int | None = None, name: str, regex
 def delete_pattern(admin: User, pattern_id: int, *, request: HttpRequest | None = None) -> None:
     pattern = pattern_of(admin, pattern_id)
     with transaction.atomic():
-        _audit(admin, "dlp.pattern.deleted", "dlp_pattern", pattern.pk, request,
-               {"name": pattern.name})
+        _audit(
+            admin, "dlp.pattern.deleted", "dlp_pattern", pattern.pk, request, {"name": pattern.name}
+        )
         pattern.delete()
 
 
@@ -159,8 +217,9 @@ def add_term(admin: User, term: str, *, request: HttpRequest | None = None) -> D
     text = " ".join(term.split()).lower()
     if len(text.rstrip("*")) < 3 or "#" in text or text.startswith("["):
         raise ActionError(_("A term has at least three letters."), field="term")
-    entry, _created = DlpTerm.objects.get_or_create(organisation=_admin(admin).organisation,
-                                                    term=text)
+    entry, _created = DlpTerm.objects.get_or_create(
+        organisation=_admin(admin).organisation, term=text
+    )
     _audit(admin, "dlp.term.added", "dlp_term", entry.pk, request, {"term": text})
     return entry
 

@@ -120,22 +120,38 @@ class DlpResult:
         return {
             "findings": [
                 {
-                    "kind": f.finding.kind, "where": f.where, "index": f.index, "name": f.name,
-                    "start": f.finding.start, "end": f.finding.end,
-                    "confidence": f.finding.confidence, "detail": f.finding.detail,
+                    "kind": f.finding.kind,
+                    "where": f.where,
+                    "index": f.index,
+                    "name": f.name,
+                    "start": f.finding.start,
+                    "end": f.finding.end,
+                    "confidence": f.finding.confidence,
+                    "detail": f.finding.detail,
+                    "text": finding_text(f),
                 }
                 for f in self.findings
             ],
             "recipient_findings": [
-                {"kind": r.kind, "address": r.address, "confidence": r.confidence,
-                 "detail": r.detail}
+                {
+                    "kind": r.kind,
+                    "address": r.address,
+                    "confidence": r.confidence,
+                    "detail": r.detail,
+                }
                 for r in self.recipient_findings
             ],
             "rules": [
-                {"name": r.rule, "action": r.action, "message": message_for(r),
-                 "message_nl": r.message_nl, "message_en": r.message_en,
-                 "required_methods": sorted(_PRODUCT_METHOD.get(m, m)
-                                            for m in r.required_methods)}
+                {
+                    "name": r.rule,
+                    "action": r.action,
+                    "message": message_for(r),
+                    "message_nl": r.message_nl,
+                    "message_en": r.message_en,
+                    "required_methods": sorted(
+                        _PRODUCT_METHOD.get(m, m) for m in r.required_methods
+                    ),
+                }
                 for r in self.decision.results
             ],
             "blocked": self.blocked,
@@ -150,10 +166,38 @@ class DlpRefused(ActionError):
     def __init__(self, message: str, *, reason: str, result: DlpResult) -> None:
         super().__init__(message, field="dlp", status=400)
         self.reason = reason
+        self.needs_confirmation = result.needs_confirmation
         self.rules = [
             {"name": r.rule, "action": r.action, "message": message_for(r)}
-            for r in result.decision.results if r.action != rules.AUDIT
+            for r in result.decision.results
+            if r.action != rules.AUDIT
         ]
+
+
+def _kind_label(kind: str) -> str:
+    labels = {
+        "bsn": _("a BSN"),
+        "iban": _("a bank account number (IBAN)"),
+        "passport_nl": _("a passport or ID-card number"),
+        "payment_card": _("a payment card number"),
+        "phone_nl": _("a phone number"),
+        "date_of_birth": _("a date of birth"),
+        "medical": _("special-category (medical) data"),
+        "not_scanned": _("a file that could not be checked"),
+    }
+    if kind.startswith("org:"):
+        return _("a %(pattern)s") % {"pattern": kind[4:]}
+    return labels.get(kind, kind)
+
+
+def finding_text(located: LocatedFinding) -> str:
+    """One finding for the sender, in the active language: what, and where."""
+    what = _kind_label(located.finding.kind)
+    if located.where == "subject":
+        return _("%(what)s in the subject") % {"what": what}
+    if located.where == "body":
+        return _("%(what)s in the message") % {"what": what}
+    return _("%(what)s in attachment %(name)s") % {"what": what, "name": located.name}
 
 
 def message_for(result: rules.RuleResult) -> str:
@@ -161,8 +205,9 @@ def message_for(result: rules.RuleResult) -> str:
 
 
 def _is_sensitive(findings: Sequence[Finding]) -> bool:
-    return any(f.kind in rules.SENSITIVE_KINDS and f.confidence >= REPORT_THRESHOLD
-               for f in findings)
+    return any(
+        f.kind in rules.SENSITIVE_KINDS and f.confidence >= REPORT_THRESHOLD for f in findings
+    )
 
 
 # --- The organisation's configuration -----------------------------------------------------
@@ -174,8 +219,9 @@ def organisation_rules(organisation: Organisation) -> list[rules.Rule]:
 
 
 def organisation_patterns(organisation: Organisation) -> list[PatternSpec]:
-    return [p.as_pattern() for p in OrgPattern.objects.filter(organisation=organisation,
-                                                              enabled=True)]
+    return [
+        p.as_pattern() for p in OrgPattern.objects.filter(organisation=organisation, enabled=True)
+    ]
 
 
 @lru_cache(maxsize=64)
@@ -201,26 +247,33 @@ class _History:
 
 def _history(organisation: Organisation, addresses: set[str]) -> _History:
     rows = RecipientRow.objects.filter(conversation__organisation=organisation)
-    previous = set(rows.annotate(address=Lower("email")).filter(address__in=addresses)
-                   .values_list("address", flat=True))
-    # Conversations a sent decision marked sensitive; the audit log is where that is recorded.
-    sensitive_conversations = (
-        AuditEvent.objects.filter(organisation=organisation, action="dlp.decision",
-                                  object_type="conversation", data__outcome="sent",
-                                  data__sensitive=True)
-        .values_list("object_id", flat=True)
+    previous = set(
+        rows.annotate(address=Lower("email"))
+        .filter(address__in=addresses)
+        .values_list("address", flat=True)
     )
+    # Conversations a sent decision marked sensitive; the audit log is where that is recorded.
+    sensitive_conversations = AuditEvent.objects.filter(
+        organisation=organisation,
+        action="dlp.decision",
+        object_type="conversation",
+        data__outcome="sent",
+        data__sensitive=True,
+    ).values_list("object_id", flat=True)
     previous_sensitive = set(
         rows.filter(conversation_id__in=list(sensitive_conversations))
-        .annotate(address=Lower("email")).filter(address__in=addresses)
+        .annotate(address=Lower("email"))
+        .filter(address__in=addresses)
         .values_list("address", flat=True)
     )
     emails = rows.order_by().values_list("email", flat=True).distinct()[:_HISTORY_LIMIT]
     known_domains = {domain_of(e) for e in emails}
-    named = (rows.exclude(name="").order_by().values_list("name", "email").distinct()
-             [:_HISTORY_LIMIT])
-    staff = User.objects.filter(organisation=organisation).exclude(name="").values_list(
-        "name", "email")
+    named = (
+        rows.exclude(name="").order_by().values_list("name", "email").distinct()[:_HISTORY_LIMIT]
+    )
+    staff = (
+        User.objects.filter(organisation=organisation).exclude(name="").values_list("name", "email")
+    )
     directory = [DirectoryEntry(n, e) for n, e in [*named, *staff]]
     return _History(previous, previous_sensitive, known_domains, directory)
 
@@ -250,13 +303,19 @@ def _extract(name: str, content_type: str, data: bytes) -> tuple[str, bool, str]
         return "", False, "attachment scanning is not available"
     # Staff uploads come from inside the organisation, so in-process extraction is enough;
     # extract_text still bounds size, time and decompression.
-    result = extract.extract_text(name, content_type, data, max_bytes=ATTACHMENT_MAX_BYTES,
-                                  time_budget=ATTACHMENT_BUDGET_SECONDS)
+    result = extract.extract_text(
+        name,
+        content_type,
+        data,
+        max_bytes=ATTACHMENT_MAX_BYTES,
+        time_budget=ATTACHMENT_BUDGET_SECONDS,
+    )
     return result.text, result.scanned, result.reason
 
 
-def _scan_attachments(attachments: Sequence[Attachment], patterns: Sequence[PatternSpec],
-                      terms: TermSet) -> list[LocatedFinding]:
+def _scan_attachments(
+    attachments: Sequence[Attachment], patterns: Sequence[PatternSpec], terms: TermSet
+) -> list[LocatedFinding]:
     found: list[LocatedFinding] = []
     for index, attachment in enumerate(attachments):
         name = attachment_name(attachment)
@@ -267,13 +326,15 @@ def _scan_attachments(attachments: Sequence[Attachment], patterns: Sequence[Patt
         else:
             text, scanned, reason = _extract(name, attachment.content_type, data)
         if not scanned:
-            found.append(LocatedFinding("attachment", Finding(NOT_SCANNED, 0, 0, 1.0, reason),
-                                        index, name))
+            found.append(
+                LocatedFinding("attachment", Finding(NOT_SCANNED, 0, 0, 1.0, reason), index, name)
+            )
         if text:
             found.extend(
                 LocatedFinding("attachment", f, index, name)
-                for f in scan_text(text, org_patterns=patterns, terms=terms,
-                                   budget_seconds=TEXT_BUDGET_SECONDS)
+                for f in scan_text(
+                    text, org_patterns=patterns, terms=terms, budget_seconds=TEXT_BUDGET_SECONDS
+                )
             )
     return found
 
@@ -282,9 +343,14 @@ def rule_method(method: str) -> str | None:
     return _RULE_METHOD.get(method)
 
 
-def check_draft(*, sender: User, subject: str, body: str,
-                recipients: Sequence[DraftRecipient],
-                attachments: Sequence[Attachment] = ()) -> DlpResult:
+def check_draft(
+    *,
+    sender: User,
+    subject: str,
+    body: str,
+    recipients: Sequence[DraftRecipient],
+    attachments: Sequence[Attachment] = (),
+) -> DlpResult:
     """Findings, recipient findings and the rules' decision for a draft; writes nothing."""
     organisation = sender.organisation
     patterns = organisation_patterns(organisation)
@@ -292,8 +358,9 @@ def check_draft(*, sender: User, subject: str, body: str,
     findings = [
         LocatedFinding(where, f)
         for where, text in (("subject", subject), ("body", body))
-        for f in scan_text(text, org_patterns=patterns, terms=terms,
-                           budget_seconds=TEXT_BUDGET_SECONDS)
+        for f in scan_text(
+            text, org_patterns=patterns, terms=terms, budget_seconds=TEXT_BUDGET_SECONDS
+        )
     ]
     findings.extend(_scan_attachments(attachments, patterns, terms))
 
@@ -318,8 +385,9 @@ def check_draft(*, sender: User, subject: str, body: str,
         recipient_count=len(people),
         verification_method=next((m for m in _WEAKEST_FIRST if m in used), None),
     )
-    decision = rules.evaluate(organisation_rules(organisation), [f.finding for f in findings],
-                              recipient_findings, context)
+    decision = rules.evaluate(
+        organisation_rules(organisation), [f.finding for f in findings], recipient_findings, context
+    )
     return DlpResult(findings, recipient_findings, decision, methods)
 
 
@@ -327,8 +395,11 @@ def enforce(result: DlpResult, *, confirmed: bool, methods: Sequence[str]) -> No
     """Raise DlpRefused if the rules stop this send; ``methods`` are the recipients'."""
     messages = " ".join(result.rule_messages())
     if result.blocked:
-        raise DlpRefused(_("This message cannot be sent. %(reasons)s") % {"reasons": messages},
-                         reason="blocked", result=result)
+        raise DlpRefused(
+            _("This message cannot be sent. %(reasons)s") % {"reasons": messages},
+            reason="blocked",
+            result=result,
+        )
     if result.decision.required_methods:
         allowed = set(result.required_methods)
         if not methods or any(m not in allowed for m in methods):
@@ -336,13 +407,15 @@ def enforce(result: DlpResult, *, confirmed: bool, methods: Sequence[str]) -> No
             raise DlpRefused(
                 _("Every recipient must verify with: %(methods)s. %(reasons)s")
                 % {"methods": names, "reasons": messages},
-                reason="method", result=result,
+                reason="method",
+                result=result,
             )
     if result.needs_confirmation and not confirmed:
         raise DlpRefused(
             _("Check the warning and confirm that you want to send this message. %(reasons)s")
             % {"reasons": messages},
-            reason="unconfirmed", result=result,
+            reason="unconfirmed",
+            result=result,
         )
 
 
@@ -353,31 +426,80 @@ def _method_label(method: str) -> str:
 # --- Audit ---------------------------------------------------------------------------------
 
 
-def _audit(action: str, result: DlpResult, *, sender: User, outcome: str, via: str,
-           request: HttpRequest | None, conversation: Conversation | None) -> None:
-    record(action, organisation=sender.organisation, actor_type="user", actor_id=sender.pk,
-           actor_label=sender.email,
-           object_type="conversation" if conversation else "",
-           object_id=conversation.pk if conversation else "",
-           request=request, data={"outcome": outcome, "via": via, **result.summary()})
+def _audit(
+    action: str,
+    result: DlpResult,
+    *,
+    sender: User,
+    outcome: str,
+    via: str,
+    request: HttpRequest | None,
+    conversation: Conversation | None,
+) -> None:
+    record(
+        action,
+        organisation=sender.organisation,
+        actor_type="user",
+        actor_id=sender.pk,
+        actor_label=sender.email,
+        object_type="conversation" if conversation else "",
+        object_id=conversation.pk if conversation else "",
+        request=request,
+        data={"outcome": outcome, "via": via, **result.summary()},
+    )
 
 
-def guard_send(result: DlpResult, *, sender: User, confirmed: bool, methods: Sequence[str],
-               via: str, request: HttpRequest | None = None) -> None:
+def guard_send(
+    result: DlpResult,
+    *,
+    sender: User,
+    confirmed: bool,
+    methods: Sequence[str],
+    via: str,
+    request: HttpRequest | None = None,
+) -> None:
     """``enforce``, auditing a refusal before it is raised."""
     try:
         enforce(result, confirmed=confirmed, methods=methods)
     except DlpRefused as exc:
-        _audit("dlp.decision", result, sender=sender, outcome=exc.reason, via=via,
-               request=request, conversation=None)
+        _audit(
+            "dlp.decision",
+            result,
+            sender=sender,
+            outcome=exc.reason,
+            via=via,
+            request=request,
+            conversation=None,
+        )
         raise
 
 
-def record_sent(result: DlpResult, *, sender: User, confirmed: bool, conversation: Conversation,
-                via: str, request: HttpRequest | None = None) -> None:
+def record_sent(
+    result: DlpResult,
+    *,
+    sender: User,
+    confirmed: bool,
+    conversation: Conversation,
+    via: str,
+    request: HttpRequest | None = None,
+) -> None:
     """Audit that the draft went out; a confirmed warning is also an override event."""
-    _audit("dlp.decision", result, sender=sender, outcome="sent", via=via, request=request,
-           conversation=conversation)
+    _audit(
+        "dlp.decision",
+        result,
+        sender=sender,
+        outcome="sent",
+        via=via,
+        request=request,
+        conversation=conversation,
+    )
     if result.needs_confirmation and confirmed:
-        _audit("dlp.override", result, sender=sender, outcome="confirmed", via=via,
-               request=request, conversation=conversation)
+        _audit(
+            "dlp.override",
+            result,
+            sender=sender,
+            outcome="confirmed",
+            via=via,
+            request=request,
+            conversation=conversation,
+        )

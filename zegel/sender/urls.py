@@ -11,6 +11,7 @@ urlpatterns = [
     path("inbox", views.inbox, name="inbox"),
     path("sent", views.sent, name="sent"),
     path("compose", views.compose, name="compose"),
+    path("compose/check", views.compose_check, name="compose_check"),
     path("c/<str:conversation_id>", views.conversation, name="conversation"),
     path("c/<str:conversation_id>/a/<str:attachment_id>", views.download, name="download"),
 ]

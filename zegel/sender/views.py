@@ -8,12 +8,13 @@ from typing import Any
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from zegel.dlp import service as dlp
 from zegel.downloads import attachment_response
 from zegel.messaging import actions
 from zegel.messaging.models import Attachment, Conversation, Recipient, RecipientEvent
@@ -120,6 +121,37 @@ def _take_attachments(request: HttpRequest, *, field: str = "attachments") -> li
     return kept + new
 
 
+def _dlp_confirmed(request: HttpRequest) -> bool:
+    return request.POST.get("dlp_confirm") == "1"
+
+
+def _dlp_context(exc: actions.ActionError) -> dict[str, Any]:
+    """What a refused form shows of the data-leak rules: their messages and, for a warning,
+    the confirmation box (so confirming works without JavaScript too)."""
+    if not isinstance(exc, dlp.DlpRefused):
+        return {}
+    return {"dlp_rules": exc.rules, "dlp_confirm_needed": exc.needs_confirmation}
+
+
+@login_required
+@never_cache
+@require_POST
+def compose_check(request: HttpRequest) -> JsonResponse:
+    """The compose page's live data-leak hints for the form as typed so far (files are
+    checked when the message is sent)."""
+    rows = [r for r in _rows_from_post(request) if r.email]
+    for row in rows:
+        row.method = row.method or ("sms" if row.phone.strip() else "")
+    subject = request.POST.get("subject", "")[:actions.MAX_SUBJECT]
+    body = request.POST.get("body", "")[:actions.MAX_BODY]
+    result = dlp.check_draft(sender=_user(request), subject=subject, body=body, recipients=rows)
+    answer = result.as_json()
+    texts = list(dict.fromkeys(f["text"] for f in answer["findings"]))
+    answer["summary"] = _("Found: %(items)s.") % {"items": "; ".join(texts)} if texts else ""
+    answer["hints"] = result.rule_messages()
+    return JsonResponse(answer)
+
+
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -139,12 +171,13 @@ def compose(request: HttpRequest) -> HttpResponseBase:
     try:
         message = actions.send_message(sender=_user(request), subject=subject, body=body,
                                        recipients=rows, attachments=attachments,
-                                       request=request)
+                                       request=request, dlp_confirmed=_dlp_confirmed(request))
     except actions.ActionError as exc:
         context.update({
             "error": exc.message, "error_field": exc.field, "subject": subject, "body": body,
             "rows": rows or [actions.RecipientSpec(email="")],
             "pending": [(a, actions.attachment_name(a)) for a in attachments],
+            **_dlp_context(exc),
         })
         return render(request, "sender/compose.html", context, status=400)
     return redirect("sender:conversation", conversation_id=str(message.conversation_id))
@@ -173,10 +206,12 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
         body = request.POST.get("body", "")
         try:
             actions.answer_conversation(sender=_user(request), conversation=convo, body=body,
-                                        attachments=attachments, request=request)
+                                        attachments=attachments, request=request,
+                                        dlp_confirmed=_dlp_confirmed(request))
         except actions.ActionError as exc:
             context.update({"error": exc.message, "body": body,
-                            "pending": [(a, actions.attachment_name(a)) for a in attachments]})
+                            "pending": [(a, actions.attachment_name(a)) for a in attachments],
+                            **_dlp_context(exc)})
         else:
             return redirect("sender:conversation", conversation_id=str(convo.pk))
     actions.mark_seen_by_sender(convo)

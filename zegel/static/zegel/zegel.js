@@ -1,4 +1,5 @@
-// Small improvements on pages that work without JavaScript: more recipient rows, upload progress.
+// Small improvements on pages that work without JavaScript: more recipient rows, upload
+// progress, live data-leak hints.
 (function () {
   "use strict";
 
@@ -57,8 +58,69 @@
     });
   }
 
+  // Data-leak hints while the sender types: the form (without files) goes to the server's
+  // check 300 ms after the last change; only the newest answer is shown.
+  function dlpHints() {
+    var box = document.querySelector("[data-dlp-hints][data-check-url]");
+    var form = box && box.closest("form");
+    if (!form || !window.fetch || !window.FormData) return;
+    var confirmBox = form.querySelector("[data-dlp-confirm]");
+    var token = form.querySelector("input[name=csrfmiddlewaretoken]");
+    var timer = null;
+    var latest = 0;
+
+    function render(result) {
+      box.textContent = "";
+      if (result.summary) {
+        var p = document.createElement("p");
+        p.textContent = result.summary;
+        box.appendChild(p);
+      }
+      var rules = result.rules.filter(function (r) { return r.action !== "audit"; });
+      if (rules.length) {
+        var list = document.createElement("ul");
+        rules.forEach(function (r) {
+          var item = document.createElement("li");
+          item.className = "dlp-" + r.action;
+          item.textContent = r.message;
+          list.appendChild(item);
+        });
+        box.appendChild(list);
+      }
+      if (confirmBox) {
+        confirmBox.hidden = !result.needs_confirmation;
+        if (confirmBox.hidden) confirmBox.querySelector("input").checked = false;
+      }
+    }
+
+    function check() {
+      var mine = ++latest;
+      var data = new FormData(form);
+      data.delete("attachments");
+      fetch(box.getAttribute("data-check-url"), {
+        method: "POST", body: data, credentials: "same-origin",
+        headers: { "X-CSRFToken": token ? token.value : "" }
+      }).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (result) {
+        if (result && mine === latest) render(result);
+      }).catch(function () { /* hints are a help; sending checks again */ });
+    }
+
+    function later(event) {
+      if (event.target && (event.target.type === "file" || event.target.name === "dlp_confirm")) {
+        return;
+      }
+      window.clearTimeout(timer);
+      timer = window.setTimeout(check, 300);
+    }
+    form.addEventListener("input", later);
+    form.addEventListener("change", later);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     addRecipientRows();
     uploadProgress();
+    dlpHints();
   });
 })();
