@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from zegel.audit.log import record
 from zegel.audit.models import AuditEvent
-from zegel.dlp import rules
+from zegel.dlp import extract, rules
 from zegel.dlp.detectors import scan_text
 from zegel.dlp.findings import NOT_SCANNED, REPORT_THRESHOLD, Finding
 from zegel.dlp.medical import TermSet, default_terms
@@ -48,7 +48,7 @@ _WEAKEST_FIRST = ("email_code", "sms", "access_code")
 _HISTORY_LIMIT = 20_000
 TEXT_BUDGET_SECONDS = 2.0
 ATTACHMENT_BUDGET_SECONDS = 5.0
-ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024
+ATTACHMENT_MAX_BYTES = extract.DEFAULT_MAX_BYTES
 
 
 class DraftRecipient(Protocol):
@@ -293,26 +293,6 @@ def _attachment_bytes(attachment: Attachment, limit: int) -> bytes | None:
     return bytes(data)
 
 
-def _extract(name: str, content_type: str, data: bytes) -> tuple[str, bool, str]:
-    """Text, whether it was fully read, and why not."""
-    try:
-        from zegel.dlp import extract
-    except ImportError:
-        # The extraction module is still being written alongside this one; until it is in
-        # place an attachment is reported as not scanned rather than failing the send.
-        return "", False, "attachment scanning is not available"
-    # Staff uploads come from inside the organisation, so in-process extraction is enough;
-    # extract_text still bounds size, time and decompression.
-    result = extract.extract_text(
-        name,
-        content_type,
-        data,
-        max_bytes=ATTACHMENT_MAX_BYTES,
-        time_budget=ATTACHMENT_BUDGET_SECONDS,
-    )
-    return result.text, result.scanned, result.reason
-
-
 def _scan_attachments(
     attachments: Sequence[Attachment], patterns: Sequence[PatternSpec], terms: TermSet
 ) -> list[LocatedFinding]:
@@ -324,7 +304,16 @@ def _scan_attachments(
             size_mb = ATTACHMENT_MAX_BYTES // (1024 * 1024)
             text, scanned, reason = "", False, f"file larger than {size_mb} MB"
         else:
-            text, scanned, reason = _extract(name, attachment.content_type, data)
+            # Staff uploads come from inside the organisation, so in-process extraction is
+            # enough; extract_text still bounds size, time and decompression.
+            result = extract.extract_text(
+                name,
+                attachment.content_type,
+                data,
+                max_bytes=ATTACHMENT_MAX_BYTES,
+                time_budget=ATTACHMENT_BUDGET_SECONDS,
+            )
+            text, scanned, reason = result.text, result.scanned, result.reason
         if not scanned:
             found.append(
                 LocatedFinding("attachment", Finding(NOT_SCANNED, 0, 0, 1.0, reason), index, name)
