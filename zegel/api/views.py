@@ -13,6 +13,7 @@ from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 from pydantic import Field
 
+from zegel.api.dlp_admin import router as dlp_admin_router
 from zegel.audit.log import record
 from zegel.dlp import service as dlp
 from zegel.messaging import actions
@@ -33,6 +34,7 @@ class BearerToken(HttpBearer):
 
 api = NinjaAPI(title="Zegel API", version="1", auth=BearerToken(), urls_namespace="api",
                openapi_url="/openapi.json", docs_url="/docs")
+api.add_router("/dlp", dlp_admin_router)
 
 
 def problem(request: HttpRequest, status: int, title: str, detail: str,

@@ -1,0 +1,215 @@
+"""The organisation admin's data-leak settings over the API: rules, patterns and terms.
+
+Every endpoint goes through ``zegel.dlp.policy``, which checks that the caller is an admin and
+only ever touches their own organisation's rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+from ninja.errors import HttpError
+from pydantic import Field
+
+from zegel.dlp import policy, rules
+from zegel.dlp.models import DlpRule, DlpTerm, OrgPattern
+from zegel.orgs.models import User
+
+router = Router(tags=["data-leak settings"])
+
+
+def _user(request: HttpRequest) -> User:
+    user = getattr(request, "auth", None)
+    if not isinstance(user, User):
+        raise HttpError(401, "Not authenticated.")
+    return user
+
+
+class RuleIn(Schema):
+    name: str = Field(max_length=200)
+    condition: dict[str, Any] = Field(default_factory=dict)
+    action: Literal["audit", "suggest", "warn", "require", "block"]
+    required_methods: list[Literal["sms", "access_code", "email_code"]] = Field(
+        default_factory=list, max_length=3
+    )
+    message_nl: str = Field(max_length=500)
+    message_en: str = Field(max_length=500)
+    enabled: bool = True
+    position: int = Field(default=0, ge=0)
+
+
+class RuleOut(RuleIn):
+    id: int | None = Field(description="Empty for the shipped default rules.")
+
+
+class RulesOut(Schema):
+    defaults: bool = Field(description="True while the organisation uses the shipped rules.")
+    rules: list[RuleOut]
+
+
+def _rule_out(rule: DlpRule) -> dict[str, Any]:
+    return {
+        "id": rule.pk,
+        "name": rule.name,
+        "condition": rule.condition,
+        "action": rule.action,
+        "required_methods": rule.required_methods,
+        "message_nl": rule.message_nl,
+        "message_en": rule.message_en,
+        "enabled": rule.enabled,
+        "position": rule.position,
+    }
+
+
+@router.get("/rules", response=RulesOut)
+def list_rules(request: HttpRequest) -> Any:
+    own = [_rule_out(r) for r in policy.rules_of(_user(request))]
+    if own:
+        return {"defaults": False, "rules": own}
+    defaults = [
+        {
+            "id": None,
+            "name": r.name,
+            "condition": dict(r.condition),
+            "action": r.action,
+            "required_methods": sorted(r.required_methods),
+            "message_nl": r.message_nl,
+            "message_en": r.message_en,
+            "enabled": r.enabled,
+            "position": i,
+        }
+        for i, r in enumerate(rules.default_rules())
+    ]
+    return {"defaults": True, "rules": defaults}
+
+
+@router.post("/rules", response={201: RuleOut})
+def create_rule(request: HttpRequest, payload: RuleIn) -> Status:
+    rule = policy.save_rule(_user(request), request=request, **payload.model_dump())
+    return Status(201, _rule_out(rule))
+
+
+@router.post("/rules/adopt-defaults", response={201: RulesOut})
+def adopt_defaults(request: HttpRequest) -> Status:
+    adopted = policy.adopt_default_rules(_user(request), request=request)
+    return Status(201, {"defaults": False, "rules": [_rule_out(r) for r in adopted]})
+
+
+@router.put("/rules/{int:rule_id}", response=RuleOut)
+def update_rule(request: HttpRequest, rule_id: int, payload: RuleIn) -> Any:
+    admin = _user(request)
+    rule = policy.save_rule(admin, rule_id=rule_id, request=request, **payload.model_dump())
+    return _rule_out(rule)
+
+
+@router.delete("/rules/{int:rule_id}", response={204: None})
+def delete_rule(request: HttpRequest, rule_id: int) -> Status:
+    policy.delete_rule(_user(request), rule_id, request=request)
+    return Status(204, None)
+
+
+class PatternIn(Schema):
+    name: str = Field(max_length=100)
+    regex: str = Field(max_length=1000)
+    check: Literal["", "luhn", "mod11", "mod97", "bsn", "iban"] = ""
+    enabled: bool = True
+
+
+class PatternOut(PatternIn):
+    id: int
+
+
+def _pattern_out(pattern: OrgPattern) -> dict[str, Any]:
+    return {
+        "id": pattern.pk,
+        "name": pattern.name,
+        "regex": pattern.regex,
+        "check": pattern.checksum,
+        "enabled": pattern.enabled,
+    }
+
+
+def _save_pattern(request: HttpRequest, payload: PatternIn, pattern_id: int | None) -> OrgPattern:
+    return policy.save_pattern(
+        _user(request),
+        pattern_id=pattern_id,
+        name=payload.name,
+        regex=payload.regex,
+        checksum=payload.check,
+        enabled=payload.enabled,
+        request=request,
+    )
+
+
+@router.get("/patterns", response=list[PatternOut])
+def list_patterns(request: HttpRequest) -> Any:
+    return [_pattern_out(p) for p in policy.patterns_of(_user(request))]
+
+
+@router.post("/patterns", response={201: PatternOut})
+def create_pattern(request: HttpRequest, payload: PatternIn) -> Status:
+    return Status(201, _pattern_out(_save_pattern(request, payload, None)))
+
+
+@router.put("/patterns/{int:pattern_id}", response=PatternOut)
+def update_pattern(request: HttpRequest, pattern_id: int, payload: PatternIn) -> Any:
+    return _pattern_out(_save_pattern(request, payload, pattern_id))
+
+
+@router.delete("/patterns/{int:pattern_id}", response={204: None})
+def delete_pattern(request: HttpRequest, pattern_id: int) -> Status:
+    policy.delete_pattern(_user(request), pattern_id, request=request)
+    return Status(204, None)
+
+
+class PatternTestIn(Schema):
+    regex: str = Field(max_length=1000)
+    check: Literal["", "luhn", "mod11", "mod97", "bsn", "iban"] = ""
+    sample: str = Field(max_length=100_000)
+
+
+class PatternMatchOut(Schema):
+    start: int
+    end: int
+    confidence: float
+    detail: str
+
+
+@router.post("/patterns/test", response=list[PatternMatchOut])
+def try_pattern(request: HttpRequest, payload: PatternTestIn) -> Any:
+    """The test field: what a pattern finds in a sample text, before it is saved."""
+    found = policy.try_pattern(_user(request), payload.regex, payload.check, payload.sample)
+    return [
+        {"start": f.start, "end": f.end, "confidence": f.confidence, "detail": f.detail}
+        for f in found
+    ]
+
+
+class TermIn(Schema):
+    term: str = Field(max_length=200)
+
+
+class TermOut(TermIn):
+    id: int
+
+
+def _term_out(term: DlpTerm) -> dict[str, Any]:
+    return {"id": term.pk, "term": term.term}
+
+
+@router.get("/terms", response=list[TermOut])
+def list_terms(request: HttpRequest) -> Any:
+    return [_term_out(t) for t in policy.terms_of(_user(request))]
+
+
+@router.post("/terms", response={201: TermOut})
+def add_term(request: HttpRequest, payload: TermIn) -> Status:
+    return Status(201, _term_out(policy.add_term(_user(request), payload.term, request=request)))
+
+
+@router.delete("/terms/{int:term_id}", response={204: None})
+def remove_term(request: HttpRequest, term_id: int) -> Status:
+    policy.remove_term(_user(request), term_id, request=request)
+    return Status(204, None)
