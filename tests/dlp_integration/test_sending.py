@@ -100,6 +100,15 @@ def test_a_second_sensitive_message_to_a_known_address_is_no_first(sender: User)
     assert [r.kind for r in result.recipient_findings] == []
 
 
+def test_the_first_sensitive_message_to_a_known_address_is_pointed_out(sender: User) -> None:
+    send(sender, body="Tot volgende week.")
+    result = check_draft(sender=sender, subject="x", body=f"BSN {BSN}",
+                         recipients=[actions.RecipientSpec(email="piet@example.nl")])
+    assert [r.kind for r in result.recipient_findings] == ["first_sensitive_contact"]
+    assert [r.rule for r in result.decision.results] == [
+        "BSN needs strong verification", "First sensitive message to this address"]
+
+
 def test_history_is_per_organisation(sender: User, outsider: User) -> None:
     send(sender)
     result = check_draft(sender=outsider, subject="x", body="Hallo",

