@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -79,7 +79,6 @@ class DlpResult:
     findings: list[LocatedFinding]
     recipient_findings: list[RecipientFinding]
     decision: rules.Decision
-    methods: list[str] = field(default_factory=list)
 
     @property
     def blocked(self) -> bool:
@@ -368,8 +367,7 @@ def check_draft(
         directory=history.directory,
         sensitive=sensitive,
     )
-    methods = [r.method for r in people if r.method]
-    used = {rule_method(m) for m in methods}
+    used = {rule_method(r.method) for r in people if r.method}
     context = rules.RuleContext(
         recipient_domains=frozenset(domain_of(a) for a in addresses),
         recipient_count=len(people),
@@ -378,7 +376,7 @@ def check_draft(
     decision = rules.evaluate(
         organisation_rules(organisation), [f.finding for f in findings], recipient_findings, context
     )
-    return DlpResult(findings, recipient_findings, decision, methods)
+    return DlpResult(findings, recipient_findings, decision)
 
 
 def enforce(result: DlpResult, *, confirmed: bool, methods: Sequence[str]) -> None:
