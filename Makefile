@@ -36,10 +36,11 @@ typecheck: $(STAMP)
 	$(BIN)/mypy zegel
 
 unit: $(STAMP) messages
-	$(BIN)/pytest -q -p no:cacheprovider
+	ZEGEL_DATA_DIR=$$(mktemp -d /tmp/zegel-test.XXXXXX) $(BIN)/pytest -q -p no:cacheprovider
 
+# Tests get their own data dir, so they never touch var/ of a running demo.
 test: system-deps $(STAMP) messages lint typecheck
-	tests/postgres.sh $(BIN)/pytest -q -p no:cacheprovider
+	ZEGEL_DATA_DIR=$$(mktemp -d /tmp/zegel-test.XXXXXX) tests/postgres.sh $(BIN)/pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
 	$(BIN)/python bench/crypto_write.py
