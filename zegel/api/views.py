@@ -239,8 +239,7 @@ def check_message(request: HttpRequest, payload: MessageIn) -> Any:
     return result.as_json()
 
 
-@api.get("/messages/{message_id}", response=MessageOut)
-def get_message(request: HttpRequest, message_id: str) -> Any:
+def _own_message(request: HttpRequest, message_id: str) -> Message:
     user = _user(request)
     try:
         pk = uuid.UUID(message_id)
@@ -251,4 +250,18 @@ def get_message(request: HttpRequest, message_id: str) -> Any:
                        conversation__created_by=user).first())
     if message is None:
         raise HttpError(404, "Message not found.")
+    return message
+
+
+@api.get("/messages/{message_id}", response=MessageOut)
+def get_message(request: HttpRequest, message_id: str) -> Any:
+    return _message_out(_own_message(request, message_id))
+
+
+@api.post("/messages/{message_id}/revoke", response=MessageOut)
+def revoke_message(request: HttpRequest, message_id: str) -> Any:
+    """Revoke the message's whole conversation for everyone and destroy its content."""
+    message = _own_message(request, message_id)
+    actions.revoke_conversation(sender=_user(request), conversation=message.conversation,
+                                request=request)
     return _message_out(message)

@@ -37,7 +37,13 @@ from zegel.messaging.models import (
     RecipientLink,
     VerificationCode,
 )
-from zegel.messaging.sealing import create_data_key, open_text, seal_text, unwrap
+from zegel.messaging.sealing import (
+    ShreddedError,
+    create_data_key,
+    open_text,
+    seal_text,
+    unwrap,
+)
 from zegel.messaging.validation import (
     clean_access_code,
     clean_display_name,
@@ -233,7 +239,10 @@ def conversation_subject(conversation: Conversation) -> str:
     first = conversation.messages.select_related("key").order_by("created_at", "id").first()
     if first is None:
         return ""
-    return open_text(unwrap(first.key), first.subject_oid, first.subject_ct)
+    try:
+        return open_text(unwrap(first.key), first.subject_oid, first.subject_ct)
+    except ShreddedError:
+        return _("(revoked: content destroyed)")
 
 
 def visible_messages(recipient: Recipient) -> QuerySet[Message]:
@@ -334,6 +343,9 @@ def answer_conversation(*, sender: User, conversation: Conversation, body: str,
 
     if conversation.organisation_id != sender.organisation_id:
         raise ActionError(_("Conversation not found."), status=404)
+    if conversation.revoked_at is not None:
+        raise ActionError(_("This conversation was revoked; it cannot be answered."),
+                          status=409)
     if not body.strip() and not attachments:
         raise ActionError(_("Write a message or add an attachment."), field="body")
     subject = conversation_subject(conversation)
@@ -376,6 +388,8 @@ def resolve_link(token: str) -> Recipient | None:
     link = (RecipientLink.objects.select_related("recipient__conversation__organisation")
             .filter(token_hash=hash_token(token)).first())
     if link is None or link.recipient.revoked_at is not None:
+        return None
+    if link.recipient.conversation.revoked_at is not None:
         return None
     return link.recipient
 
@@ -567,7 +581,7 @@ def record_download(attachment: Attachment, *, recipient: Recipient | None = Non
 
 def reply_as_recipient(recipient: Recipient, body: str, attachments: Sequence[Attachment] = (),
                        *, request: HttpRequest | None = None) -> Message:
-    if recipient.locked_at or recipient.revoked_at:
+    if recipient.locked_at or recipient.revoked_at or recipient.conversation.revoked_at:
         raise ActionError(_("You can no longer reply to this message."), status=403)
     if not body.strip() and not attachments:
         raise ActionError(_("Write a message or add an attachment."), field="body")
@@ -595,3 +609,70 @@ def reply_as_recipient(recipient: Recipient, body: str, attachments: Sequence[At
                object_id=message.pk, request=request,
                data={"conversation": str(conversation.pk), "attachments": len(attachments)})
     return message
+
+
+# --- Revoking --------------------------------------------------------------------------------
+
+
+def _own(sender: User, conversation: Conversation) -> None:
+    if (conversation.organisation_id != sender.organisation_id
+            or conversation.created_by_id != sender.pk):
+        raise ActionError(_("Conversation not found."), status=404)
+
+
+def revoke_recipient(*, sender: User, recipient: Recipient,
+                     request: HttpRequest | None = None) -> None:
+    """One recipient's links stop working at once; the others keep theirs."""
+    _own(sender, recipient.conversation)
+    if recipient.revoked_at is not None:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        Recipient.objects.filter(pk=recipient.pk).update(revoked_at=now)
+        recipient.revoked_at = now
+        recipient.codes.filter(used_at__isnull=True).update(used_at=now)
+        RecipientEvent.objects.create(recipient=recipient, kind=RecipientEvent.Kind.REVOKED)
+        record("recipient.revoked", organisation=sender.organisation, actor_type="user",
+               actor_id=sender.pk, actor_label=sender.email, object_type="recipient",
+               object_id=recipient.pk, request=request, data={"email": recipient.email})
+
+
+def revoke_conversation(*, sender: User, conversation: Conversation,
+                        request: HttpRequest | None = None) -> None:
+    """Revoke for everyone: every link stops working and the data keys of every message and
+    file are destroyed (crypto-shredding), so the content is gone from backups too."""
+    from zegel.messaging.models import DataKey
+
+    _own(sender, conversation)
+    if conversation.revoked_at is not None:
+        return
+    now = timezone.now()
+    blob_ids = list(Attachment.objects.filter(message__conversation=conversation)
+                    .values_list("blob_id", flat=True))
+    with transaction.atomic():
+        Conversation.objects.filter(pk=conversation.pk).update(revoked_at=now,
+                                                               has_unread_reply=False)
+        conversation.revoked_at = now
+        recipients = list(conversation.recipients.filter(revoked_at__isnull=True))
+        conversation.recipients.filter(revoked_at__isnull=True).update(revoked_at=now)
+        VerificationCode.objects.filter(recipient__conversation=conversation,
+                                        used_at__isnull=True).update(used_at=now)
+        for recipient in recipients:
+            RecipientEvent.objects.create(recipient=recipient, kind=RecipientEvent.Kind.REVOKED)
+        key_ids = set(Message.objects.filter(conversation=conversation)
+                      .values_list("key_id", flat=True))
+        key_ids |= set(Attachment.objects.filter(message__conversation=conversation)
+                       .values_list("key_id", flat=True))
+        shredded = DataKey.objects.filter(pk__in=key_ids).update(wrapped=b"", shredded_at=now)
+        record("conversation.revoked", organisation=sender.organisation, actor_type="user",
+               actor_id=sender.pk, actor_label=sender.email, object_type="conversation",
+               object_id=conversation.pk, request=request,
+               data={"recipients": len(recipients), "keys_destroyed": shredded,
+                     "files": len(blob_ids)})
+
+        def delete_blobs() -> None:
+            # The keys are gone already; removing the ciphertext too frees the space.
+            for blob_id in blob_ids:
+                blob_store().delete(blob_id)
+
+        transaction.on_commit(delete_blobs)

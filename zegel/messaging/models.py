@@ -33,6 +33,8 @@ class Conversation(models.Model):
     last_activity_at = models.DateTimeField(default=timezone.now, db_index=True)
     # A guest replied and the sender has not looked yet: the conversation shows in the inbox.
     has_unread_reply = models.BooleanField(default=False)
+    # Revoked for everyone: every link stops working and the content's keys are destroyed.
+    revoked_at = models.DateTimeField(null=True, blank=True)
 
 
 class Recipient(models.Model):
@@ -131,6 +133,7 @@ class RecipientEvent(models.Model):
         DOWNLOADED = "downloaded", _("attachment downloaded")
         REPLIED = "replied", _("replied")
         LOCKED = "locked", _("locked after failed attempts")
+        REVOKED = "revoked", _("access revoked")
 
     recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="events")
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE,

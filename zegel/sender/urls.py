@@ -14,4 +14,7 @@ urlpatterns = [
     path("compose/check", views.compose_check, name="compose_check"),
     path("c/<str:conversation_id>", views.conversation, name="conversation"),
     path("c/<str:conversation_id>/a/<str:attachment_id>", views.download, name="download"),
+    path("c/<str:conversation_id>/revoke", views.revoke, name="revoke"),
+    path("c/<str:conversation_id>/recipients/<int:recipient_id>/revoke", views.revoke_recipient,
+         name="revoke_recipient"),
 ]

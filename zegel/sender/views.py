@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.contrib import messages as flash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -215,11 +216,13 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
         else:
             return redirect("sender:conversation", conversation_id=str(convo.pk))
     actions.mark_seen_by_sender(convo)
-    thread = [actions.open_message(m) for m in convo.messages.select_related(
-        "key", "author_user", "author_recipient").prefetch_related("attachments__key")]
+    # A revoked conversation's keys are destroyed: there is nothing left to show but the status.
+    thread = [] if convo.revoked_at else [
+        actions.open_message(m) for m in convo.messages.select_related(
+            "key", "author_user", "author_recipient").prefetch_related("attachments__key")]
     context.update({
         "conversation": convo, "thread": thread,
-        "subject": thread[0].subject if thread else "",
+        "subject": thread[0].subject if thread else actions.conversation_subject(convo),
         "status_rows": _status_rows(convo), "tab": "sent",
     })
     return render(request, "sender/conversation.html", context,
@@ -236,7 +239,7 @@ def download(request: HttpRequest, conversation_id: str, attachment_id: str) -> 
         raise Http404 from None
     attachment = (Attachment.objects.select_related("key", "organisation")
                   .filter(pk=pk, message__conversation=convo).first())
-    if attachment is None:
+    if attachment is None or convo.revoked_at is not None:
         raise Http404
     actions.record_download(attachment, user=_user(request), request=request)
     return attachment_response(attachment)
@@ -244,3 +247,30 @@ def download(request: HttpRequest, conversation_id: str, attachment_id: str) -> 
 
 def home(request: HttpRequest) -> HttpResponseBase:
     return redirect("sender:inbox" if request.user.is_authenticated else "sender:login")
+
+
+@login_required
+@require_POST
+def revoke(request: HttpRequest, conversation_id: str) -> HttpResponseBase:
+    """Revoke for everyone. The form asks for a confirmation: this cannot be undone."""
+    convo = _own_conversation(request, conversation_id)
+    if request.POST.get("confirm") != "yes":
+        flash.error(request, _("Tick the box to confirm that the content may be destroyed."))
+        return redirect("sender:conversation", conversation_id=str(convo.pk))
+    actions.revoke_conversation(sender=_user(request), conversation=convo, request=request)
+    flash.success(request, _("The message was revoked. Its content was destroyed and the "
+                             "links no longer work."))
+    return redirect("sender:conversation", conversation_id=str(convo.pk))
+
+
+@login_required
+@require_POST
+def revoke_recipient(request: HttpRequest, conversation_id: str,
+                     recipient_id: int) -> HttpResponseBase:
+    convo = _own_conversation(request, conversation_id)
+    recipient = convo.recipients.filter(pk=recipient_id).first()
+    if recipient is None:
+        raise Http404
+    actions.revoke_recipient(sender=_user(request), recipient=recipient, request=request)
+    flash.success(request, _("Access for %(email)s was revoked.") % {"email": recipient.email})
+    return redirect("sender:conversation", conversation_id=str(convo.pk))
