@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("zegel.sender.urls")),
     path("", include("zegel.portal.urls")),
     path("api/v1/", api.urls),
+    path("admin/dlp/", include("zegel.dlp.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("brand/<int:org_id>.css", pages.brand_css, name="brand_css"),
     path("healthz", pages.healthz, name="healthz"),
