@@ -139,3 +139,13 @@ def test_the_outbox_stores_no_code_in_clear(sender: User) -> None:
     deliver_due()
     item.refresh_from_db()
     assert bytes(item.payload_ct) == b""
+
+
+def test_dutch_notification_says_klik_voor_bericht(sender: User) -> None:
+    from zegel.notify.models import CapturedMessage
+
+    send(sender)
+    deliver_due()
+    mail = CapturedMessage.objects.get(channel="email")
+    assert "Klik voor bericht" in mail.html and "Open message" in mail.html
+    assert mail.subject.startswith("Beveiligd bericht van Zorggroep Noord")
