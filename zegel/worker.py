@@ -8,19 +8,24 @@ import time
 
 from django.db import close_old_connections
 
-from zegel.messaging.actions import discard_draft_attachments
+from zegel.messaging.actions import discard_draft_attachments, expire_due
 from zegel.notify.outbox import deliver_due
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY = 3600.0
+EXPIRE_EVERY = 60.0
 
 
 def run_worker(stop: threading.Event, *, poll_seconds: float = 1.0) -> None:
     last_sweep = 0.0
+    last_expiry = 0.0
     while not stop.is_set():
         close_old_connections()
         try:
             handled = deliver_due()
+            if time.monotonic() - last_expiry > EXPIRE_EVERY:
+                expire_due()
+                last_expiry = time.monotonic()
             if time.monotonic() - last_sweep > SWEEP_EVERY:
                 discard_draft_attachments()
                 last_sweep = time.monotonic()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
@@ -121,6 +122,8 @@ class MessageIn(Schema):
     attachments: list[uuid.UUID] = Field(default_factory=list, max_length=50)
     # The sender read the data-leak warnings of POST /check and sends anyway.
     confirm_warnings: bool = False
+    # Until when recipients can open it; afterwards the content is destroyed. None: no end.
+    expires_at: datetime | None = None
 
 
 class EventOut(Schema):
@@ -143,7 +146,16 @@ class MessageOut(Schema):
     id: uuid.UUID
     conversation_id: uuid.UUID
     created_at: str
+    expires_at: str | None
+    revoked_at: str | None
     recipients: list[RecipientOut]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A time without a zone is read in the server's zone (TIME_ZONE)."""
+    if moment is not None and timezone.is_naive(moment):
+        return timezone.make_aware(moment)
+    return moment
 
 
 def _message_out(message: Message) -> dict[str, Any]:
@@ -160,7 +172,10 @@ def _message_out(message: Message) -> dict[str, Any]:
             "status": event_list[-1]["kind"] if event_list else "queued",
             "events": event_list,
         })
+    conversation = message.conversation
     return {"id": message.pk, "conversation_id": message.conversation_id,
+            "expires_at": conversation.expires_at.isoformat() if conversation.expires_at else None,
+            "revoked_at": conversation.revoked_at.isoformat() if conversation.revoked_at else None,
             "created_at": message.created_at.isoformat(), "recipients": recipients}
 
 
@@ -185,7 +200,8 @@ def create_message(request: HttpRequest, payload: MessageIn) -> Status:
     specs, attachments = _draft(user, payload)
     message = actions.send_message(sender=user, subject=payload.subject, body=payload.body,
                                    recipients=specs, attachments=attachments, request=request,
-                                   via="api", dlp_confirmed=payload.confirm_warnings)
+                                   via="api", dlp_confirmed=payload.confirm_warnings,
+                                   expires_at=_aware(payload.expires_at))
     return Status(201, _message_out(message))
 
 

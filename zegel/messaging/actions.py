@@ -12,7 +12,8 @@ import re
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -294,7 +295,8 @@ def _notify_recipient(recipient: Recipient, message: Message, sender: User) -> N
 
 def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[RecipientSpec],
                  attachments: Sequence[Attachment] = (), request: HttpRequest | None = None,
-                 via: str = "web", dlp_confirmed: bool = False) -> Message:
+                 via: str = "web", dlp_confirmed: bool = False,
+                 expires_at: datetime | None = None) -> Message:
     """Send a new conversation, if the organisation's data-leak rules let it go.
 
     ``dlp_confirmed`` is the sender's confirmation that a warning was read.
@@ -307,6 +309,8 @@ def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[
     if not body.strip() and not attachments:
         raise ActionError(_("Write a message or add an attachment."), field="body")
     clean = clean_recipients(recipients)
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ActionError(_("Choose a date in the future."), field="expires_at")
     _check_owned(attachments, user=sender)
     check = dlp.check_draft(sender=sender, subject=subject, body=body, recipients=clean,
                             attachments=attachments)
@@ -314,7 +318,7 @@ def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[
                    methods=[r.method for r in clean], via=via, request=request)
     with transaction.atomic():
         conversation = Conversation.objects.create(organisation=sender.organisation,
-                                                   created_by=sender)
+                                                   created_by=sender, expires_at=expires_at)
         message = _new_message(conversation, subject, body, user=sender)
         _claim_attachments(attachments, message, user=sender)
         for spec in clean:
@@ -356,6 +360,7 @@ def answer_conversation(*, sender: User, conversation: Conversation, body: str,
     dlp.guard_send(check, sender=sender, confirmed=dlp_confirmed,
                    methods=[r.method for r in active], via=via, request=request)
     with transaction.atomic():
+        _locked_open_conversation(conversation)
         message = _new_message(conversation, subject, body, user=sender)
         _claim_attachments(attachments, message, user=sender)
         for recipient in active:
@@ -389,7 +394,10 @@ def resolve_link(token: str) -> Recipient | None:
             .filter(token_hash=hash_token(token)).first())
     if link is None or link.recipient.revoked_at is not None:
         return None
-    if link.recipient.conversation.revoked_at is not None:
+    conversation = link.recipient.conversation
+    if conversation.revoked_at is not None:
+        return None
+    if conversation.expires_at is not None and conversation.expires_at <= timezone.now():
         return None
     return link.recipient
 
@@ -588,6 +596,7 @@ def reply_as_recipient(recipient: Recipient, body: str, attachments: Sequence[At
     conversation = recipient.conversation
     subject = conversation_subject(conversation)
     with transaction.atomic():
+        _locked_open_conversation(conversation)
         message = _new_message(conversation, subject, body, recipient=recipient)
         _claim_attachments(attachments, message, recipient=recipient)
         RecipientEvent.objects.create(recipient=recipient, message=message,
@@ -641,15 +650,57 @@ def revoke_conversation(*, sender: User, conversation: Conversation,
                         request: HttpRequest | None = None) -> None:
     """Revoke for everyone: every link stops working and the data keys of every message and
     file are destroyed (crypto-shredding), so the content is gone from backups too."""
-    from zegel.messaging.models import DataKey
+    _own(sender, conversation)
+    _shred_conversation(conversation, action="conversation.revoked", request=request,
+                        actor={"actor_type": "user", "actor_id": sender.pk,
+                               "actor_label": sender.email})
 
+
+def set_expiry(*, sender: User, conversation: Conversation, expires_at: datetime | None,
+               request: HttpRequest | None = None) -> None:
+    """Change until when the recipients can open the conversation (None: no end date)."""
     _own(sender, conversation)
     if conversation.revoked_at is not None:
-        return
-    now = timezone.now()
-    blob_ids = list(Attachment.objects.filter(message__conversation=conversation)
-                    .values_list("blob_id", flat=True))
+        raise ActionError(_("This conversation was revoked; it cannot be changed."), status=409)
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ActionError(_("Choose a date in the future."), field="expires_at")
     with transaction.atomic():
+        Conversation.objects.filter(pk=conversation.pk).update(expires_at=expires_at)
+        conversation.expires_at = expires_at
+        record("conversation.expiry_changed", organisation=sender.organisation,
+               actor_type="user", actor_id=sender.pk, actor_label=sender.email,
+               object_type="conversation", object_id=conversation.pk, request=request,
+               data={"expires_at": expires_at.isoformat() if expires_at else None})
+
+
+def expire_due(limit: int = 100) -> int:
+    """Destroy the content of conversations whose expiry date has passed (the worker runs it)."""
+    due = list(Conversation.objects.filter(revoked_at__isnull=True, expires_at__lte=timezone.now())
+               .order_by("expires_at")[:limit])
+    for conversation in due:
+        _shred_conversation(conversation, action="conversation.expired", request=None,
+                            actor={"actor_type": "system"})
+    return len(due)
+
+
+def _locked_open_conversation(conversation: Conversation) -> None:
+    """Inside a transaction: lock the conversation row and refuse if it was revoked meanwhile,
+    so a reply cannot slip in after the keys were destroyed."""
+    current = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if current.revoked_at is not None:
+        raise ActionError(_("This conversation was revoked; it cannot be answered."),
+                          status=409)
+
+
+def _shred_conversation(conversation: Conversation, *, action: str,
+                        request: HttpRequest | None, actor: dict[str, Any]) -> None:
+    from zegel.messaging.models import DataKey
+
+    now = timezone.now()
+    with transaction.atomic():
+        current = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if current.revoked_at is not None:
+            return
         Conversation.objects.filter(pk=conversation.pk).update(revoked_at=now,
                                                                has_unread_reply=False)
         conversation.revoked_at = now
@@ -659,16 +710,16 @@ def revoke_conversation(*, sender: User, conversation: Conversation,
                                         used_at__isnull=True).update(used_at=now)
         for recipient in recipients:
             RecipientEvent.objects.create(recipient=recipient, kind=RecipientEvent.Kind.REVOKED)
+        attachments = Attachment.objects.filter(message__conversation=conversation)
+        blob_ids = list(attachments.values_list("blob_id", flat=True))
         key_ids = set(Message.objects.filter(conversation=conversation)
                       .values_list("key_id", flat=True))
-        key_ids |= set(Attachment.objects.filter(message__conversation=conversation)
-                       .values_list("key_id", flat=True))
+        key_ids |= set(attachments.values_list("key_id", flat=True))
         shredded = DataKey.objects.filter(pk__in=key_ids).update(wrapped=b"", shredded_at=now)
-        record("conversation.revoked", organisation=sender.organisation, actor_type="user",
-               actor_id=sender.pk, actor_label=sender.email, object_type="conversation",
+        record(action, organisation=conversation.organisation, object_type="conversation",
                object_id=conversation.pk, request=request,
                data={"recipients": len(recipients), "keys_destroyed": shredded,
-                     "files": len(blob_ids)})
+                     "files": len(blob_ids)}, **actor)
 
         def delete_blobs() -> None:
             # The keys are gone already; removing the ciphertext too frees the space.

@@ -35,6 +35,8 @@ class Conversation(models.Model):
     has_unread_reply = models.BooleanField(default=False)
     # Revoked for everyone: every link stops working and the content's keys are destroyed.
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # After this moment the links stop working and the worker destroys the content's keys.
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
 
 class Recipient(models.Model):

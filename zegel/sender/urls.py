@@ -15,6 +15,7 @@ urlpatterns = [
     path("c/<str:conversation_id>", views.conversation, name="conversation"),
     path("c/<str:conversation_id>/a/<str:attachment_id>", views.download, name="download"),
     path("c/<str:conversation_id>/revoke", views.revoke, name="revoke"),
+    path("c/<str:conversation_id>/expiry", views.change_expiry, name="change_expiry"),
     path("c/<str:conversation_id>/recipients/<int:recipient_id>/revoke", views.revoke_recipient,
          name="revoke_recipient"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib import messages as flash
@@ -11,7 +12,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -153,12 +156,40 @@ def compose_check(request: HttpRequest) -> JsonResponse:
     return JsonResponse(answer)
 
 
+# How long recipients can open a message; afterwards its content is destroyed.
+EXPIRY_CHOICES = [("", _lazy("No end date")), ("7", _lazy("1 week")), ("30", _lazy("30 days")),
+                  ("90", _lazy("3 months")), ("365", _lazy("1 year"))]
+
+
+def _expiry_from(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    if value not in {v for v, _label in EXPIRY_CHOICES}:
+        raise actions.ActionError(_("Choose how long the message stays available."),
+                                  field="expires_in")
+    return timezone.now() + timedelta(days=int(value))
+
+
+def _expiry_on(value: str) -> datetime | None:
+    """A date typed on the conversation page: available until the end of that day."""
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise actions.ActionError(_("Enter a date such as 2027-01-31."),
+                                  field="expires_on") from None
+    end = datetime.combine(day, time(23, 59, 59))
+    return timezone.make_aware(end, timezone.get_current_timezone())
+
+
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
 def compose(request: HttpRequest) -> HttpResponseBase:
     context: dict[str, Any] = {"tab": "compose", "methods": Recipient.Method.choices,
-                               "kinds": Recipient.Kind.choices}
+                               "kinds": Recipient.Kind.choices, "expiry_choices": EXPIRY_CHOICES,
+                               "expires_in": request.POST.get("expires_in", "")}
     if request.method == "GET":
         context["rows"] = [actions.RecipientSpec(email="")]
         return render(request, "sender/compose.html", context)
@@ -172,7 +203,8 @@ def compose(request: HttpRequest) -> HttpResponseBase:
     try:
         message = actions.send_message(sender=_user(request), subject=subject, body=body,
                                        recipients=rows, attachments=attachments,
-                                       request=request, dlp_confirmed=_dlp_confirmed(request))
+                                       request=request, dlp_confirmed=_dlp_confirmed(request),
+                                       expires_at=_expiry_from(request.POST.get("expires_in")))
     except actions.ActionError as exc:
         context.update({
             "error": exc.message, "error_field": exc.field, "subject": subject, "body": body,
@@ -273,4 +305,19 @@ def revoke_recipient(request: HttpRequest, conversation_id: str,
         raise Http404
     actions.revoke_recipient(sender=_user(request), recipient=recipient, request=request)
     flash.success(request, _("Access for %(email)s was revoked.") % {"email": recipient.email})
+    return redirect("sender:conversation", conversation_id=str(convo.pk))
+
+
+@login_required
+@require_POST
+def change_expiry(request: HttpRequest, conversation_id: str) -> HttpResponseBase:
+    convo = _own_conversation(request, conversation_id)
+    try:
+        actions.set_expiry(sender=_user(request), conversation=convo,
+                           expires_at=_expiry_on(request.POST.get("expires_on", "")),
+                           request=request)
+    except actions.ActionError as exc:
+        flash.error(request, exc.message)
+    else:
+        flash.success(request, _("The end date was changed."))
     return redirect("sender:conversation", conversation_id=str(convo.pk))

@@ -1,0 +1,90 @@
+"""Expiry: after the end date links stop working and the worker destroys the content."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from django.test import Client
+from django.utils import timezone
+
+from tests.conftest import deliver_and_get_link, send
+from zegel.audit.models import AuditEvent
+from zegel.messaging import actions
+from zegel.messaging.models import Conversation, DataKey
+from zegel.orgs.models import ApiToken, User
+
+
+def _compose(client: Client, **extra: str) -> Any:
+    return client.post("/compose", {"rows": "1", "r-0-email": "piet@example.nl",
+                                     "r-0-phone": "0612345678", "subject": "Uitslag",
+                                     "body": "Hierbij", **extra})
+
+
+def test_compose_sets_the_end_date(sender_client: Client) -> None:
+    assert _compose(sender_client, expires_in="7").status_code == 302
+    expires = Conversation.objects.get().expires_at
+    assert expires is not None
+    assert timedelta(days=6, hours=23) < expires - timezone.now() <= timedelta(days=7)
+
+
+def test_compose_refuses_an_unknown_period(sender_client: Client) -> None:
+    response = _compose(sender_client, expires_in="-5")
+    assert response.status_code == 400
+    assert not Conversation.objects.exists()
+
+
+def test_an_expired_link_looks_like_any_unknown_link(sender: User) -> None:
+    send(sender)
+    token = deliver_and_get_link()
+    assert Client().get(f"/m/{token}").status_code == 200
+    Conversation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert Client().get(f"/m/{token}").status_code == 404
+
+
+def test_the_worker_destroys_expired_content(sender: User,
+                                             django_capture_on_commit_callbacks: Any) -> None:
+    message = send(sender)
+    send(sender, subject="Blijft")
+    Conversation.objects.filter(pk=message.conversation_id).update(
+        expires_at=timezone.now() - timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert actions.expire_due() == 1
+    assert DataKey.objects.get(pk=message.key_id).shredded_at is not None
+    assert AuditEvent.objects.filter(action="conversation.expired").count() == 1
+    assert actions.expire_due() == 0
+
+
+def test_sender_changes_the_end_date(sender: User, sender_client: Client) -> None:
+    message = send(sender)
+    url = f"/c/{message.conversation_id}/expiry"
+    future = (timezone.localdate() + timedelta(days=10)).isoformat()
+    sender_client.post(url, {"expires_on": future})
+    convo = Conversation.objects.get()
+    assert convo.expires_at is not None
+    assert timezone.localtime(convo.expires_at).date().isoformat() == future
+    sender_client.post(url, {"expires_on": "2001-01-01"})  # the past is refused
+    sender_client.post(url, {"expires_on": "not a date"})
+    convo.refresh_from_db()
+    assert timezone.localtime(convo.expires_at).date().isoformat() == future
+    sender_client.post(url, {"expires_on": ""})
+    convo.refresh_from_db()
+    assert convo.expires_at is None
+
+
+def test_api_takes_and_shows_the_end_date(sender: User) -> None:
+    _t, secret = ApiToken.issue(sender)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    when = (timezone.now() + timedelta(days=3)).replace(microsecond=0)
+    sent = api.post("/api/v1/messages", json.dumps({
+        "subject": "x", "body": "y", "expires_at": when.isoformat(),
+        "recipients": [{"email": "a@example.nl", "verification": "email"}]}),
+        content_type="application/json")
+    assert sent.status_code == 201
+    assert sent.json()["expires_at"] is not None
+    past = api.post("/api/v1/messages", json.dumps({
+        "subject": "x", "body": "y", "expires_at": "2001-01-01T00:00:00Z",
+        "recipients": [{"email": "a@example.nl", "verification": "email"}]}),
+        content_type="application/json")
+    assert past.status_code == 400 and past.json()["field"] == "expires_at"
