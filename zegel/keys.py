@@ -19,8 +19,11 @@ def rotate_keys() -> tuple[str, int]:
         dek = keyring.unwrap(key.kek_id, bytes(key.wrapped), context=key.id.bytes)
         kek_id, wrapped = keyring.wrap(dek, context=key.id.bytes)
         with transaction.atomic():
-            DataKey.objects.filter(pk=key.pk).update(kek_id=kek_id, wrapped=wrapped)
-        count += 1
+            # Only if the row is still as read: a key destroyed meanwhile (revoke, expiry)
+            # must stay destroyed, not come back re-wrapped.
+            count += DataKey.objects.filter(
+                pk=key.pk, kek_id=key.kek_id, shredded_at__isnull=True,
+            ).update(kek_id=kek_id, wrapped=wrapped)
     record("keys.rotated", organisation=None, actor_type="system", data={"kek": new_id,
                                                                          "rewrapped": count})
     return new_id, count

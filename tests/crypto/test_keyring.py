@@ -326,12 +326,15 @@ def test_get_keyring_never_creates_a_configured_file(settings: Settings, tmp_pat
     assert not (tmp_path / "default.json").exists()
 
 
-def test_reset_keyring_cache_picks_up_changes(settings: Settings, tmp_path: Path) -> None:
+def test_the_cached_keyring_follows_a_rotation_by_another_process(settings: Settings,
+                                                                   tmp_path: Path) -> None:
     settings.KEYRING_FILE = ""
     settings.KEYRING_DEFAULT = tmp_path / "keyring.json"
     first = get_keyring()
+    assert first.current_id == "k1"
     Keyring.load(first.path).rotate()
-    assert get_keyring().current_id == "k1"
+    # The file was replaced: the next call loads it again instead of wrapping under k1.
+    assert get_keyring().current_id == "k2"
     reset_keyring_cache()
     assert get_keyring().current_id == "k2"
 

@@ -280,6 +280,12 @@ class Keyring:
     def unwrap(self, kek_id: str, wrapped: bytes, *, context: bytes) -> bytes:
         """Recover a DEK; KeyringError if the KEK is unknown or the wrap or context is wrong."""
         kek = self._keys.get(kek_id)
+        if kek is None and _KEK_ID.fullmatch(kek_id or ""):
+            # Another process may have rotated since this one loaded the file: read it again
+            # once before calling the id unknown.
+            with contextlib.suppress(KeyringError, OSError):
+                self._adopt(Keyring.load(self.path))
+            kek = self._keys.get(kek_id)
         if kek is None:
             raise KeyringError(f"unknown key id {kek_id!r} (retired, or from another key file)")
         if len(wrapped) != WRAPPED_SIZE:
@@ -349,6 +355,15 @@ def create_default_keyring(path: Path) -> None:
 
 _cache_lock = threading.Lock()
 _cached: Keyring | None = None
+_cached_stamp: tuple[int, int] | None = None
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_ino, info.st_mtime_ns)
 
 
 def get_keyring() -> Keyring:
@@ -358,9 +373,11 @@ def get_keyring() -> Keyring:
     path would hide a typo until the data written under those keys was needed elsewhere.
     Otherwise settings.KEYRING_DEFAULT is used and created on first start.
     """
-    global _cached
+    global _cached, _cached_stamp
     with _cache_lock:
-        if _cached is not None:
+        # A rotation replaces the file (new inode): every process then wraps new keys under
+        # the new KEK at once, instead of only after a restart.
+        if _cached is not None and _stamp(_cached.path) == _cached_stamp:
             return _cached
         # Imported here so the crypto package stays usable without Django settings.
         from django.conf import settings
@@ -373,6 +390,7 @@ def get_keyring() -> Keyring:
             create_default_keyring(path)
             keyring = Keyring.load(path)
         _cached = keyring
+        _cached_stamp = _stamp(keyring.path)
         return keyring
 
 
