@@ -78,6 +78,23 @@ class FileBlobStore:
     def exists(self, blob_id: str) -> bool:
         return self.path(blob_id).exists()
 
+    def remove_stale_parts(self, older_than_seconds: float = 86400) -> int:
+        """Delete temporary files of writes that a crashed process never finished."""
+        import time
+
+        if not self.root.exists():
+            return 0
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for part in self.root.glob("*/.*.part"):
+            try:
+                if part.stat().st_mtime < cutoff:
+                    part.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
 
 def blob_store() -> FileBlobStore:
     return FileBlobStore(Path(settings.BLOB_DIR))

@@ -7,7 +7,7 @@ import mimetypes
 import re
 import unicodedata
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -138,9 +138,43 @@ class EncryptingUploadHandler(FileUploadHandler):
             self.writer = None
 
 
+UploadCheck = Callable[[HttpRequest, dict[str, Any]], bool]
+ViewT = TypeVar("ViewT", bound=Callable[..., Any])
+
+
+def accepts_uploads(check: UploadCheck) -> Callable[[ViewT], ViewT]:
+    """Mark a view that takes files, with the check that must pass before a byte is stored.
+
+    Every other request, and every request that fails the check (not logged in, an unknown
+    link, an unverified guest), has its file parts refused unread: nobody can make the server
+    encrypt and store data without being allowed to send it.
+    """
+
+    def mark(view: ViewT) -> ViewT:
+        view.zegel_upload_check = check  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+class RefusingUploadHandler(FileUploadHandler):
+    """Stops at the first file part of a request that may not upload."""
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        self.request.upload_not_allowed = True  # type: ignore[union-attr]
+        raise StopUpload(connection_reset=True)
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        return None
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
 class EncryptingUploadMiddleware:
-    """Puts the encrypting handler in front of every multipart request and, after the response,
-    deletes the blob of every upload that no view claimed (a refused form, a CSRF failure)."""
+    """Decides per request whether files are taken (see accepts_uploads), puts the encrypting
+    handler in front of the ones that are and, after the response, deletes the blob of every
+    upload that no view claimed (a refused form, a CSRF failure) and any half-written one."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -148,18 +182,39 @@ class EncryptingUploadMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.encrypted_uploads = []  # type: ignore[attr-defined]
         request.upload_too_large = False  # type: ignore[attr-defined]
+        request.upload_not_allowed = False  # type: ignore[attr-defined]
+        handler: EncryptingUploadHandler | None = None
         if request.method == "POST":
             length = request.META.get("CONTENT_LENGTH") or "0"
             # The multipart framing adds a little; a body far beyond the limit is refused unread.
             if length.isdigit() and int(length) > settings.MAX_UPLOAD_SIZE + 1024 * 1024:
                 return upload_too_large_response(request)
-            request.upload_handlers = [EncryptingUploadHandler(request)]
+            request.upload_handlers = [RefusingUploadHandler(request)]
         try:
             return self.get_response(request)
         finally:
+            handler = getattr(request, "_zegel_upload_handler", None)
+            if handler is not None:
+                # A body that broke off mid-file never reaches file_complete: drop the part.
+                handler.upload_interrupted()
             for upload in request.encrypted_uploads:  # type: ignore[attr-defined]
                 if not upload.claimed:
                     blob_store().delete(upload.blob_id)
+
+    def process_view(self, request: HttpRequest, view_func: Callable[..., Any],
+                     view_args: tuple[Any, ...], view_kwargs: dict[str, Any]) -> None:
+        # Runs before the CSRF middleware reads the body, and after authentication is known.
+        if request.method != "POST":
+            return
+        check: UploadCheck | None = getattr(view_func, "zegel_upload_check", None)
+        if check is None and request.path_info == "/api/v1/attachments":
+            from zegel.api.views import may_upload
+
+            check = may_upload
+        if check is not None and check(request, view_kwargs):
+            handler = EncryptingUploadHandler(request)
+            request._zegel_upload_handler = handler  # type: ignore[attr-defined]
+            request.upload_handlers = [handler]
 
 
 def upload_refused(request: HttpRequest) -> bool:

@@ -8,6 +8,7 @@ import time
 
 from django.db import close_old_connections
 
+from zegel.blobs import blob_store
 from zegel.messaging.actions import discard_draft_attachments, expire_due
 from zegel.notify.outbox import deliver_due
 
@@ -28,6 +29,7 @@ def run_worker(stop: threading.Event, *, poll_seconds: float = 1.0) -> None:
                 last_expiry = time.monotonic()
             if time.monotonic() - last_sweep > SWEEP_EVERY:
                 discard_draft_attachments()
+                blob_store().remove_stale_parts()
                 last_sweep = time.monotonic()
         except Exception:
             # One bad row or a database hiccup must not kill the worker; it is logged and the

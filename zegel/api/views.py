@@ -33,6 +33,15 @@ class BearerToken(HttpBearer):
         return entry.user
 
 
+def may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> bool:
+    """Files sent to POST /attachments are stored only for a valid token (see zegel.web)."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _sep, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+    return BearerToken().authenticate(request, token.strip()) is not None
+
+
 api = NinjaAPI(title="Zegel API", version="1", auth=BearerToken(), urls_namespace="api",
                openapi_url="/openapi.json", docs_url="/docs")
 api.add_router("/dlp", dlp_admin_router)

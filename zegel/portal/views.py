@@ -18,7 +18,12 @@ from zegel.downloads import attachment_response
 from zegel.messaging import actions
 from zegel.messaging.models import Attachment, Recipient
 from zegel.messaging.validation import mask_email, mask_phone
-from zegel.web import EncryptedUpload, upload_refused, upload_too_large_response
+from zegel.web import (
+    EncryptedUpload,
+    accepts_uploads,
+    upload_refused,
+    upload_too_large_response,
+)
 
 SESSION_KEY = "portal"
 
@@ -168,6 +173,12 @@ def _uuid_or_none(value: str) -> uuid.UUID | None:
         return None
 
 
+def _guest_may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> bool:
+    recipient = actions.resolve_link(str(view_kwargs.get("token", "")))
+    return recipient is not None and not recipient.locked_at and _verified(request, recipient)
+
+
+@accepts_uploads(_guest_may_upload)
 @never_cache
 @require_POST
 def reply(request: HttpRequest, token: str) -> HttpResponseBase:

@@ -23,7 +23,12 @@ from zegel.downloads import attachment_response
 from zegel.messaging import actions
 from zegel.messaging.models import Attachment, Conversation, Recipient, RecipientEvent
 from zegel.orgs.models import User
-from zegel.web import EncryptedUpload, upload_refused, upload_too_large_response
+from zegel.web import (
+    EncryptedUpload,
+    accepts_uploads,
+    upload_refused,
+    upload_too_large_response,
+)
 
 MAX_ROWS = 50
 
@@ -183,6 +188,11 @@ def _expiry_on(value: str) -> datetime | None:
     return timezone.make_aware(end, timezone.get_current_timezone())
 
 
+def _staff_may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> bool:
+    return bool(request.user.is_authenticated)
+
+
+@accepts_uploads(_staff_may_upload)
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -226,6 +236,7 @@ def _status_rows(conversation: Conversation) -> list[dict[str, Any]]:
     return rows
 
 
+@accepts_uploads(_staff_may_upload)
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
