@@ -149,3 +149,34 @@ def test_dutch_notification_says_klik_voor_bericht(sender: User) -> None:
     mail = CapturedMessage.objects.get(channel="email")
     assert "Klik voor bericht" in mail.html and "Open message" in mail.html
     assert mail.subject.startswith("Beveiligd bericht van Zorggroep Noord")
+
+
+def test_a_temporary_refusal_is_retried_not_bounced(sender: User, smtp_server: Any) -> None:
+    async def greylist(server: Any, session: Any, envelope: Any, address: str,
+                       options: Any) -> str:
+        return "451 4.7.1 Greylisted, try again later"
+
+    smtp_server.handle_RCPT = greylist
+    send(sender)
+    deliver_due()
+    item = OutboxItem.objects.get()
+    assert item.state == "pending" and item.attempts == 1 and bytes(item.payload_ct)
+    assert not RecipientEvent.objects.filter(kind__in=["bounced", "failed"]).exists()
+
+
+def test_it_gives_up_after_days_not_after_a_count(sender: User, settings: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
+    send(sender)
+    OutboxItem.objects.update(attempts=40)
+    deliver_due()
+    assert OutboxItem.objects.get().state == "pending"
+    OutboxItem.objects.update(created_at=timezone.now() - timedelta(days=6),
+                              next_attempt_at=timezone.now())
+    deliver_due()
+    assert OutboxItem.objects.get().state == "failed"
+    assert RecipientEvent.objects.filter(kind="failed").exists()

@@ -30,7 +30,8 @@ from zegel.orgs.models import Organisation
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 15
+# Like a mail server's queue: keep trying for days (backoff up to an hour), then give up.
+GIVE_UP_AFTER = timedelta(days=5)
 LEASE = timedelta(minutes=5)
 
 
@@ -126,7 +127,10 @@ def _send_email(item: OutboxItem, payload: dict[str, Any]) -> None:
         with get_connection(fail_silently=False) as connection:
             connection.send_messages([message])
     except smtplib.SMTPRecipientsRefused as exc:
-        raise PermanentFailure("recipient refused by the mail server") from exc
+        codes = [code for code, _message in exc.recipients.values()]
+        if codes and all(500 <= code < 600 for code in codes):
+            raise PermanentFailure(f"recipient refused by the mail server: {codes[0]}") from exc
+        raise  # 4xx: greylisting or a full mailbox; try again later
     except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
         if 500 <= exc.smtp_code < 600:
             raise PermanentFailure(f"mail server refused: {exc.smtp_code}") from exc
@@ -199,7 +203,7 @@ def deliver(pk: int) -> str:
 def _retry_later(item: OutboxItem, exc: BaseException) -> str:
     attempts = item.attempts + 1
     reason = f"{type(exc).__name__}: {str(exc)[:200]}"
-    if attempts >= MAX_ATTEMPTS:
+    if timezone.now() - item.created_at > GIVE_UP_AFTER:
         return _finish_failed(item, reason, bounced=False)
     delay = min(60 * 2 ** (attempts - 1), 3600)
     OutboxItem.objects.filter(pk=item.pk).update(
