@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 
@@ -52,6 +53,17 @@ ALLOWED_HOSTS = [h for h in env_str("ZEGEL_ALLOWED_HOSTS", "").split(",") if h] 
     "localhost",
 ]
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
+
+
+def _networks(raw: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    try:
+        return [ipaddress.ip_network(n.strip()) for n in raw.split(",") if n.strip()]
+    except ValueError as exc:
+        raise ConfigError(f"ZEGEL_TRUSTED_PROXIES: {exc}") from None
+
+
+# Reverse proxies whose X-Forwarded-For is believed for the audit log's "from where".
+TRUSTED_PROXIES = _networks(env_str("ZEGEL_TRUSTED_PROXIES", ""))
 
 INSTALLED_APPS = [
     "django.contrib.auth",

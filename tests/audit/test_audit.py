@@ -49,3 +49,21 @@ def test_log_lines_never_carry_link_tokens() -> None:
     RedactTokens().filter(record_)
     assert "a" * 43 not in record_.getMessage()
     assert "/m/<token>/verify" in record_.getMessage()
+
+
+def test_client_address_behind_a_trusted_proxy(settings: object) -> None:
+    import ipaddress
+
+    from django.test import RequestFactory
+
+    from zegel.audit.log import client_ip
+
+    factory = RequestFactory()
+    spoofed = factory.get("/", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="10.9.9.9")
+    assert client_ip(spoofed) == "198.51.100.7"  # not a proxy of ours: header ignored
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("127.0.0.1/32")]  # type: ignore[attr-defined]
+    proxied = factory.get("/", REMOTE_ADDR="127.0.0.1",
+                          HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9")
+    assert client_ip(proxied) == "203.0.113.9"  # the left part is the client's own claim
+    direct = factory.get("/", REMOTE_ADDR="127.0.0.1")
+    assert client_ip(direct) == "127.0.0.1"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 
@@ -13,12 +15,30 @@ from zegel.audit.models import AuditEvent, AuditHead
 from zegel.orgs.models import Organisation
 
 
+def _trusted(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in settings.TRUSTED_PROXIES)
+
+
 def client_ip(request: HttpRequest | None) -> str | None:
+    """The address the request came from. Behind a reverse proxy listed in
+    ZEGEL_TRUSTED_PROXIES, the nearest address in X-Forwarded-For that is not a proxy of ours;
+    anything a client wrote further left in that header is not believed."""
     if request is None:
         return None
-    # REMOTE_ADDR is set by the WSGI server; behind a proxy, gunicorn's forwarded-allow-ips
-    # decides whether X-Forwarded-For is trusted, not we.
-    return request.META.get("REMOTE_ADDR") or None
+    remote = request.META.get("REMOTE_ADDR") or ""
+    if remote and _trusted(remote):
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        for hop in reversed([h for h in hops if h]):
+            if not _trusted(hop):
+                try:
+                    return str(ipaddress.ip_address(hop))
+                except ValueError:
+                    break
+    return remote or None
 
 
 def _digest(prev_hash: str, fields: dict[str, Any]) -> str:
