@@ -111,12 +111,14 @@ def cmd_keys_rotate(args: argparse.Namespace) -> None:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> None:
-    from zegel.audit.log import verify_chain
+    from zegel.audit.log import ChainBroken, verify_chain
 
-    broken = verify_chain()
-    if broken is not None:
-        raise CommandError(f"audit chain broken at event {broken}")
-    say("Audit chain intact.")
+    try:
+        head = verify_chain()
+    except ChainBroken as exc:
+        raise CommandError(f"audit chain broken: {exc}") from None
+    say("Audit chain intact. Newest hash (keep a copy elsewhere to detect removal later):")
+    print(head, flush=True)
 
 
 def cmd_worker(args: argparse.Namespace) -> None:

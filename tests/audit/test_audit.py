@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from tests.conftest import send
-from zegel.audit.log import record, verify_chain
+from zegel.audit.log import ChainBroken, record, verify_chain
 from zegel.audit.models import AuditEvent
 from zegel.orgs.models import User
 
@@ -22,12 +22,35 @@ def test_sending_is_audited_without_content(sender: User) -> None:
 def test_chain_verifies_and_detects_tampering(org: object) -> None:
     for i in range(3):
         record("test.event", organisation=None, actor_type="system", data={"n": i})
-    assert verify_chain() is None
+    newest = AuditEvent.objects.order_by("id").last()
+    assert newest is not None and verify_chain() == newest.hash
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL refuses the change itself (see the test below)")
     second = AuditEvent.objects.order_by("id")[1]
     with connection.cursor() as cursor:
         cursor.execute("UPDATE audit_auditevent SET action = 'forged' WHERE id = %s",
                        [second.pk])
-    assert verify_chain() == second.pk
+    with pytest.raises(ChainBroken) as broken:
+        verify_chain()
+    assert broken.value.event_id == second.pk
+
+
+def test_removing_the_newest_events_is_detected(db: None) -> None:
+    for i in range(3):
+        record("test.event", organisation=None, actor_type="system", data={"n": i})
+    newest = AuditEvent.objects.order_by("id").last()
+    assert newest is not None
+    if connection.vendor == "postgresql":
+        from django.db import DatabaseError, transaction
+
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [newest.pk])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [newest.pk])
+    with pytest.raises(ChainBroken, match="newest events are missing"):
+        verify_chain()
 
 
 def test_events_cannot_be_changed_or_deleted_through_the_orm(db: None) -> None:

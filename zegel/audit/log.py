@@ -96,11 +96,22 @@ def record(
     return event
 
 
-def verify_chain() -> int | None:
-    """Return the id of the first event whose hash does not follow, or None if all is intact."""
+class ChainBroken(Exception):
+    def __init__(self, message: str, event_id: int | None = None) -> None:
+        super().__init__(message)
+        self.event_id = event_id
+
+
+def verify_chain() -> str:
+    """Walk the whole log. Returns the hash of the newest event (keep it elsewhere: a later
+    check that does not reach the same hash shows events were removed); raises ChainBroken."""
     prev = "0" * 64
     for event in AuditEvent.objects.order_by("id").iterator():
         if event.prev_hash != prev or event.hash != _digest(prev, _fields(event)):
-            return event.id
+            raise ChainBroken(f"event {event.id} does not follow the one before it", event.id)
         prev = event.hash
-    return None
+    head = AuditHead.objects.filter(pk=1).first()
+    if head is not None and head.last_hash != prev:
+        # The newest events were removed: the chain ends before the head that writers kept.
+        raise ChainBroken("the newest events are missing: the log ends before its head")
+    return prev
