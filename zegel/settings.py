@@ -172,7 +172,12 @@ SESSION_COOKIE_SECURE = SECURE
 CSRF_COOKIE_SECURE = SECURE
 SECURE_HSTS_SECONDS = 31536000 if SECURE else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
-SECURE_SSL_REDIRECT = env_bool("ZEGEL_SSL_REDIRECT", False)
+SECURE_SSL_REDIRECT = env_bool("ZEGEL_SSL_REDIRECT", SECURE)
+# The health check is asked over plain HTTP by load balancers on the inside.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# HSTS preload is a promise to browser vendors that cannot be taken back quickly: opt in only.
+SECURE_HSTS_PRELOAD = env_bool("ZEGEL_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

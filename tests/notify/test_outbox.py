@@ -180,3 +180,15 @@ def test_it_gives_up_after_days_not_after_a_count(sender: User, settings: Any) -
     deliver_due()
     assert OutboxItem.objects.get().state == "failed"
     assert RecipientEvent.objects.filter(kind="failed").exists()
+
+
+def test_subjects_are_not_html_escaped(org: Any, sender: User) -> None:
+    from zegel.notify.models import CapturedMessage
+
+    org.name = "Zorg & Welzijn 'Noord'"
+    org.save()
+    sender.organisation.refresh_from_db()
+    send(sender)
+    deliver_due()
+    subject = CapturedMessage.objects.get(channel="email").subject
+    assert "Zorg & Welzijn 'Noord'" in subject and "&amp;" not in subject

@@ -430,6 +430,8 @@ def request_code(recipient: Recipient, session_key: str, *,
         return CodeRequest(sent=False, locked=True)
     now = timezone.now()
     with transaction.atomic():
+        # One request at a time per recipient, or parallel requests all pass the cooldown.
+        Recipient.objects.select_for_update().filter(pk=recipient.pk).first()
         recent = recipient.codes.filter(created_at__gt=now - timedelta(hours=1))
         last = recent.order_by("-created_at").first()
         if last is not None:
