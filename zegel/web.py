@@ -40,6 +40,32 @@ class SecurityHeadersMiddleware:
         return response
 
 
+class ApiProblemMiddleware:
+    """Under /api/, every error is a JSON problem object, also the ones Django answers itself
+    (an unknown path, a wrong method, a CSRF failure), never an HTML page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (request.path_info.startswith("/api/") and response.status_code >= 400
+                and "json" not in response.get("Content-Type", "")):
+            import json
+            from http import HTTPStatus
+
+            status = response.status_code
+            title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+            body = {"type": "about:blank", "title": title, "status": status,
+                    "detail": f"{title} ({request.method} {request.path_info})."}
+            problem = HttpResponse(json.dumps(body), status=status,
+                                   content_type="application/problem+json")
+            if response.has_header("Allow"):
+                problem["Allow"] = response["Allow"]
+            return problem
+        return response
+
+
 # Names: keep what a person recognises, drop what tricks a person or a file system.
 _BIDI_AND_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 

@@ -121,3 +121,15 @@ def test_openapi_document_is_served(db: None) -> None:
     assert response.status_code == 200
     paths = response.json()["paths"]
     assert "/api/v1/messages" in paths and "/api/v1/attachments" in paths
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("get", "/api/v1/nothing-here", 404),
+    ("delete", "/api/v1/messages", 405),
+])
+def test_every_api_error_is_a_problem_object(api: Client, method: str, path: str,
+                                             status: int) -> None:
+    response = getattr(api, method)(path)
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["status"] == status
