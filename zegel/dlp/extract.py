@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import BinaryIO
 
+from django.utils.translation import gettext as _
+
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 DEFAULT_TIME_BUDGET = 5.0
 # Extracted text beyond this is not needed to decide about a message.
@@ -52,7 +54,7 @@ class _Budget:
 
     def check(self) -> None:
         if time.monotonic() > self.deadline:
-            raise NotScanned(f"time budget of {self.seconds:g} s exceeded")
+            raise NotScanned(_("time budget of %(s)g s exceeded") % {"s": self.seconds})
 
 
 class _TextSink:
@@ -117,18 +119,18 @@ def _check_zip(data: bytes) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise NotScanned("broken document (not a valid zip container)") from exc
+        raise NotScanned(_("broken document (not a valid zip container)")) from exc
     members = archive.infolist()
     if len(members) > MAX_ZIP_MEMBERS:
-        raise NotScanned(f"document has more than {MAX_ZIP_MEMBERS} parts")
+        raise NotScanned(_("document has more than %(n)d parts") % {"n": MAX_ZIP_MEMBERS})
     total = 0
     for member in members:
         total += member.file_size
         ratio = member.file_size / max(member.compress_size, 1)
         if ratio > MAX_COMPRESSION_RATIO and member.file_size > 1024 * 1024:
-            raise NotScanned("document looks like a decompression bomb (compression ratio)")
+            raise NotScanned(_("document looks like a decompression bomb (compression ratio)"))
     if total > MAX_UNCOMPRESSED:
-        raise NotScanned("document unpacks to more than the allowed size")
+        raise NotScanned(_("document unpacks to more than the allowed size"))
     return archive
 
 
@@ -141,11 +143,11 @@ def _pdf(data: bytes, sink: _TextSink, budget: _Budget) -> None:
         # Many PDFs are "encrypted" only against editing and open with an empty password.
         try:
             if not reader.decrypt(""):
-                raise NotScanned("encrypted PDF (password protected)")
+                raise NotScanned(_("encrypted PDF (password protected)"))
         except (FileNotDecryptedError, NotImplementedError) as exc:
-            raise NotScanned("encrypted PDF (password protected)") from exc
+            raise NotScanned(_("encrypted PDF (password protected)")) from exc
     if len(reader.pages) > MAX_PDF_PAGES:
-        raise NotScanned(f"PDF has more than {MAX_PDF_PAGES} pages")
+        raise NotScanned(_("PDF has more than %(n)d pages") % {"n": MAX_PDF_PAGES})
     found_text = False
     for page in reader.pages:
         budget.check()
@@ -154,7 +156,7 @@ def _pdf(data: bytes, sink: _TextSink, budget: _Budget) -> None:
             found_text = True
         sink.add(text)
     if not found_text:
-        raise NotScanned("PDF contains no text (scanned image?)")
+        raise NotScanned(_("PDF contains no text (scanned image?)"))
 
 
 def _docx(data: bytes, sink: _TextSink, budget: _Budget) -> None:
@@ -197,7 +199,7 @@ def _eml_parts(message: EmailMessage, depth: int) -> Iterator[tuple[str, str, by
     for part in message.walk():
         count += 1
         if count > MAX_EMAIL_PARTS:
-            raise NotScanned(f"e-mail has more than {MAX_EMAIL_PARTS} parts")
+            raise NotScanned(_("e-mail has more than %(n)d parts") % {"n": MAX_EMAIL_PARTS})
         if part.is_multipart():
             continue
         payload = part.get_payload(decode=True)
@@ -208,12 +210,12 @@ def _eml_parts(message: EmailMessage, depth: int) -> Iterator[tuple[str, str, by
 
 def _eml(data: bytes, sink: _TextSink, budget: _Budget, depth: int) -> None:
     if depth > MAX_EMAIL_DEPTH:
-        raise NotScanned("e-mails nested too deeply")
+        raise NotScanned(_("e-mails nested too deeply"))
     message = email.message_from_bytes(data, policy=email.policy.default)
     if not isinstance(message, EmailMessage):
-        raise NotScanned("broken e-mail file")
+        raise NotScanned(_("broken e-mail file"))
     sink.add(str(message.get("subject", "")))
-    for filename, ctype, payload, _ in _eml_parts(message, depth):
+    for filename, ctype, payload, _depth in _eml_parts(message, depth):
         budget.check()
         if not filename and ctype == "text/plain":
             sink.add(_decode(payload))
@@ -240,7 +242,8 @@ def _extract_into(
     elif kind == "html":
         sink.add(_html_text(_decode(data)))
     else:
-        raise NotScanned(f"file type not supported ({content_type or 'unknown'})")
+        raise NotScanned(_("file type not supported (%(type)s)")
+                         % {"type": content_type or _("unknown")})
 
 
 def _read(data: bytes | BinaryIO, max_bytes: int) -> bytes:
@@ -249,7 +252,7 @@ def _read(data: bytes | BinaryIO, max_bytes: int) -> bytes:
     else:
         raw = data.read(max_bytes + 1)
     if len(raw) > max_bytes:
-        raise NotScanned(f"file larger than {max_bytes // (1024 * 1024)} MB")
+        raise NotScanned(_("file larger than %(n)d MB") % {"n": max_bytes // (1024 * 1024)})
     return raw
 
 
@@ -274,11 +277,12 @@ def extract_text(
     except NotScanned as exc:
         return ExtractResult(sink.text, scanned=False, reason=str(exc))
     except RecursionError:
-        return ExtractResult("", scanned=False, reason="broken document (nested too deeply)")
+        return ExtractResult("", scanned=False, reason=_("broken document (nested too deeply)"))
     except MemoryError:
-        return ExtractResult("", scanned=False, reason="document needs too much memory")
+        return ExtractResult("", scanned=False, reason=_("document needs too much memory"))
     except Exception as exc:
-        return ExtractResult("", scanned=False, reason=f"broken document ({type(exc).__name__})")
+        reason = _("broken document (%(error)s)") % {"error": type(exc).__name__}
+        return ExtractResult("", scanned=False, reason=reason)
     return ExtractResult(sink.text, scanned=True)
 
 
@@ -328,10 +332,11 @@ def extract_text_isolated(
             result = receiver.recv()
             if isinstance(result, ExtractResult):
                 return result
-        return ExtractResult("", scanned=False, reason=f"time budget of {time_budget:g} s exceeded")
+        return ExtractResult("", scanned=False,
+                             reason=_("time budget of %(s)g s exceeded") % {"s": time_budget})
     except EOFError:
         return ExtractResult(
-            "", scanned=False, reason="document could not be read (reader crashed)"
+            "", scanned=False, reason=_("document could not be read (reader crashed)")
         )
     finally:
         receiver.close()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import re2
+from django.utils.translation import gettext as _
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.iso7064 import mod_97_10
@@ -132,33 +133,37 @@ def _options() -> re2.Options:
 def validate_pattern(regex: str) -> None:
     """Raise PatternError, with a message for the admin, if the regex is not usable."""
     if not regex.strip():
-        raise PatternError("The pattern is empty.")
+        raise PatternError(_("The pattern is empty."))
     if len(regex) > MAX_PATTERN_LENGTH:
-        raise PatternError(f"The pattern is longer than {MAX_PATTERN_LENGTH} characters.")
+        raise PatternError(_("The pattern is longer than %(n)d characters.")
+                           % {"n": MAX_PATTERN_LENGTH})
     nested = _nested_quantifier(regex)
     if nested is not None:
         raise PatternError(
-            f"The pattern repeats a group that itself repeats ({nested}); such nested "
-            "quantifiers can take exponential time. Repeat the inner part only."
+            _("The pattern repeats a group that itself repeats (%(part)s); such nested "
+              "quantifiers can take exponential time. Repeat the inner part only.")
+            % {"part": nested}
         )
     for count in re2.findall(r"\{(\d+)(?:,(\d*))?\}", regex):
         if any(part and int(part) > MAX_REPEAT for part in count):
-            raise PatternError(f"Repeat counts above {MAX_REPEAT} are not allowed.")
+            raise PatternError(_("Repeat counts above %(n)d are not allowed.")
+                                   % {"n": MAX_REPEAT})
     try:
         compiled = re2.compile(regex, _options())
     except re2.error as exc:
         message = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise PatternError(
-            f"The pattern is not a valid RE2 regular expression ({message}). "
-            "Backreferences and look-around are not supported."
+            _("The pattern is not a valid RE2 regular expression (%(error)s). "
+              "Backreferences and look-around are not supported.") % {"error": message}
         ) from exc
     if compiled.search("") is not None:
-        raise PatternError("The pattern matches empty text; it would match everywhere.")
+        raise PatternError(_("The pattern matches empty text; it would match everywhere."))
 
 
 def validate_check(check: str | None) -> None:
     if check is not None and check not in CHECKS:
-        raise PatternError(f"Unknown check {check!r}; choose one of {', '.join(sorted(CHECKS))}.")
+        raise PatternError(_("Unknown check %(check)r; choose one of %(checks)s.")
+                           % {"check": check, "checks": ", ".join(sorted(CHECKS))})
 
 
 @lru_cache(maxsize=256)
