@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 
 from zegel.dlp.detectors import (
@@ -24,7 +25,8 @@ def kinds(text: str) -> list[str]:
 
 
 def test_it_finds_bsn_in_common_spellings() -> None:
-    for spelled in ["111222333", "1112.22.333", "111 222 333", "111-222-333", "111.222.333"]:
+    spellings = ["111222333", "1112.22.333", "1112 22 333", "111 222 333", "111-222-333"]
+    for spelled in [*spellings, "111.222.333"]:
         findings = detect_bsn(f"BSN: {spelled} graag")
         assert len(findings) == 1, spelled
         assert findings[0].confidence > 0.9
@@ -46,6 +48,13 @@ def test_it_ignores_phone_numbers_and_ibans_as_bsn() -> None:
 
 def test_it_ignores_bsn_shaped_order_numbers() -> None:
     assert detect_bsn("Uw ordernummer is 111222333.") == []
+
+
+def test_it_ignores_a_valid_number_after_any_other_dutch_number_label() -> None:
+    assert detect_bsn(f"Declaratienummer {VALID_BSN}-A") == []
+    assert detect_bsn(f"offertenr. {VALID_BSN}") == []
+    assert len(detect_bsn(f"Burgerservicenummer {VALID_BSN}")) == 1
+    assert len(detect_bsn(f"BSN/sofinummer: {VALID_BSN}")) == 1
 
 
 def test_it_accepts_eight_digit_bsn_only_after_a_label() -> None:
@@ -122,6 +131,8 @@ def test_it_finds_dutch_phone_numbers() -> None:
         "020 123 4567",
         "(020) 1234567",
         "+31 (0)6 1234 5678",
+        "010 - 4122 300",
+        "06 - 5543 2198",
     ]:
         assert len(detect_phone_nl(f"bel {spelled} vandaag")) == 1, spelled
     assert detect_phone_nl("bel 06-1234") == []
@@ -132,6 +143,12 @@ def test_it_finds_date_of_birth_only_next_to_a_label_or_name() -> None:
     assert detect_date_of_birth("Jan de Vries (12-03-1985)")[0].confidence == 0.6
     assert detect_date_of_birth("de vergadering van 12-03-1985") == []
     assert detect_date_of_birth("geb. 31-02-1985") == []
+
+
+def test_it_takes_a_recent_date_after_a_name_for_a_letter_date() -> None:
+    recent = datetime.date.today() - datetime.timedelta(days=20)
+    assert detect_date_of_birth(f"Gemeente Den Haag, {recent:%d-%m-%Y}") == []
+    assert detect_date_of_birth(f"geboren op {recent:%d-%m-%Y}")[0].confidence == 0.9
 
 
 def test_it_finds_medical_terms_with_inflections_and_compounds() -> None:
@@ -151,11 +168,34 @@ def test_it_ignores_medical_words_inside_unrelated_words() -> None:
     assert detect_medical("the archive and the hivemind") == []
 
 
+def test_it_knows_medicine_names_and_medical_words_by_their_ending() -> None:
+    found = detect_medical("start bisoprolol en candesartan; ook tendinitis en slaapstoornissen")
+    assert len(found) == 4
+    assert detect_medical("april, het sartan-project, prioritise, nostalgie, Indianapolis") == []
+
+
+def test_it_matches_abbreviations_in_capitals_only() -> None:
+    assert len(detect_medical("verzoek tot OTS, na een TIA, bekend met ASS")) == 3
+    assert detect_medical("the ots field, Tian and the ass") == []
+    assert detect_medical("prices soar") == []
+
+
+def test_it_skips_terms_in_an_exception_phrase() -> None:
+    assert detect_medical("hoop dat jullie veilig thuis zijn gekomen") == []
+    assert (
+        detect_medical("veroordeelt gedaagde in de proceskosten; veroordeling in de kosten") == []
+    )
+    assert detect_medical("the Great Depression and our probation period") == []
+    assert len(detect_medical("melding bij Veilig Thuis; veroordeling wegens diefstal")) == 2
+    extended = default_terms().extended(["!depressie * uitgebreid"])
+    assert extended.find("de depressie is uitgebreid") == []
+
+
 def test_it_accepts_extra_terms_from_the_admin() -> None:
-    assert not [f for f in scan_text("lijdt aan hooikoorts") if f.kind == "medical"]
-    extended = default_terms().extended(["[allergie]", "hooikoorts"])
-    assert [f.kind for f in scan_text("lijdt aan hooikoorts", terms=extended)] == ["medical"]
-    assert [f.kind for f in scan_text("lijdt aan hooikoorts", terms=["hooikoorts"])] == ["medical"]
+    assert not [f for f in scan_text("lijdt aan netelroos") if f.kind == "medical"]
+    extended = default_terms().extended(["[allergie]", "netelroos"])
+    assert [f.kind for f in scan_text("lijdt aan netelroos", terms=extended)] == ["medical"]
+    assert [f.kind for f in scan_text("lijdt aan netelroos", terms=["netelroos"])] == ["medical"]
 
 
 def test_it_scans_a_50_mb_text_within_its_budget() -> None:

@@ -162,10 +162,17 @@ _BSN_LABELS = _keyword_re(
         "bsn:",
     ]
 )
-_BSN_NOT = _keyword_re(_NEGATIVE_NUMBER_LABELS, prefix=True)
+# Besides the known labels, any Dutch "...nummer"/"...nr" label (declaratienummer,
+# offertenr) says the number is something else. A BSN label such as "burgerservicenummer"
+# also matches this, but at the same position, and a positive label wins a tie.
+_BSN_NOT = re.compile(
+    _keyword_re(_NEGATIVE_NUMBER_LABELS, prefix=True).pattern
+    + r"|(?<![^\W_])[^\W\d_]{3,}-?(?:nummer|nr)(?![^\W_])",
+    re.IGNORECASE,
+)
 _BSN = re.compile(
     r"(?<![0-9A-Za-z])"
-    r"(?:[0-9]{4}\.[0-9]{2}\.[0-9]{3}|[0-9]{3}[ .\-]?[0-9]{3}[ .\-]?[0-9]{3}|[0-9]{8})"
+    r"(?:[0-9]{4}([. ])[0-9]{2}\1[0-9]{3}|[0-9]{3}[ .\-]?[0-9]{3}[ .\-]?[0-9]{3}|[0-9]{8})"
     r"(?![0-9A-Za-z])"
 )
 # A digit and a separator right before or after the candidate: part of a longer number,
@@ -179,7 +186,8 @@ _INTERNATIONAL_PREFIX = re.compile(r"(?:\+|00)[0-9]{1,3}[ \-]?(?:\(0\)[ \-]?)?$"
 def detect_bsn(text: str) -> list[Finding]:
     """Dutch citizen service numbers that pass the 11-proef.
 
-    Nine digits as 123456782, 1234.56.782, 123.456.782, 123 456 782 or 123-456-782. Eight
+    Nine digits as 123456782, 1234.56.782 (or 1234 56 782), 123.456.782, 123 456 782 or
+    123-456-782. Eight
     digits (a leading zero dropped, as spreadsheets do) only directly after a BSN label.
     """
     findings: list[Finding] = []
@@ -390,13 +398,16 @@ def detect_payment_card(text: str) -> list[Finding]:
 _PHONE = re.compile(
     r"(?<![\w+/.\-])"
     r"(?:(?:\+|00)31[ \-]?(?:\(0\)[ \-]?)?|\(0[1-9][0-9]{0,2}\)[ \-]?|0(?=[1-9]))"
-    r"[0-9](?:[ \-.]?[0-9]){5,9}"
-    r"(?![0-9]|[ \-.][0-9])"
+    r"[0-9](?:(?: - |[ \-.])?[0-9]){5,9}"
+    r"(?![0-9]|[ \-.][0-9]| - [0-9])"
 )
 
 
 def detect_phone_nl(text: str) -> list[Finding]:
-    """Dutch phone numbers (national or +31/0031), validated with the phonenumbers library."""
+    """Dutch phone numbers (national or +31/0031), validated with the phonenumbers library.
+
+    Digit groups may be separated by a space, dash or dot, or by " - " ("010 - 4122 300").
+    """
     findings: list[Finding] = []
     for m in _PHONE.finditer(text):
         try:
@@ -508,9 +519,14 @@ def _parse_date(m: re.Match[str]) -> datetime.date | None:
 
 
 def detect_date_of_birth(text: str) -> list[Finding]:
-    """A real past date right after a birth label (0.9) or right after a person's name (0.6)."""
+    """A real past date right after a birth label (0.9) or right after a person's name (0.6).
+
+    After a name only a date more than a year back counts: a recent date after a name is
+    nearly always a letter's place and date ("Gemeente Den Haag, 20 november 2026").
+    """
     findings: list[Finding] = []
     today = datetime.date.today()
+    a_year_ago = today - datetime.timedelta(days=365)
     for m in _DATE.finditer(text):
         date = _parse_date(m)
         if date is None or date > today:
@@ -518,7 +534,7 @@ def detect_date_of_birth(text: str) -> list[Finding]:
         before = text[max(0, m.start() - 30) : m.start()]
         if _DOB_LABELS.search(before):
             confidence = 0.9
-        elif _NAME_BEFORE.search(text[max(0, m.start() - 60) : m.start()]):
+        elif date < a_year_ago and _NAME_BEFORE.search(text[max(0, m.start() - 60) : m.start()]):
             confidence = 0.6
         else:
             continue

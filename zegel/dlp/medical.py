@@ -6,10 +6,16 @@ Term files (terms/*.txt) are plain data an admin can extend:
     [category]
     diabetes          whole word, with inflections and compounds (diabetespatiënt)
     psychiatr*        any word starting with this
+    OTS               in capitals: an abbreviation, only in capitals and without endings
+                      other than (')s, so "OTS" but not "ots" or "Tian" for "TIA"
+    *olol             any word ending with this, after at least three letters (metoprolol):
+                      for medicine-name stems (WHO INN) and medical word endings (-itis)
     ziekte van crohn  several words, any whitespace between them
+    !veilig thuis gekomen   an exception: a term inside this phrase is not reported
+    !kom* veilig thuis      (in an exception "woord*" is any word starting so, "*" any word)
 
-All terms are compiled into one case-insensitive trie regex, so the text is searched in C;
-Python only checks the few words that contain a term.
+All terms are compiled into one case-insensitive trie regex (word endings into a second
+one), so the text is searched in C; Python only checks the few words that contain a term.
 """
 
 from __future__ import annotations
@@ -90,11 +96,24 @@ _COMPOUND_HEADS = (
     "aanval",
     "aanvallen",
     "verleden",
+    "verlof",
+    "gebruik",
+    "misbruik",
+    "controle",
+    "verklaring",
 )
 # A term found inside a longer word ("borstkanker") counts from this length on; shorter
 # terms inside words are too often accidental ("hiv" in "archief" would not, but be careful).
 _MIN_TAIL_TERM = 5
 _MIN_COMPOUND_HEAD_PART = 3
+# A term starts any compound ("insulinepomp") from this length on, before a second part of at
+# least _MIN_COMPOUND_SECOND_PART letters; shorter terms only before the heads listed above.
+_MIN_COMPOUND_FIRST_TERM = 6
+_MIN_COMPOUND_SECOND_PART = 4
+# Endings accepted after a word-ending term ("*stoornis" -> "stoornissen", "*itis" -> "itis'").
+_SUFFIX_INFLECTIONS = r"(?:sen|en|'s)?"
+# Endings accepted after an abbreviation written in capitals ("OTS", "TIA's").
+_ABBREVIATION_INFLECTIONS = frozenset(["", "s", "'s"])
 
 
 def _is_word_char(c: str) -> bool:
@@ -106,6 +125,26 @@ class Term:
     text: str
     category: str
     prefix: bool
+    # A word ending ("*olol"): any word of at least three more letters ending so.
+    suffix: bool = False
+    # An abbreviation in capitals ("OTS"): matched only as written.
+    cased: str = ""
+    # An exception phrase ("!veilig thuis gekomen"): terms inside it are not reported.
+    exception: bool = False
+
+
+# Characters with a meaning in a trie: any whitespace, and in exception phrases the rest of a
+# word ("kom*") and one whole word (a lone "*").
+_ANY_REST = "\x00"
+_ANY_WORD = "\x01"
+_TRIE_SPECIAL = {" ": r"\s+", _ANY_REST: r"[^\W\d_]*", _ANY_WORD: r"[^\W\d_]+"}
+
+
+def _exception_key(phrase: str) -> str:
+    """An exception phrase with its wildcards in trie form: "kom* veilig thuis"."""
+    return " ".join(
+        _ANY_WORD if word == "*" else word.replace("*", _ANY_REST) for word in phrase.split()
+    )
 
 
 def _trie_pattern(words: Iterable[str]) -> str:
@@ -119,7 +158,7 @@ def _trie_pattern(words: Iterable[str]) -> str:
     def render(node: dict) -> str:
         ends = "" in node
         branches = [
-            (r"\s+" if char == " " else re.escape(char)) + render(child)
+            _TRIE_SPECIAL.get(char, re.escape(char)) + render(child)
             for char, child in sorted(node.items())
             if char
         ]
@@ -144,10 +183,22 @@ def parse_terms(lines: Iterable[str], default_category: str = CUSTOM_CATEGORY) -
         if line.startswith("[") and line.endswith("]"):
             category = line[1:-1].strip() or default_category
             continue
+        if line.startswith("!"):
+            phrase = " ".join(line[1:].lower().split())
+            if len(phrase.replace("*", "")) >= 3:
+                terms.append(Term(phrase, category, False, exception=True))
+            continue
+        if line.startswith("*"):
+            ending = line[1:].strip().lower()
+            if len(ending) >= 3 and ending.isalpha():
+                terms.append(Term(ending, category, False, suffix=True))
+            continue
         prefix = line.endswith("*")
-        text = " ".join(line.rstrip("*").lower().split())
+        written = " ".join(line.rstrip("*").split())
+        text = written.lower()
+        cased = written if written.isupper() else ""
         if len(text) >= 3:
-            terms.append(Term(text, category, prefix))
+            terms.append(Term(text, category, prefix, cased=cased))
     return terms
 
 
@@ -156,17 +207,46 @@ class TermSet:
 
     def __init__(self, terms: Iterable[Term]) -> None:
         self.terms: dict[str, Term] = {}
+        self.suffixes: dict[str, Term] = {}
+        self.exceptions: dict[str, Term] = {}
         for term in terms:
-            self.terms.setdefault(term.text, term)
+            kind = self.exceptions if term.exception else self.suffixes if term.suffix else None
+            (self.terms if kind is None else kind).setdefault(term.text, term)
         pattern = _trie_pattern(self.terms) if self.terms else r"(?!x)x"
         self._regex = re.compile(pattern, re.IGNORECASE)
+        # Word endings: reversed into a trie would be faster, but a plain alternation after a
+        # run of letters is bounded (one pass per word start) and the list is short.
+        self._suffix_regex = (
+            re.compile(
+                r"(?<![^\W_])[^\W\d_]{3,}?(?P<ending>"
+                + _trie_pattern(self.suffixes)
+                + ")"
+                + _SUFFIX_INFLECTIONS
+                + r"(?![^\W_])",
+                re.IGNORECASE,
+            )
+            if self.suffixes
+            else None
+        )
+        self._exception_regex = (
+            re.compile(
+                r"(?<![^\W_])(?:"
+                + _trie_pattern(_exception_key(p) for p in self.exceptions)
+                + r")(?![^\W_])",
+                re.IGNORECASE,
+            )
+            if self.exceptions
+            else None
+        )
 
     def extended(self, extra: Iterable[str]) -> TermSet:
         """This set plus the given term lines (same syntax as a term file)."""
         added = parse_terms(extra)
         if not added:
             return self
-        return TermSet([*self.terms.values(), *added])
+        return TermSet(
+            [*self.terms.values(), *self.suffixes.values(), *self.exceptions.values(), *added]
+        )
 
     def _accept(self, term: Term, text: str, start: int, end: int) -> tuple[int, int] | None:
         """Span of the whole word(s) if the term occurrence at text[start:end] counts."""
@@ -177,12 +257,28 @@ class TermSet:
         while word_end < len(text) and _is_word_char(text[word_end]):
             word_end += 1
         rest = text[end:word_end].lower()
+        if term.cased:
+            if text[start:end] != term.cased or word_start != start:
+                return None
+            return (word_start, word_end) if rest in _ABBREVIATION_INFLECTIONS else None
         if word_start == start:
-            if not rest or term.prefix or rest in _INFLECTIONS:
+            if not rest or term.prefix:
+                return word_start, word_end
+            # A short term ("soa", "hiv") takes only the plural endings of an abbreviation, so
+            # "soar" is not "soa" + "r".
+            if rest in (_ABBREVIATION_INFLECTIONS if len(term.text) <= 3 else _INFLECTIONS):
                 return word_start, word_end
             head = rest[1:] if rest[0] == "s" else rest
             if any(head.startswith(h) for h in _COMPOUND_HEADS) or any(
                 rest.startswith(h) for h in _COMPOUND_HEADS
+            ):
+                return word_start, word_end
+            # A long one-word term as the first part of any compound: "morfinepleister",
+            # "insulinepomp". Short terms are too often the start of unrelated words.
+            if (
+                len(term.text) >= _MIN_COMPOUND_FIRST_TERM
+                and " " not in term.text
+                and len(head) >= _MIN_COMPOUND_SECOND_PART
             ):
                 return word_start, word_end
             return None
@@ -214,6 +310,22 @@ class TermSet:
             else:
                 # Retry one character later so a term inside this match is not lost.
                 position = m.start() + 1
+        if self._suffix_regex is not None:
+            taken = list(findings)
+            for m in self._suffix_regex.finditer(text):
+                if any(f.start < m.end() and m.start() < f.end for f in taken):
+                    continue
+                term = self.suffixes[m.group("ending").lower()]
+                detail = f"special-category term ({term.category})"
+                findings.append(Finding(MEDICAL, m.start(), m.end(), 0.8, detail))
+            findings.sort(key=lambda f: f.start)
+        if findings and self._exception_regex is not None:
+            # Terms used in another sense: "veilig thuis gekomen", "probation period".
+            excepted = [(e.start(), e.end()) for e in self._exception_regex.finditer(text)]
+            if excepted:
+                findings = [
+                    f for f in findings if not any(s < f.end and f.start < e for s, e in excepted)
+                ]
         return findings
 
 
