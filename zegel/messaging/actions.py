@@ -278,7 +278,8 @@ def _new_message(conversation: Conversation, subject: str, body: str, *,
     return message
 
 
-def _notify_recipient(recipient: Recipient, message: Message, sender: User) -> None:
+def _notify_recipient(recipient: Recipient, message: Message, sender: User, *,
+                      dedupe_key: str = "") -> None:
     token = secrets.token_urlsafe(32)
     RecipientLink.objects.create(recipient=recipient, token_hash=hash_token(token))
     org = sender.organisation
@@ -289,7 +290,7 @@ def _notify_recipient(recipient: Recipient, message: Message, sender: User) -> N
         to=recipient.email,
         from_name=f"{org.name} via Zegel",
     )
-    enqueue_email(org, email, dedupe_key=f"notify:{message.pk}:{recipient.pk}",
+    enqueue_email(org, email, dedupe_key=dedupe_key or f"notify:{message.pk}:{recipient.pk}",
                   purpose="notification", recipient=recipient, message=message)
 
 
@@ -729,3 +730,31 @@ def _shred_conversation(conversation: Conversation, *, action: str,
                 blob_store().delete(blob_id)
 
         transaction.on_commit(delete_blobs)
+
+
+def resend_notification(*, sender: User, recipient: Recipient,
+                        request: HttpRequest | None = None) -> None:
+    """Send the recipient a fresh notification with a new link, for example after a bounce or
+    when they lost the e-mail. A recipient who was locked out after wrong codes is let in
+    again: the sender decides that, after speaking to them."""
+    conversation = recipient.conversation
+    _own(sender, conversation)
+    if conversation.revoked_at is not None or recipient.revoked_at is not None:
+        raise ActionError(_("Access was revoked; the message cannot be sent again."), status=409)
+    latest = (conversation.messages.filter(author_user__isnull=False)
+              .order_by("-created_at").first())
+    if latest is None:
+        raise ActionError(_("Conversation not found."), status=404)
+    now = timezone.now()
+    with transaction.atomic():
+        was_locked = recipient.locked_at is not None
+        if was_locked:
+            Recipient.objects.filter(pk=recipient.pk).update(locked_at=None, failed_attempts=0)
+            recipient.locked_at = None
+            recipient.failed_attempts = 0
+        _notify_recipient(recipient, latest, sender,
+                          dedupe_key=f"resend:{recipient.pk}:{now.timestamp()}")
+        record("notification.resent", organisation=sender.organisation, actor_type="user",
+               actor_id=sender.pk, actor_label=sender.email, object_type="recipient",
+               object_id=recipient.pk, request=request,
+               data={"email": recipient.email, "unlocked": was_locked})

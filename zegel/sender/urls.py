@@ -18,4 +18,6 @@ urlpatterns = [
     path("c/<str:conversation_id>/expiry", views.change_expiry, name="change_expiry"),
     path("c/<str:conversation_id>/recipients/<int:recipient_id>/revoke", views.revoke_recipient,
          name="revoke_recipient"),
+    path("c/<str:conversation_id>/recipients/<int:recipient_id>/resend", views.resend,
+         name="resend"),
 ]

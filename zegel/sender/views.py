@@ -332,3 +332,20 @@ def change_expiry(request: HttpRequest, conversation_id: str) -> HttpResponseBas
     else:
         flash.success(request, _("The end date was changed."))
     return redirect("sender:conversation", conversation_id=str(convo.pk))
+
+
+@login_required
+@require_POST
+def resend(request: HttpRequest, conversation_id: str, recipient_id: int) -> HttpResponseBase:
+    convo = _own_conversation(request, conversation_id)
+    recipient = convo.recipients.filter(pk=recipient_id).first()
+    if recipient is None:
+        raise Http404
+    try:
+        actions.resend_notification(sender=_user(request), recipient=recipient, request=request)
+    except actions.ActionError as exc:
+        flash.error(request, exc.message)
+    else:
+        flash.success(request, _("A new notification is on its way to %(email)s.")
+                      % {"email": recipient.email})
+    return redirect("sender:conversation", conversation_id=str(convo.pk))

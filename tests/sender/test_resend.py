@@ -1,0 +1,48 @@
+"""Sending a notification again, also to unblock a locked-out recipient."""
+
+from __future__ import annotations
+
+from django.test import Client
+from django.utils import timezone
+
+from tests.conftest import deliver_and_get_link, send
+from zegel.audit.models import AuditEvent
+from zegel.messaging.models import Recipient
+from zegel.orgs.models import User
+
+
+def test_resend_gives_a_new_working_link(sender: User, sender_client: Client) -> None:
+    message = send(sender)
+    first = deliver_and_get_link()
+    recipient = Recipient.objects.get()
+    response = sender_client.post(f"/c/{message.conversation_id}/recipients/{recipient.pk}/resend")
+    assert response.status_code == 302
+    second = deliver_and_get_link()
+    assert second != first
+    assert Client().get(f"/m/{second}").status_code == 200
+    assert AuditEvent.objects.filter(action="notification.resent").count() == 1
+
+
+def test_resend_unblocks_a_locked_recipient(sender: User, sender_client: Client) -> None:
+    message = send(sender)
+    deliver_and_get_link()
+    Recipient.objects.update(locked_at=timezone.now(), failed_attempts=20)
+    recipient = Recipient.objects.get()
+    sender_client.post(f"/c/{message.conversation_id}/recipients/{recipient.pk}/resend")
+    recipient.refresh_from_db()
+    assert recipient.locked_at is None and recipient.failed_attempts == 0
+    token = deliver_and_get_link()
+    assert Client().get(f"/m/{token}").status_code == 200
+
+
+def test_no_resend_after_revoke_or_by_others(sender: User, sender_client: Client,
+                                             outsider: User) -> None:
+    message = send(sender)
+    recipient = Recipient.objects.get()
+    other = Client()
+    other.force_login(outsider)
+    url = f"/c/{message.conversation_id}/recipients/{recipient.pk}/resend"
+    assert other.post(url).status_code == 404
+    Recipient.objects.update(revoked_at=timezone.now())
+    sender_client.post(url)
+    assert not AuditEvent.objects.filter(action="notification.resent").exists()
