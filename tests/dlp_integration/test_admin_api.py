@@ -73,7 +73,7 @@ def test_a_non_admin_is_refused(sender: User) -> None:
 def test_a_catastrophic_regex_is_refused_with_a_problem(admin_api: Client) -> None:
     response = _json(admin_api, "post", "/patterns", {"name": "bad", "regex": r"(a+)+$"})
     assert response.status_code == 400
-    assert response.json()["field"] == "regex" and "nested" in response.json()["detail"]
+    assert response.json()["field"] == "regex" and "(a+)+" in response.json()["detail"]
     tried = _json(admin_api, "post", "/patterns/test",
                   {"regex": r"(a+)+$", "sample": "a" * 50 + "!"})
     assert tried.status_code == 400
