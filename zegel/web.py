@@ -234,7 +234,7 @@ class EncryptingUploadMiddleware:
             return
         check: UploadCheck | None = getattr(view_func, "zegel_upload_check", None)
         if check is None and request.path_info == "/api/v1/attachments":
-            from zegel.api.views import may_upload
+            from zegel.api.auth import may_upload
 
             check = may_upload
         if check is not None and check(request, view_kwargs):

@@ -45,6 +45,17 @@ def wait_for(what: str, probe: Callable[[], Any], timeout: float = WAIT_SECONDS)
         time.sleep(0.05)
 
 
+def log_in(page: Any, url: str) -> None:
+    """Log the staff persona in through the real login form, checking both pages with axe."""
+    page.goto(f"{url}/login")
+    check_a11y(page)
+    page.fill("#id_username", STAFF_EMAIL)
+    page.fill("#id_password", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/inbox$"))
+    check_a11y(page)
+
+
 def check_a11y(page: Any) -> None:
     """Run axe-core on the page; fail on serious or critical violations."""
     from axe_playwright_python.sync_playwright import Axe

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD, STAFF_EMAIL, Zegel, check_a11y
+from tests.e2e.conftest import Zegel, check_a11y, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -23,13 +23,7 @@ def test_an_admin_tests_and_adds_an_organisation_pattern(zegel: Zegel,
     zegel.user.save(update_fields=["is_admin"])
 
     page = new_context(locale="nl-NL").new_page()
-    page.goto(f"{zegel.url}/login")
-    check_a11y(page)
-    page.fill("#id_username", STAFF_EMAIL)
-    page.fill("#id_password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/inbox$"))
-    check_a11y(page)
+    log_in(page, zegel.url)
 
     page.locator("nav.nav a[href='/admin/dlp/']").click()
     page.wait_for_url(re.compile(r"/admin/dlp/$"))
@@ -80,12 +74,7 @@ def test_the_rule_pages_pass_axe(zegel: Zegel, new_context: Any) -> None:
     zegel.user.is_admin = True
     zegel.user.save(update_fields=["is_admin"])
     page = new_context(locale="nl-NL").new_page()
-    page.goto(f"{zegel.url}/login")
-    page.fill("#id_username", STAFF_EMAIL)
-    page.fill("#id_password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/inbox$"))
-    check_a11y(page)
+    log_in(page, zegel.url)
 
     page.goto(f"{zegel.url}/admin/dlp/")
     page.fill("#name", "Alles")

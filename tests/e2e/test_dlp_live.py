@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD, STAFF_EMAIL, Zegel, check_a11y
+from tests.e2e.conftest import Zegel, check_a11y, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -19,11 +19,7 @@ BSN = "111222333"  # passes the 11-proef
 def test_a_typed_bsn_is_pointed_out_within_a_second(zegel: Zegel,
                                                      new_context: Any) -> None:
     page = new_context(locale="nl-NL").new_page()
-    page.goto(f"{zegel.url}/login")
-    page.fill("#id_username", STAFF_EMAIL)
-    page.fill("#id_password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/inbox$"))
+    log_in(page, zegel.url)
 
     page.goto(f"{zegel.url}/compose")
     page.fill("#r-0-email", "jan.patient@gmail.com")

@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD, STAFF_EMAIL, Zegel, check_a11y, link_from, wait_for
+from tests.e2e.conftest import (
+    PASSWORD,
+    STAFF_EMAIL,
+    Zegel,
+    check_a11y,
+    link_from,
+    log_in,
+    wait_for,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -59,16 +67,6 @@ def _event_kinds() -> list[str]:
     return sorted(RecipientEvent.objects.values_list("kind", flat=True))
 
 
-def _log_in(page: Any, url: str) -> None:
-    page.goto(f"{url}/login")
-    check_a11y(page)
-    page.fill("#id_username", STAFF_EMAIL)
-    page.fill("#id_password", PASSWORD)
-    _submit(page, "main form")
-    page.wait_for_url(re.compile(r"/inbox$"))
-    check_a11y(page)
-
-
 def _assert_no_content_in(mail: Any) -> None:
     parts = [mail["Subject"] or ""]
     for part in mail.walk():
@@ -87,7 +85,7 @@ def test_whole_story(zegel: Zegel, new_context: Any) -> None:
 
     # The sender logs in and composes.
     sender = new_context().new_page()
-    _log_in(sender, zegel.url)
+    log_in(sender, zegel.url)
     sender.goto(f"{zegel.url}/compose")
     check_a11y(sender)
     sender.fill("#r-0-email", RECIPIENT)

@@ -10,21 +10,13 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from ninja.errors import HttpError
 from pydantic import Field
 
+from zegel.api.auth import api_user
 from zegel.dlp import policy, rules
 from zegel.dlp.models import DlpRule, DlpTerm, OrgPattern
-from zegel.orgs.models import User
 
 router = Router(tags=["data-leak settings"])
-
-
-def _user(request: HttpRequest) -> User:
-    user = getattr(request, "auth", None)
-    if not isinstance(user, User):
-        raise HttpError(401, "Not authenticated.")
-    return user
 
 
 class RuleIn(Schema):
@@ -65,7 +57,7 @@ def _rule_out(rule: DlpRule) -> dict[str, Any]:
 
 @router.get("/rules", response=RulesOut)
 def list_rules(request: HttpRequest) -> Any:
-    own = [_rule_out(r) for r in policy.rules_of(_user(request))]
+    own = [_rule_out(r) for r in policy.rules_of(api_user(request))]
     if own:
         return {"defaults": False, "rules": own}
     defaults = [
@@ -87,26 +79,26 @@ def list_rules(request: HttpRequest) -> Any:
 
 @router.post("/rules", response={201: RuleOut})
 def create_rule(request: HttpRequest, payload: RuleIn) -> Status:
-    rule = policy.save_rule(_user(request), request=request, **payload.model_dump())
+    rule = policy.save_rule(api_user(request), request=request, **payload.model_dump())
     return Status(201, _rule_out(rule))
 
 
 @router.post("/rules/adopt-defaults", response={201: RulesOut})
 def adopt_defaults(request: HttpRequest) -> Status:
-    adopted = policy.adopt_default_rules(_user(request), request=request)
+    adopted = policy.adopt_default_rules(api_user(request), request=request)
     return Status(201, {"defaults": False, "rules": [_rule_out(r) for r in adopted]})
 
 
 @router.put("/rules/{int:rule_id}", response=RuleOut)
 def update_rule(request: HttpRequest, rule_id: int, payload: RuleIn) -> Any:
-    admin = _user(request)
+    admin = api_user(request)
     rule = policy.save_rule(admin, rule_id=rule_id, request=request, **payload.model_dump())
     return _rule_out(rule)
 
 
 @router.delete("/rules/{int:rule_id}", response={204: None})
 def delete_rule(request: HttpRequest, rule_id: int) -> Status:
-    policy.delete_rule(_user(request), rule_id, request=request)
+    policy.delete_rule(api_user(request), rule_id, request=request)
     return Status(204, None)
 
 
@@ -133,7 +125,7 @@ def _pattern_out(pattern: OrgPattern) -> dict[str, Any]:
 
 def _save_pattern(request: HttpRequest, payload: PatternIn, pattern_id: int | None) -> OrgPattern:
     return policy.save_pattern(
-        _user(request),
+        api_user(request),
         pattern_id=pattern_id,
         name=payload.name,
         regex=payload.regex,
@@ -145,7 +137,7 @@ def _save_pattern(request: HttpRequest, payload: PatternIn, pattern_id: int | No
 
 @router.get("/patterns", response=list[PatternOut])
 def list_patterns(request: HttpRequest) -> Any:
-    return [_pattern_out(p) for p in policy.patterns_of(_user(request))]
+    return [_pattern_out(p) for p in policy.patterns_of(api_user(request))]
 
 
 @router.post("/patterns", response={201: PatternOut})
@@ -160,7 +152,7 @@ def update_pattern(request: HttpRequest, pattern_id: int, payload: PatternIn) ->
 
 @router.delete("/patterns/{int:pattern_id}", response={204: None})
 def delete_pattern(request: HttpRequest, pattern_id: int) -> Status:
-    policy.delete_pattern(_user(request), pattern_id, request=request)
+    policy.delete_pattern(api_user(request), pattern_id, request=request)
     return Status(204, None)
 
 
@@ -180,7 +172,7 @@ class PatternMatchOut(Schema):
 @router.post("/patterns/test", response=list[PatternMatchOut])
 def try_pattern(request: HttpRequest, payload: PatternTestIn) -> Any:
     """The test field: what a pattern finds in a sample text, before it is saved."""
-    found = policy.try_pattern(_user(request), payload.regex, payload.check, payload.sample)
+    found = policy.try_pattern(api_user(request), payload.regex, payload.check, payload.sample)
     return [
         {"start": f.start, "end": f.end, "confidence": f.confidence, "detail": f.detail}
         for f in found
@@ -201,15 +193,15 @@ def _term_out(term: DlpTerm) -> dict[str, Any]:
 
 @router.get("/terms", response=list[TermOut])
 def list_terms(request: HttpRequest) -> Any:
-    return [_term_out(t) for t in policy.terms_of(_user(request))]
+    return [_term_out(t) for t in policy.terms_of(api_user(request))]
 
 
 @router.post("/terms", response={201: TermOut})
 def add_term(request: HttpRequest, payload: TermIn) -> Status:
-    return Status(201, _term_out(policy.add_term(_user(request), payload.term, request=request)))
+    return Status(201, _term_out(policy.add_term(api_user(request), payload.term, request=request)))
 
 
 @router.delete("/terms/{int:term_id}", response={204: None})
 def remove_term(request: HttpRequest, term_id: int) -> Status:
-    policy.remove_term(_user(request), term_id, request=request)
+    policy.remove_term(api_user(request), term_id, request=request)
     return Status(204, None)

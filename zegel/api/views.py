@@ -11,36 +11,16 @@ from django.utils import timezone
 from ninja import File, NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
-from ninja.security import HttpBearer
 from pydantic import Field
 
+from zegel.api.auth import BearerToken, api_user
 from zegel.api.dlp_admin import router as dlp_admin_router
 from zegel.audit.log import record
 from zegel.dlp import service as dlp
 from zegel.messaging import actions
 from zegel.messaging.models import Attachment, Message, RecipientEvent
-from zegel.orgs.models import ApiToken, User, hash_token
+from zegel.orgs.models import User
 from zegel.web import EncryptedUpload, upload_refused
-
-
-class BearerToken(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        entry = (ApiToken.objects.select_related("user__organisation")
-                 .filter(token_hash=hash_token(token), revoked_at__isnull=True).first())
-        if entry is None or not entry.user.is_active:
-            return None
-        ApiToken.objects.filter(pk=entry.pk).update(last_used_at=timezone.now())
-        return entry.user
-
-
-def may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> bool:
-    """Files sent to POST /attachments are stored only for a valid token (see zegel.web)."""
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    scheme, _sep, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return False
-    return BearerToken().authenticate(request, token.strip()) is not None
-
 
 api = NinjaAPI(title="Zegel API", version="1", auth=BearerToken(), urls_namespace="api",
                openapi_url="/openapi.json", docs_url="/docs")
@@ -84,13 +64,6 @@ def on_action_error(request: HttpRequest, exc: actions.ActionError) -> HttpRespo
     return problem(request, exc.status, "Refused", exc.message, field=exc.field, **extra)
 
 
-def _user(request: HttpRequest) -> User:
-    user = getattr(request, "auth", None)
-    if not isinstance(user, User):
-        raise HttpError(401, "Not authenticated.")
-    return user
-
-
 class AttachmentOut(Schema):
     id: uuid.UUID
     name: str
@@ -105,7 +78,7 @@ def upload_attachment(request: HttpRequest, file: File[UploadedFile]) -> Status:
         raise HttpError(413, "The file is larger than the upload limit.")
     if not isinstance(file, EncryptedUpload):
         raise HttpError(400, "Send the file as multipart/form-data in the field 'file'.")
-    user = _user(request)
+    user = api_user(request)
     attachment = actions.store_upload(file, organisation=user.organisation, user=user)
     record("attachment.uploaded", organisation=user.organisation, actor_type="api",
            actor_id=user.pk, actor_label=user.email, object_type="attachment",
@@ -205,7 +178,7 @@ def _draft(user: User, payload: MessageIn) -> tuple[list[actions.RecipientSpec],
 
 @api.post("/messages", response={201: MessageOut})
 def create_message(request: HttpRequest, payload: MessageIn) -> Status:
-    user = _user(request)
+    user = api_user(request)
     specs, attachments = _draft(user, payload)
     message = actions.send_message(sender=user, subject=payload.subject, body=payload.body,
                                    recipients=specs, attachments=attachments, request=request,
@@ -255,7 +228,7 @@ class CheckOut(Schema):
 @api.post("/check", response=CheckOut)
 def check_message(request: HttpRequest, payload: MessageIn) -> Any:
     """What the data-leak rules say about this message, without sending it."""
-    user = _user(request)
+    user = api_user(request)
     specs, attachments = _draft(user, payload)
     for spec in specs:
         spec.method = spec.method or ("sms" if spec.phone.strip() else "")
@@ -265,7 +238,7 @@ def check_message(request: HttpRequest, payload: MessageIn) -> Any:
 
 
 def _own_message(request: HttpRequest, message_id: str) -> Message:
-    user = _user(request)
+    user = api_user(request)
     try:
         pk = uuid.UUID(message_id)
     except ValueError:
@@ -287,6 +260,6 @@ def get_message(request: HttpRequest, message_id: str) -> Any:
 def revoke_message(request: HttpRequest, message_id: str) -> Any:
     """Revoke the message's whole conversation for everyone and destroy its content."""
     message = _own_message(request, message_id)
-    actions.revoke_conversation(sender=_user(request), conversation=message.conversation,
+    actions.revoke_conversation(sender=api_user(request), conversation=message.conversation,
                                 request=request)
     return _message_out(message)

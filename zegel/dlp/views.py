@@ -11,7 +11,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -21,19 +20,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from zegel.dlp import patterns, policy, rules
 from zegel.dlp.models import DlpRule
 from zegel.messaging.actions import ActionError
+from zegel.orgs.access import staff_user
 from zegel.orgs.models import User
 
 MAX_SAMPLE = 100_000
 CONDITION_EXAMPLE = '{"any_kind": ["bsn"], "recipient_check": ["free_mail"]}'
 
 View = Callable[..., HttpResponseBase]
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):
-        raise PermissionDenied
-    return user
 
 
 def _refusal_page(request: HttpRequest, exc: ActionError) -> HttpResponse:
@@ -48,7 +41,7 @@ def admin_page(view: View) -> View:
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not _user(request).is_admin:
+        if not staff_user(request).is_admin:
             return _refusal_page(request, ActionError(
                 _("Only an administrator of your organisation can change the data-leak rules."),
                 status=403))
@@ -117,7 +110,7 @@ def _save_rule_from(request: HttpRequest, form: dict[str, Any], rule_id: int | N
     if position < 0:
         raise ActionError(_("The position is a whole number, 0 or more."), field="position")
     return policy.save_rule(
-        _user(request), rule_id=rule_id, name=form["name"], condition=condition,
+        staff_user(request), rule_id=rule_id, name=form["name"], condition=condition,
         action=form["action"], message_nl=form["message_nl"], message_en=form["message_en"],
         required_methods=methods if form["action"] == rules.REQUIRE else [],
         enabled=form["enabled"], position=position, request=request,
@@ -142,7 +135,7 @@ def _rule_rows(admin: User) -> tuple[list[dict[str, Any]], bool]:
 
 def _overview(request: HttpRequest, form: dict[str, Any], *, error: ActionError | None = None,
               status: int = 200) -> HttpResponse:
-    rows, defaults = _rule_rows(_user(request))
+    rows, defaults = _rule_rows(staff_user(request))
     return render(request, "dlp/overview.html", {
         "tab": "dlp", "rows": rows, "defaults": defaults, "form": form,
         "actions": DlpRule.Action.choices, "methods": _methods(),
@@ -171,7 +164,7 @@ def overview(request: HttpRequest) -> HttpResponseBase:
 @require_POST
 def adopt_defaults(request: HttpRequest) -> HttpResponseBase:
     try:
-        adopted = policy.adopt_default_rules(_user(request), request=request)
+        adopted = policy.adopt_default_rules(staff_user(request), request=request)
     except ActionError as exc:
         if exc.status in (403, 404):
             raise
@@ -185,7 +178,7 @@ def adopt_defaults(request: HttpRequest) -> HttpResponseBase:
 @admin_page
 @require_http_methods(["GET", "POST"])
 def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponseBase:
-    rule = policy.rule_of(_user(request), rule_id)
+    rule = policy.rule_of(staff_user(request), rule_id)
     context: dict[str, Any] = {"tab": "dlp", "rule": rule, "actions": DlpRule.Action.choices,
                                "methods": _methods(), "example": CONDITION_EXAMPLE}
     if request.method == "GET":
@@ -206,7 +199,7 @@ def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponseBase:
 @admin_page
 @require_http_methods(["GET", "POST"])
 def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponseBase:
-    admin = _user(request)
+    admin = staff_user(request)
     rule = policy.rule_of(admin, rule_id)
     if request.method == "GET":
         return render(request, "dlp/confirm_delete.html", {
@@ -226,7 +219,7 @@ def _patterns_page(request: HttpRequest, *, form: dict[str, Any] | None = None,
                    error: ActionError | None = None, error_form: str = "",
                    status: int = 200) -> HttpResponse:
     return render(request, "dlp/patterns.html", {
-        "tab": "dlp", "patterns": policy.patterns_of(_user(request)), "checks": _checks(),
+        "tab": "dlp", "patterns": policy.patterns_of(staff_user(request)), "checks": _checks(),
         "form": form or {"name": "", "regex": "", "checksum": "", "enabled": True},
         "test": test or {"regex": "", "checksum": "", "sample": ""},
         "findings": findings, "error": error.message if error else "",
@@ -247,7 +240,7 @@ def pattern_list(request: HttpRequest) -> HttpResponseBase:
         if form["checksum"] not in ("", *patterns.CHECKS):
             raise ActionError(_("Choose a check from the list."), field="checksum")
         pattern = policy.save_pattern(
-            _user(request), name=form["name"], regex=form["regex"], checksum=form["checksum"],
+            staff_user(request), name=form["name"], regex=form["regex"], checksum=form["checksum"],
             enabled=form["enabled"], request=request)
     except ActionError as exc:
         if exc.status in (403, 404):
@@ -266,7 +259,7 @@ def pattern_test(request: HttpRequest) -> HttpResponseBase:
     try:
         if test["checksum"] not in ("", *patterns.CHECKS):
             raise ActionError(_("Choose a check from the list."), field="checksum")
-        found = policy.try_pattern(_user(request), test["regex"], test["checksum"],
+        found = policy.try_pattern(staff_user(request), test["regex"], test["checksum"],
                                    test["sample"])
     except ActionError as exc:
         if exc.status in (403, 404):
@@ -278,7 +271,7 @@ def pattern_test(request: HttpRequest) -> HttpResponseBase:
 @admin_page
 @require_http_methods(["GET", "POST"])
 def pattern_delete(request: HttpRequest, pattern_id: int) -> HttpResponseBase:
-    admin = _user(request)
+    admin = staff_user(request)
     pattern = policy.pattern_of(admin, pattern_id)
     if request.method == "GET":
         return render(request, "dlp/confirm_delete.html", {
@@ -297,7 +290,7 @@ def pattern_delete(request: HttpRequest, pattern_id: int) -> HttpResponseBase:
 @admin_page
 @require_http_methods(["GET", "POST"])
 def term_list(request: HttpRequest) -> HttpResponseBase:
-    admin = _user(request)
+    admin = staff_user(request)
     if request.method == "POST":
         term = request.POST.get("term", "")
         try:
@@ -317,6 +310,6 @@ def term_list(request: HttpRequest) -> HttpResponseBase:
 @admin_page
 @require_POST
 def term_remove(request: HttpRequest, term_id: int) -> HttpResponseBase:
-    policy.remove_term(_user(request), term_id, request=request)
+    policy.remove_term(staff_user(request), term_id, request=request)
     messages.success(request, _("Term removed."))
     return redirect("dlp_admin:terms")

@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib import messages as flash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,7 +21,7 @@ from zegel.dlp import service as dlp
 from zegel.downloads import attachment_response
 from zegel.messaging import actions
 from zegel.messaging.models import Attachment, Conversation, Recipient, RecipientEvent
-from zegel.orgs.models import User
+from zegel.orgs.access import staff_user
 from zegel.web import (
     EncryptedUpload,
     accepts_uploads,
@@ -38,20 +37,13 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):
-        raise PermissionDenied
-    return user
-
-
 def _own_conversation(request: HttpRequest, conversation_id: str) -> Conversation:
     """The conversation if this user may see it; 404 otherwise (also for other orgs')."""
     try:
         pk = uuid.UUID(conversation_id)
     except ValueError:
         raise Http404 from None
-    user = _user(request)
+    user = staff_user(request)
     conversation = (Conversation.objects.select_related("organisation", "created_by")
                     .filter(pk=pk, organisation=user.organisation, created_by=user).first())
     if conversation is None:
@@ -73,7 +65,7 @@ def _summaries(conversations: Any) -> list[dict[str, Any]]:
 @login_required
 @never_cache
 def inbox(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     conversations = (Conversation.objects.filter(organisation=user.organisation, created_by=user,
                                                  has_unread_reply=True)
                      .prefetch_related("recipients").order_by("-last_activity_at")[:200])
@@ -86,7 +78,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 def sent(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     conversations = (Conversation.objects.filter(organisation=user.organisation, created_by=user)
                      .prefetch_related("recipients").order_by("-last_activity_at")[:200])
     return render(request, "sender/list.html", {
@@ -116,7 +108,7 @@ def _rows_from_post(request: HttpRequest) -> list[actions.RecipientSpec]:
 def _take_attachments(request: HttpRequest, *, field: str = "attachments") -> list[Attachment]:
     """Uploads of this request become draft attachments at once, so a form that is refused and
     shown again keeps them: nothing the sender already uploaded is lost."""
-    user = _user(request)
+    user = staff_user(request)
     ids = []
     for value in request.POST.getlist("attachment_ids"):
         try:
@@ -153,7 +145,8 @@ def compose_check(request: HttpRequest) -> JsonResponse:
         row.method = row.method or ("sms" if row.phone.strip() else "")
     subject = request.POST.get("subject", "")[:actions.MAX_SUBJECT]
     body = request.POST.get("body", "")[:actions.MAX_BODY]
-    result = dlp.check_draft(sender=_user(request), subject=subject, body=body, recipients=rows)
+    result = dlp.check_draft(sender=staff_user(request), subject=subject, body=body,
+                             recipients=rows)
     answer = result.as_json()
     texts = list(dict.fromkeys(f["text"] for f in answer["findings"]))
     answer["summary"] = _("Found: %(items)s.") % {"items": "; ".join(texts)} if texts else ""
@@ -211,7 +204,7 @@ def compose(request: HttpRequest) -> HttpResponseBase:
     subject = request.POST.get("subject", "")
     body = request.POST.get("body", "")
     try:
-        message = actions.send_message(sender=_user(request), subject=subject, body=body,
+        message = actions.send_message(sender=staff_user(request), subject=subject, body=body,
                                        recipients=rows, attachments=attachments,
                                        request=request, dlp_confirmed=_dlp_confirmed(request),
                                        expires_at=_expiry_from(request.POST.get("expires_in")))
@@ -249,7 +242,7 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
         attachments = _take_attachments(request)
         body = request.POST.get("body", "")
         try:
-            actions.answer_conversation(sender=_user(request), conversation=convo, body=body,
+            actions.answer_conversation(sender=staff_user(request), conversation=convo, body=body,
                                         attachments=attachments, request=request,
                                         dlp_confirmed=_dlp_confirmed(request))
         except actions.ActionError as exc:
@@ -284,7 +277,7 @@ def download(request: HttpRequest, conversation_id: str, attachment_id: str) -> 
                   .filter(pk=pk, message__conversation=convo).first())
     if attachment is None or convo.revoked_at is not None:
         raise Http404
-    actions.record_download(attachment, user=_user(request), request=request)
+    actions.record_download(attachment, user=staff_user(request), request=request)
     return attachment_response(attachment)
 
 
@@ -300,7 +293,7 @@ def revoke(request: HttpRequest, conversation_id: str) -> HttpResponseBase:
     if request.POST.get("confirm") != "yes":
         flash.error(request, _("Tick the box to confirm that the content may be destroyed."))
         return redirect("sender:conversation", conversation_id=str(convo.pk))
-    actions.revoke_conversation(sender=_user(request), conversation=convo, request=request)
+    actions.revoke_conversation(sender=staff_user(request), conversation=convo, request=request)
     flash.success(request, _("The message was revoked. Its content was destroyed and the "
                              "links no longer work."))
     return redirect("sender:conversation", conversation_id=str(convo.pk))
@@ -314,7 +307,7 @@ def revoke_recipient(request: HttpRequest, conversation_id: str,
     recipient = convo.recipients.filter(pk=recipient_id).first()
     if recipient is None:
         raise Http404
-    actions.revoke_recipient(sender=_user(request), recipient=recipient, request=request)
+    actions.revoke_recipient(sender=staff_user(request), recipient=recipient, request=request)
     flash.success(request, _("Access for %(email)s was revoked.") % {"email": recipient.email})
     return redirect("sender:conversation", conversation_id=str(convo.pk))
 
@@ -324,7 +317,7 @@ def revoke_recipient(request: HttpRequest, conversation_id: str,
 def change_expiry(request: HttpRequest, conversation_id: str) -> HttpResponseBase:
     convo = _own_conversation(request, conversation_id)
     try:
-        actions.set_expiry(sender=_user(request), conversation=convo,
+        actions.set_expiry(sender=staff_user(request), conversation=convo,
                            expires_at=_expiry_on(request.POST.get("expires_on", "")),
                            request=request)
     except actions.ActionError as exc:
@@ -342,7 +335,8 @@ def resend(request: HttpRequest, conversation_id: str, recipient_id: int) -> Htt
     if recipient is None:
         raise Http404
     try:
-        actions.resend_notification(sender=_user(request), recipient=recipient, request=request)
+        actions.resend_notification(sender=staff_user(request), recipient=recipient,
+                                    request=request)
     except actions.ActionError as exc:
         flash.error(request, exc.message)
     else:
