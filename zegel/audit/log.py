@@ -41,6 +41,16 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return remote or None
 
 
+def staff_actor(user: Any) -> dict[str, Any]:
+    """The actor fields of an event done by a staff user."""
+    return {"actor_type": "user", "actor_id": user.pk, "actor_label": user.email}
+
+
+def guest_actor(recipient: Any) -> dict[str, Any]:
+    """The actor fields of an event done by a recipient through the portal."""
+    return {"actor_type": "recipient", "actor_id": recipient.pk, "actor_label": recipient.email}
+
+
 def _digest(prev_hash: str, fields: dict[str, Any]) -> str:
     payload = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(prev_hash.encode() + b"\n" + payload.encode()).hexdigest()

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from zegel.audit.log import record
+from zegel.audit.log import record, staff_actor
 from zegel.dlp import patterns, rules
 from zegel.dlp.findings import Finding
 from zegel.dlp.models import DlpRule, DlpTerm, OrgPattern
@@ -37,9 +37,7 @@ def _audit(
     record(
         action,
         organisation=admin.organisation,
-        actor_type="user",
-        actor_id=admin.pk,
-        actor_label=admin.email,
+        **staff_actor(admin),
         object_type=object_type,
         object_id=object_id,
         request=request,

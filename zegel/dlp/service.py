@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from zegel.audit.log import record
+from zegel.audit.log import record, staff_actor
 from zegel.audit.models import AuditEvent
 from zegel.dlp import extract, rules
 from zegel.dlp.detectors import scan_text
@@ -427,9 +427,7 @@ def _audit(
     record(
         action,
         organisation=sender.organisation,
-        actor_type="user",
-        actor_id=sender.pk,
-        actor_label=sender.email,
+        **staff_actor(sender),
         object_type="conversation" if conversation else "",
         object_id=conversation.pk if conversation else "",
         request=request,

@@ -25,7 +25,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zegel.audit.log import record
+from zegel.audit.log import guest_actor, record, staff_actor
 from zegel.blobs import blob_store
 from zegel.crypto.keyring import get_keyring
 from zegel.crypto.stream import CHUNK_SIZE, iter_decrypt
@@ -329,8 +329,8 @@ def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[
                 access_code_hint=spec.access_code_hint, created_at=message.created_at,
             )
             _notify_recipient(recipient, message, sender)
-        record("message.sent", organisation=sender.organisation, actor_type="user",
-               actor_id=sender.pk, actor_label=sender.email, object_type="message",
+        record("message.sent", organisation=sender.organisation, **staff_actor(sender),
+               object_type="message",
                object_id=message.pk, request=request,
                data={"conversation": str(conversation.pk), "via": via,
                      "recipients": [r.email for r in clean],
@@ -368,8 +368,8 @@ def answer_conversation(*, sender: User, conversation: Conversation, body: str,
             _notify_recipient(recipient, message, sender)
         Conversation.objects.filter(pk=conversation.pk).update(
             last_activity_at=message.created_at, has_unread_reply=False)
-        record("message.sent", organisation=sender.organisation, actor_type="user",
-               actor_id=sender.pk, actor_label=sender.email, object_type="message",
+        record("message.sent", organisation=sender.organisation, **staff_actor(sender),
+               object_type="message",
                object_id=message.pk, request=request,
                data={"conversation": str(conversation.pk), "answer": True,
                      "recipients": [r.email for r in active], "attachments": len(attachments)})
@@ -462,8 +462,8 @@ def request_code(recipient: Recipient, session_key: str, *,
                                  from_name=f"{org.name} via Zegel")
             enqueue_email(org, email, dedupe_key=f"code:{entry.pk}", purpose="code",
                           recipient=recipient)
-        record(f"code.{channel}.requested", organisation=org, actor_type="recipient",
-               actor_id=recipient.pk, actor_label=recipient.email, object_type="recipient",
+        record(f"code.{channel}.requested", organisation=org, **guest_actor(recipient),
+               object_type="recipient",
                object_id=recipient.pk, request=request)
     return CodeRequest(sent=True)
 
@@ -472,11 +472,26 @@ def _fail(recipient: Recipient, reason: str, request: HttpRequest | None) -> Non
     org = recipient.conversation.organisation
     Recipient.objects.filter(pk=recipient.pk).update(failed_attempts=recipient.failed_attempts + 1)
     recipient.failed_attempts += 1
-    record("verify.failed", organisation=org, actor_type="recipient", actor_id=recipient.pk,
-           actor_label=recipient.email, object_type="recipient", object_id=recipient.pk,
+    record("verify.failed", organisation=org, **guest_actor(recipient),
+           object_type="recipient", object_id=recipient.pk,
            request=request, data={"reason": reason, "failures": recipient.failed_attempts})
     if recipient.failed_attempts >= settings.RECIPIENT_MAX_FAILURES and not recipient.locked_at:
         lock_recipient(recipient, request=request)
+
+
+def _tell_sender(template: str, recipient: Recipient, *, purpose: str, dedupe_key: str,
+                 message: Message | None = None) -> None:
+    """E-mail the conversation's sender about something a recipient did: a link into the
+    sender app, never content."""
+    conversation = recipient.conversation
+    org = conversation.organisation
+    email = render_email(
+        template,
+        {"org": org, "recipient": recipient,
+         "link": f"{settings.BASE_URL}/c/{conversation.pk}"},
+        to=conversation.created_by.email, from_name="Zegel",
+    )
+    enqueue_email(org, email, dedupe_key=dedupe_key, purpose=purpose, message=message)
 
 
 def lock_recipient(recipient: Recipient, *, request: HttpRequest | None = None) -> None:
@@ -485,17 +500,9 @@ def lock_recipient(recipient: Recipient, *, request: HttpRequest | None = None) 
     recipient.locked_at = now
     recipient.codes.filter(used_at__isnull=True).update(used_at=now)
     RecipientEvent.objects.create(recipient=recipient, kind=RecipientEvent.Kind.LOCKED)
-    conversation = recipient.conversation
-    org = conversation.organisation
-    sender = conversation.created_by
-    email = render_email(
-        "locked",
-        {"org": org, "recipient": recipient,
-         "link": f"{settings.BASE_URL}/c/{conversation.pk}"},
-        to=sender.email, from_name="Zegel",
-    )
-    enqueue_email(org, email, dedupe_key=f"locked:{recipient.pk}:{now.timestamp()}",
-                  purpose="locked_notice")
+    org = recipient.conversation.organisation
+    _tell_sender("locked", recipient, purpose="locked_notice",
+                 dedupe_key=f"locked:{recipient.pk}:{now.timestamp()}")
     record("recipient.locked", organisation=org, actor_type="system", object_type="recipient",
            object_id=recipient.pk, request=request, data={"email": recipient.email})
 
@@ -550,7 +557,7 @@ def _verified(recipient: Recipient, request: HttpRequest | None) -> None:
     Recipient.objects.filter(pk=recipient.pk).update(failed_attempts=0)
     RecipientEvent.objects.create(recipient=recipient, kind=RecipientEvent.Kind.VERIFIED)
     record("verify.succeeded", organisation=recipient.conversation.organisation,
-           actor_type="recipient", actor_id=recipient.pk, actor_label=recipient.email,
+           **guest_actor(recipient),
            object_type="recipient", object_id=recipient.pk, request=request,
            data={"method": recipient.method})
 
@@ -569,7 +576,7 @@ def record_opened(recipient: Recipient, messages: Sequence[Message], *,
             RecipientEvent.objects.create(recipient=recipient, message_id=pk,
                                           kind=RecipientEvent.Kind.OPENED)
             record("message.viewed", organisation=recipient.conversation.organisation,
-                   actor_type="recipient", actor_id=recipient.pk, actor_label=recipient.email,
+                   **guest_actor(recipient),
                    object_type="message", object_id=pk, request=request)
 
 
@@ -579,15 +586,14 @@ def record_download(attachment: Attachment, *, recipient: Recipient | None = Non
         if recipient is not None:
             RecipientEvent.objects.create(recipient=recipient, message_id=attachment.message_id,
                                           kind=RecipientEvent.Kind.DOWNLOADED)
-            actor = {"actor_type": "recipient", "actor_id": recipient.pk,
-                     "actor_label": recipient.email}
+            actor = guest_actor(recipient)
         else:
             if user is None:
                 raise ValueError("a download is by a recipient or a user")
-            actor = {"actor_type": "user", "actor_id": user.pk, "actor_label": user.email}
+            actor = staff_actor(user)
         record("attachment.downloaded", organisation=attachment.organisation,
                object_type="attachment", object_id=attachment.pk, request=request,
-               data={"message": str(attachment.message_id)}, **actor)  # type: ignore[arg-type]
+               data={"message": str(attachment.message_id)}, **actor)
 
 
 def reply_as_recipient(recipient: Recipient, body: str, attachments: Sequence[Attachment] = (),
@@ -606,18 +612,10 @@ def reply_as_recipient(recipient: Recipient, body: str, attachments: Sequence[At
                                       kind=RecipientEvent.Kind.REPLIED)
         Conversation.objects.filter(pk=conversation.pk).update(
             last_activity_at=message.created_at, has_unread_reply=True)
-        sender = conversation.created_by
         org = conversation.organisation
-        email = render_email(
-            "reply_notice",
-            {"org": org, "recipient": recipient,
-             "link": f"{settings.BASE_URL}/c/{conversation.pk}"},
-            to=sender.email, from_name="Zegel",
-        )
-        enqueue_email(org, email, dedupe_key=f"reply:{message.pk}", purpose="reply_notice",
-                      message=message)
-        record("message.replied", organisation=org, actor_type="recipient",
-               actor_id=recipient.pk, actor_label=recipient.email, object_type="message",
+        _tell_sender("reply_notice", recipient, purpose="reply_notice",
+                     dedupe_key=f"reply:{message.pk}", message=message)
+        record("message.replied", organisation=org, **guest_actor(recipient), object_type="message",
                object_id=message.pk, request=request,
                data={"conversation": str(conversation.pk), "attachments": len(attachments)})
     return message
@@ -644,8 +642,8 @@ def revoke_recipient(*, sender: User, recipient: Recipient,
         recipient.revoked_at = now
         recipient.codes.filter(used_at__isnull=True).update(used_at=now)
         RecipientEvent.objects.create(recipient=recipient, kind=RecipientEvent.Kind.REVOKED)
-        record("recipient.revoked", organisation=sender.organisation, actor_type="user",
-               actor_id=sender.pk, actor_label=sender.email, object_type="recipient",
+        record("recipient.revoked", organisation=sender.organisation, **staff_actor(sender),
+               object_type="recipient",
                object_id=recipient.pk, request=request, data={"email": recipient.email})
 
 
@@ -655,8 +653,7 @@ def revoke_conversation(*, sender: User, conversation: Conversation,
     file are destroyed (crypto-shredding), so the content is gone from backups too."""
     _own(sender, conversation)
     _shred_conversation(conversation, action="conversation.revoked", request=request,
-                        actor={"actor_type": "user", "actor_id": sender.pk,
-                               "actor_label": sender.email})
+                        actor=staff_actor(sender))
 
 
 def set_expiry(*, sender: User, conversation: Conversation, expires_at: datetime | None,
@@ -671,7 +668,7 @@ def set_expiry(*, sender: User, conversation: Conversation, expires_at: datetime
         Conversation.objects.filter(pk=conversation.pk).update(expires_at=expires_at)
         conversation.expires_at = expires_at
         record("conversation.expiry_changed", organisation=sender.organisation,
-               actor_type="user", actor_id=sender.pk, actor_label=sender.email,
+               **staff_actor(sender),
                object_type="conversation", object_id=conversation.pk, request=request,
                data={"expires_at": expires_at.isoformat() if expires_at else None})
 
@@ -754,7 +751,7 @@ def resend_notification(*, sender: User, recipient: Recipient,
             recipient.failed_attempts = 0
         _notify_recipient(recipient, latest, sender,
                           dedupe_key=f"resend:{recipient.pk}:{now.timestamp()}")
-        record("notification.resent", organisation=sender.organisation, actor_type="user",
-               actor_id=sender.pk, actor_label=sender.email, object_type="recipient",
+        record("notification.resent", organisation=sender.organisation, **staff_actor(sender),
+               object_type="recipient",
                object_id=recipient.pk, request=request,
                data={"email": recipient.email, "unlocked": was_locked})

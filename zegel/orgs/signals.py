@@ -8,22 +8,21 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from zegel.audit.log import record
+from zegel.audit.log import record, staff_actor
 from zegel.orgs.models import User
 
 
 @receiver(user_logged_in)
 def on_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
-    record("user.login", organisation=user.organisation, actor_type="user", actor_id=user.pk,
-           actor_label=user.email, object_type="user", object_id=user.pk, request=request)
+    record("user.login", organisation=user.organisation, **staff_actor(user),
+           object_type="user", object_id=user.pk, request=request)
 
 
 @receiver(user_logged_out)
 def on_logout(sender: Any, request: HttpRequest, user: User | None, **kwargs: Any) -> None:
     if user is not None:
-        record("user.logout", organisation=user.organisation, actor_type="user",
-               actor_id=user.pk, actor_label=user.email, object_type="user",
-               object_id=user.pk, request=request)
+        record("user.logout", organisation=user.organisation, **staff_actor(user),
+               object_type="user", object_id=user.pk, request=request)
 
 
 @receiver(user_login_failed)
