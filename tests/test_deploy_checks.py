@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from zegel.checks import capture_backends_in_production
 from zegel.config import parse_email_url, parse_sms_url
+from zegel.core.checks import capture_backends_in_production
 
 
 def test_capture_backends_are_refused_outside_the_demo(settings: Any) -> None:

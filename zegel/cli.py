@@ -104,7 +104,7 @@ def cmd_token_create(args: argparse.Namespace) -> None:
 
 
 def cmd_keys_rotate(args: argparse.Namespace) -> None:
-    from zegel.keys import rotate_keys
+    from zegel.keystore.rotation import rotate_keys
 
     new_id, count = rotate_keys()
     say(f"New key {new_id} is current; {count} data keys re-wrapped.")
@@ -122,7 +122,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
-    from zegel.worker import run_worker
+    from zegel.jobs.worker import run_worker
 
     stop = threading.Event()
 

@@ -71,7 +71,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "zegel.core",
     "zegel.orgs",
+    "zegel.keystore",
     "zegel.audit",
     "zegel.messaging",
     "zegel.notify",
@@ -83,12 +85,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "zegel.web.SecurityHeadersMiddleware",
-    "zegel.web.ApiProblemMiddleware",
+    "zegel.core.middleware.SecurityHeadersMiddleware",
+    "zegel.core.middleware.ApiProblemMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "zegel.web.EncryptingUploadMiddleware",
+    "zegel.files.uploads.EncryptingUploadMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -110,7 +112,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "zegel.web.site_context",
+                "zegel.core.middleware.site_context",
             ],
         },
     },
@@ -184,8 +186,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Uploads: files stream through zegel.web.EncryptingUploadMiddleware and are never buffered in
-# memory or written in plaintext. Form fields stay small.
+# Uploads: files stream through zegel.files.uploads.EncryptingUploadMiddleware and are never
+# buffered in memory or written in plaintext. Form fields stay small.
 MAX_UPLOAD_SIZE = parse_size("ZEGEL_MAX_UPLOAD_SIZE", 2 * 1024**3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
@@ -223,7 +225,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact": {"()": "zegel.logfilter.RedactTokens"}},
+    "filters": {"redact": {"()": "zegel.core.logfilter.RedactTokens"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain",
                             "filters": ["redact"]}},
     "root": {"handlers": ["stderr"], "level": env_str("ZEGEL_LOG_LEVEL", "INFO")},

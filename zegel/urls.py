@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.urls import include, path
 
-from zegel import pages
 from zegel.api.views import api
+from zegel.core import views as pages
 
 urlpatterns = [
     path("", include("zegel.sender.urls")),

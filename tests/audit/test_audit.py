@@ -64,7 +64,7 @@ def test_events_cannot_be_changed_or_deleted_through_the_orm(db: None) -> None:
 def test_log_lines_never_carry_link_tokens() -> None:
     import logging
 
-    from zegel.logfilter import RedactTokens
+    from zegel.core.logfilter import RedactTokens
 
     record_ = logging.LogRecord("django.request", logging.ERROR, __file__, 1,
                                 "Internal Server Error: %s", ("/m/" + "a" * 43 + "/verify",),

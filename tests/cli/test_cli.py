@@ -51,8 +51,9 @@ def test_weak_password_is_refused(db: None, tmp_path: Path) -> None:
 
 def test_keys_rotate_rewraps_and_old_content_stays_readable(db: None) -> None:
     from tests.conftest import send
-    from zegel.messaging.actions import open_message
-    from zegel.messaging.models import DataKey, Message
+    from zegel.keystore.models import DataKey
+    from zegel.messaging.content import open_message
+    from zegel.messaging.models import Message
 
     main(["createorg", "--name", "X", "--domain", "x.nl"])
     user = User.objects.create_user("a@x.nl", Organisation.objects.get(), "x" * 12)

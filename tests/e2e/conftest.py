@@ -172,8 +172,8 @@ def zegel(live_server: Any, settings: Any, tmp_path: Path, mailbox: Mailbox,
 
     from zegel.config import SmsConfig
     from zegel.crypto.keyring import reset_keyring_cache
+    from zegel.jobs.worker import run_worker
     from zegel.orgs.models import Organisation, User
-    from zegel.worker import run_worker
 
     settings.BASE_URL = live_server.url
     # The CSRF middleware caches this list on first use; only the browser tests use the live

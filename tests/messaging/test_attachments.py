@@ -12,13 +12,14 @@ from django.db import connection
 from django.test import Client
 
 from tests.conftest import deliver_and_get_link, latest_sms_code, send
-from zegel.blobs import blob_store, new_blob_id
 from zegel.crypto.keyring import new_dek
 from zegel.crypto.stream import encrypt_bytes
-from zegel.messaging import actions
+from zegel.files.blobs import blob_store, new_blob_id
+from zegel.files.names import clean_filename, guess_content_type
+from zegel.files.uploads import EncryptedUpload
+from zegel.messaging import actions, content
 from zegel.messaging.models import Attachment
 from zegel.orgs.models import User
-from zegel.web import EncryptedUpload, clean_filename, guess_content_type
 
 
 def make_attachment(user: User, data: bytes, name: str = "uitslag.pdf") -> Attachment:
@@ -66,12 +67,12 @@ def test_upload_through_compose_is_encrypted_while_streaming(sender_client: Clie
     attachment = Attachment.objects.get()
     assert attachment.size == len(payload)
     assert attachment.sha256 == hashlib.sha256(payload).hexdigest()
-    assert actions.attachment_name(attachment) == "dossier Piet.pdf"
+    assert content.attachment_name(attachment) == "dossier Piet.pdf"
     # The browser's claimed type is not trusted.
     assert attachment.content_type == "application/pdf"
     stored = blob_store().path(attachment.blob_id).read_bytes()
     assert b"PATIENT-DOSSIER" not in stored
-    assert b"".join(actions.iter_attachment(attachment)) == payload
+    assert b"".join(content.iter_attachment(attachment)) == payload
 
 
 def test_upload_above_the_limit_is_refused_and_leaves_nothing(sender_client: Client,

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from tests.conftest import deliver_and_get_link, send
 from zegel.audit.models import AuditEvent
+from zegel.keystore.models import DataKey
 from zegel.messaging import actions
-from zegel.messaging.models import Conversation, DataKey
+from zegel.messaging.models import Conversation
 from zegel.orgs.models import ApiToken, User
 
 

@@ -6,9 +6,10 @@ from typing import Any
 
 from tests.conftest import send
 from zegel.crypto.keyring import Keyring, get_keyring
-from zegel.keys import rotate_keys
-from zegel.messaging import actions
-from zegel.messaging.models import DataKey, Message
+from zegel.keystore.models import DataKey
+from zegel.keystore.rotation import rotate_keys
+from zegel.messaging import actions, content
+from zegel.messaging.models import Message
 from zegel.orgs.models import User
 
 
@@ -23,7 +24,7 @@ def test_a_process_that_loaded_the_old_file_still_reads_after_rotation(sender: U
         dek = other.unwrap(key.kek_id, bytes(key.wrapped), context=key.id.bytes)
         key.kek_id, key.wrapped = other.wrap(dek, context=key.id.bytes)
         key.save()
-    assert actions.open_message(Message.objects.get()).body == "Voor de rotatie"
+    assert content.open_message(Message.objects.get()).body == "Voor de rotatie"
     # And new keys are wrapped under the new KEK at once.
     send(sender, body="Na de rotatie")
     assert set(DataKey.objects.values_list("kek_id", flat=True)) == {other.current_id}

@@ -11,8 +11,9 @@ from django.test import Client
 from tests.conftest import deliver_and_get_link, latest_sms_code, send
 from tests.messaging.test_attachments import make_attachment
 from zegel.audit.models import AuditEvent
+from zegel.keystore.models import DataKey
 from zegel.messaging import actions
-from zegel.messaging.models import DataKey, Message, Recipient
+from zegel.messaging.models import Message, Recipient
 from zegel.orgs.models import ApiToken, User
 
 

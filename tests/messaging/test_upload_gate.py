@@ -27,7 +27,7 @@ def _file() -> SimpleUploadedFile:
                                   "/api/v1/attachments"])
 def test_uploads_without_permission_are_not_stored(db: None, settings: Any, path: str,
                                                    monkeypatch: Any) -> None:
-    from zegel.blobs import FileBlobStore
+    from zegel.files.blobs import FileBlobStore
 
     written: list[str] = []
     real = FileBlobStore.writer
@@ -64,7 +64,7 @@ def test_stale_partial_files_are_swept(settings: Any) -> None:
     import os
     import time
 
-    from zegel.blobs import blob_store
+    from zegel.files.blobs import blob_store
 
     store = blob_store()
     writer = store.writer("ab" * 16)

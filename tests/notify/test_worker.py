@@ -8,9 +8,9 @@ import time
 import pytest
 
 from tests.conftest import send
+from zegel.jobs.worker import run_worker
 from zegel.notify.models import OutboxItem
 from zegel.orgs.models import User
-from zegel.worker import run_worker
 
 
 @pytest.mark.django_db(transaction=True)

@@ -23,7 +23,8 @@ class BearerToken(HttpBearer):
 
 
 def may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> bool:
-    """Files sent to POST /attachments are stored only for a valid token (see zegel.web)."""
+    """Files sent to POST /attachments are stored only for a valid token
+    (see zegel.files.uploads)."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _sep, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

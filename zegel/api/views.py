@@ -13,14 +13,14 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from zegel.api.auth import BearerToken, api_user
+from zegel.api.auth import BearerToken, api_user, may_upload
 from zegel.api.dlp_admin import router as dlp_admin_router
 from zegel.audit.log import record
 from zegel.dlp import service as dlp
+from zegel.files.uploads import EncryptedUpload, accepts_uploads_at, upload_refused
 from zegel.messaging import actions
 from zegel.messaging.models import Attachment, Message, RecipientEvent
 from zegel.orgs.models import User
-from zegel.web import EncryptedUpload, upload_refused
 
 api = NinjaAPI(title="Zegel API", version="1", auth=BearerToken(), urls_namespace="api",
                openapi_url="/openapi.json", docs_url="/docs")
@@ -70,6 +70,9 @@ class AttachmentOut(Schema):
     size: int
     sha256: str
     content_type: str
+
+
+accepts_uploads_at("/api/v1/attachments", may_upload)
 
 
 @api.post("/attachments", response={201: AttachmentOut})

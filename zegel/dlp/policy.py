@@ -16,7 +16,7 @@ from zegel.audit.log import record, staff_actor
 from zegel.dlp import patterns, rules
 from zegel.dlp.findings import Finding
 from zegel.dlp.models import DlpRule, DlpTerm, OrgPattern
-from zegel.messaging.actions import ActionError
+from zegel.messaging.errors import ActionError
 from zegel.orgs.models import User
 
 

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
 from django.db.models.functions import Lower
 from django.http import HttpRequest
@@ -34,7 +34,9 @@ from zegel.dlp.recipients import (
     check_recipients,
     domain_of,
 )
-from zegel.messaging.actions import ActionError, attachment_name, iter_attachment
+from zegel.messaging.content import attachment_name, iter_attachment
+from zegel.messaging.errors import ActionError
+from zegel.messaging.guards import Draft, DraftRecipient
 from zegel.messaging.models import Attachment, Conversation
 from zegel.messaging.models import Recipient as RecipientRow
 from zegel.orgs.models import Organisation, User
@@ -49,19 +51,6 @@ _HISTORY_LIMIT = 20_000
 TEXT_BUDGET_SECONDS = 2.0
 ATTACHMENT_BUDGET_SECONDS = 5.0
 ATTACHMENT_MAX_BYTES = extract.DEFAULT_MAX_BYTES
-
-
-class DraftRecipient(Protocol):
-    """What the check needs of a recipient: RecipientSpec, CleanRecipient and the model fit."""
-
-    @property
-    def email(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def method(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -489,3 +478,19 @@ def record_sent(
             request=request,
             conversation=conversation,
         )
+
+
+class DlpSendGuard:
+    """The organisation's data-leak rules as a guard on every send (registered by DlpConfig)."""
+
+    def before_send(self, draft: Draft) -> DlpResult:
+        result = check_draft(sender=draft.sender, subject=draft.subject, body=draft.body,
+                             recipients=draft.recipients, attachments=draft.attachments)
+        guard_send(result, sender=draft.sender, confirmed=draft.confirmed,
+                   methods=[r.method for r in draft.recipients], via=draft.via,
+                   request=draft.request)
+        return result
+
+    def after_send(self, draft: Draft, verdict: DlpResult, conversation: Conversation) -> None:
+        record_sent(verdict, sender=draft.sender, confirmed=draft.confirmed,
+                    conversation=conversation, via=draft.via, request=draft.request)

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from zegel.dlp import patterns, policy, rules
 from zegel.dlp.models import DlpRule
-from zegel.messaging.actions import ActionError
+from zegel.messaging.errors import ActionError
 from zegel.orgs.access import staff_user
 from zegel.orgs.models import User
 

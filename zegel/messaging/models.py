@@ -9,20 +9,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
-class DataKey(models.Model):
-    """A data-encryption key (DEK), stored only wrapped by a key-encryption key (KEK).
-
-    Deleting the wrapped key (crypto-shredding) makes everything it encrypted unreadable, in
-    backups too.
-    """
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    kek_id = models.CharField(max_length=16)
-    wrapped = models.BinaryField()
-    created_at = models.DateTimeField(default=timezone.now)
-    shredded_at = models.DateTimeField(null=True, blank=True)
-
-
 class Conversation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organisation = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT,
@@ -87,7 +73,7 @@ class Message(models.Model):
                                     related_name="+")
     author_recipient = models.ForeignKey(Recipient, null=True, blank=True,
                                          on_delete=models.PROTECT, related_name="replies")
-    key = models.ForeignKey(DataKey, on_delete=models.PROTECT, related_name="+")
+    key = models.ForeignKey("keystore.DataKey", on_delete=models.PROTECT, related_name="+")
     subject_oid = models.UUIDField(default=uuid.uuid4)
     subject_ct = models.BinaryField()
     body_oid = models.UUIDField(default=uuid.uuid4)
@@ -110,7 +96,7 @@ class Attachment(models.Model):
                                          on_delete=models.PROTECT, related_name="+")
     uploaded_by_recipient = models.ForeignKey(Recipient, null=True, blank=True,
                                               on_delete=models.CASCADE, related_name="+")
-    key = models.ForeignKey(DataKey, on_delete=models.PROTECT, related_name="+")
+    key = models.ForeignKey("keystore.DataKey", on_delete=models.PROTECT, related_name="+")
     name_oid = models.UUIDField(default=uuid.uuid4)
     name_ct = models.BinaryField()
     blob_id = models.CharField(max_length=32, unique=True)  # also the content's object id

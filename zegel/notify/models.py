@@ -30,7 +30,7 @@ class OutboxItem(models.Model):
                                 on_delete=models.CASCADE, related_name="+")
     # The rendered mail or SMS, sealed: SMS codes and personal links are secrets at rest too.
     # Emptied once delivered.
-    key = models.ForeignKey("messaging.DataKey", on_delete=models.PROTECT, related_name="+")
+    key = models.ForeignKey("keystore.DataKey", on_delete=models.PROTECT, related_name="+")
     payload_ct = models.BinaryField()
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(default=0)

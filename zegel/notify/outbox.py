@@ -18,14 +18,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from zegel.audit.log import record
-from zegel.messaging.models import Message, Recipient, RecipientEvent
-from zegel.messaging.sealing import create_data_key, open_text, seal_text, unwrap
+from zegel.keystore.keys import create_data_key, open_text, seal_text, unwrap
 from zegel.notify.backends import SmsError, send_sms
 from zegel.notify.models import OutboxItem
+from zegel.notify.signals import delivery_finished
 from zegel.orgs.models import Organisation
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,8 @@ def _seal(payload: dict[str, Any]) -> tuple[Any, bytes, Any]:
 
 
 def _enqueue(org: Organisation, channel: str, dedupe_key: str, purpose: str,
-             payload: dict[str, Any], recipient: Recipient | None,
-             message: Message | None) -> OutboxItem | None:
+             payload: dict[str, Any], recipient: models.Model | None,
+             message: models.Model | None) -> OutboxItem | None:
     if OutboxItem.objects.filter(dedupe_key=dedupe_key).exists():
         return None
     key, sealed, _oid = _seal(payload)
@@ -63,22 +63,23 @@ def _enqueue(org: Organisation, channel: str, dedupe_key: str, purpose: str,
         with transaction.atomic():
             return OutboxItem.objects.create(
                 organisation=org, channel=channel, dedupe_key=dedupe_key, purpose=purpose,
-                recipient=recipient, message=message, key=key, payload_ct=sealed,
+                recipient_id=recipient.pk if recipient else None,
+                message_id=message.pk if message else None, key=key, payload_ct=sealed,
             )
     except IntegrityError:
         return None
 
 
 def enqueue_email(org: Organisation, email: Email, *, dedupe_key: str, purpose: str,
-                  recipient: Recipient | None = None,
-                  message: Message | None = None) -> OutboxItem | None:
+                  recipient: models.Model | None = None,
+                  message: models.Model | None = None) -> OutboxItem | None:
     payload = {"to": email.to, "subject": email.subject, "text": email.text, "html": email.html,
                "from_name": email.from_name, "reply_to": email.reply_to}
     return _enqueue(org, "email", dedupe_key, purpose, payload, recipient, message)
 
 
 def enqueue_sms(org: Organisation, to: str, body: str, *, dedupe_key: str, purpose: str,
-                recipient: Recipient | None = None) -> OutboxItem | None:
+                recipient: models.Model | None = None) -> OutboxItem | None:
     return _enqueue(org, "sms", dedupe_key, purpose, {"to": to, "body": body}, recipient, None)
 
 
@@ -137,11 +138,10 @@ def _send_email(item: OutboxItem, payload: dict[str, Any]) -> None:
         raise
 
 
-def _mark_status(item: OutboxItem, kind: str, detail: str = "") -> None:
-    if item.recipient_id is None or item.purpose != "notification":
-        return
-    RecipientEvent.objects.create(recipient_id=item.recipient_id, message_id=item.message_id,
-                                  kind=kind, detail=detail[:200])
+def _finished(item: OutboxItem, outcome: str, detail: str = "") -> None:
+    """Tell whoever listens (the recipient's status in messaging) how a delivery ended; runs
+    inside the transaction that records the outcome."""
+    delivery_finished.send(sender=OutboxItem, item=item, outcome=outcome, detail=detail[:200])
 
 
 def claim_due(limit: int = 20) -> list[int]:
@@ -193,7 +193,7 @@ def deliver(pk: int) -> str:
             state=OutboxItem.State.SENT, sent_at=timezone.now(), claimed_until=None,
             attempts=item.attempts + 1, payload_ct=b"", last_error="",
         )
-        _mark_status(item, RecipientEvent.Kind.NOTIFIED)
+        _finished(item, "sent")
         record(f"{item.channel}.sent", organisation=item.organisation, actor_type="system",
                object_type="outbox", object_id=item.pk,
                data={"purpose": item.purpose, "recipient": item.recipient_id})
@@ -221,8 +221,7 @@ def _finish_failed(item: OutboxItem, reason: str, *, bounced: bool) -> str:
             state=OutboxItem.State.FAILED, attempts=item.attempts + 1, claimed_until=None,
             payload_ct=b"", last_error=reason[:300],
         )
-        _mark_status(item, RecipientEvent.Kind.BOUNCED if bounced else RecipientEvent.Kind.FAILED,
-                     reason)
+        _finished(item, "bounced" if bounced else "failed", reason)
         record(f"{item.channel}.failed", organisation=item.organisation, actor_type="system",
                object_type="outbox", object_id=item.pk,
                data={"purpose": item.purpose, "recipient": item.recipient_id,

@@ -7,5 +7,4 @@ class OrgsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from zegel import checks  # noqa: F401 - registers the deploy checks
         from zegel.orgs import signals  # noqa: F401 - connects the receivers

@@ -14,16 +14,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from zegel.downloads import attachment_response
-from zegel.messaging import actions
-from zegel.messaging.models import Attachment, Recipient
-from zegel.messaging.validation import mask_email, mask_phone
-from zegel.web import (
+from zegel.files.downloads import download_response
+from zegel.files.uploads import (
     EncryptedUpload,
     accepts_uploads,
     upload_refused,
     upload_too_large_response,
 )
+from zegel.messaging import actions, content
+from zegel.messaging.models import Attachment, Recipient
+from zegel.messaging.validation import mask_email, mask_phone
 
 SESSION_KEY = "portal"
 
@@ -71,7 +71,7 @@ def _context(recipient: Recipient, **extra: Any) -> dict[str, Any]:
 def landing(request: HttpRequest, token: str) -> HttpResponse:
     """Shows who sent what and what to do. Changes nothing and sends nothing: mail scanners
     open links too."""
-    recipient = actions.resolve_link(token)
+    recipient = content.resolve_link(token)
     if recipient is None:
         return _not_found(request)
     if recipient.locked_at:
@@ -85,9 +85,9 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
 
 def _conversation(request: HttpRequest, token: str, recipient: Recipient, *,
                   status: int = 200, **extra: Any) -> HttpResponse:
-    messages = list(actions.visible_messages(recipient))
+    messages = list(content.visible_messages(recipient))
     actions.record_opened(recipient, messages, request=request)
-    opened = [actions.open_message(m) for m in messages]
+    opened = [content.open_message(m) for m in messages]
     return render(request, "portal/conversation.html",
                   _context(recipient, token=token, thread=opened,
                            subject=opened[0].subject if opened else "", **extra),
@@ -97,7 +97,7 @@ def _conversation(request: HttpRequest, token: str, recipient: Recipient, *,
 @never_cache
 @require_POST
 def send_code(request: HttpRequest, token: str) -> HttpResponseBase:
-    recipient = actions.resolve_link(token)
+    recipient = content.resolve_link(token)
     if recipient is None:
         return _not_found(request)
     if recipient.method == Recipient.Method.ACCESS_CODE:
@@ -122,7 +122,7 @@ def send_code(request: HttpRequest, token: str) -> HttpResponseBase:
 @never_cache
 @require_POST
 def verify(request: HttpRequest, token: str) -> HttpResponseBase:
-    recipient = actions.resolve_link(token)
+    recipient = content.resolve_link(token)
     if recipient is None:
         return _not_found(request)
     code = request.POST.get("code", "")
@@ -153,17 +153,18 @@ def verify(request: HttpRequest, token: str) -> HttpResponseBase:
 @never_cache
 @require_GET
 def download(request: HttpRequest, token: str, attachment_id: str) -> HttpResponseBase:
-    recipient = actions.resolve_link(token)
+    recipient = content.resolve_link(token)
     if recipient is None or not _verified(request, recipient) or recipient.locked_at:
         return _not_found(request)
-    visible = actions.visible_messages(recipient).values_list("pk", flat=True)
+    visible = content.visible_messages(recipient).values_list("pk", flat=True)
     pk = _uuid_or_none(attachment_id)
     attachment = (Attachment.objects.select_related("key", "organisation")
                   .filter(pk=pk, message_id__in=list(visible)).first() if pk else None)
     if attachment is None:
         return _not_found(request)
     actions.record_download(attachment, recipient=recipient, request=request)
-    return attachment_response(attachment)
+    return download_response(content.attachment_name(attachment),
+                             content.iter_attachment(attachment), attachment.size)
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:
@@ -174,7 +175,7 @@ def _uuid_or_none(value: str) -> uuid.UUID | None:
 
 
 def _guest_may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> bool:
-    recipient = actions.resolve_link(str(view_kwargs.get("token", "")))
+    recipient = content.resolve_link(str(view_kwargs.get("token", "")))
     return recipient is not None and not recipient.locked_at and _verified(request, recipient)
 
 
@@ -182,7 +183,7 @@ def _guest_may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> bool
 @never_cache
 @require_POST
 def reply(request: HttpRequest, token: str) -> HttpResponseBase:
-    recipient = actions.resolve_link(token)
+    recipient = content.resolve_link(token)
     if recipient is None or not _verified(request, recipient):
         return _not_found(request)
     if upload_refused(request):
@@ -199,7 +200,7 @@ def reply(request: HttpRequest, token: str) -> HttpResponseBase:
     try:
         actions.reply_as_recipient(recipient, body, attachments, request=request)
     except actions.ActionError as exc:
-        pending = [(a, actions.attachment_name(a)) for a in attachments]
+        pending = [(a, content.attachment_name(a)) for a in attachments]
         return _conversation(request, token, recipient, error=exc.message, body=body,
                              pending=pending, status=exc.status)
     flash.success(request, _("Your reply was sent securely."))

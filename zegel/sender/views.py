@@ -18,16 +18,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zegel.dlp import service as dlp
-from zegel.downloads import attachment_response
-from zegel.messaging import actions
-from zegel.messaging.models import Attachment, Conversation, Recipient, RecipientEvent
-from zegel.orgs.access import staff_user
-from zegel.web import (
+from zegel.files.downloads import download_response
+from zegel.files.uploads import (
     EncryptedUpload,
     accepts_uploads,
     upload_refused,
     upload_too_large_response,
 )
+from zegel.messaging import actions, content
+from zegel.messaging.models import Attachment, Conversation, Recipient, RecipientEvent
+from zegel.orgs.access import staff_user
 
 MAX_ROWS = 50
 
@@ -56,7 +56,7 @@ def _summaries(conversations: Any) -> list[dict[str, Any]]:
     for conversation in conversations:
         rows.append({
             "conversation": conversation,
-            "subject": actions.conversation_subject(conversation),
+            "subject": content.conversation_subject(conversation),
             "recipients": ", ".join(r.label for r in conversation.recipients.all()),
         })
     return rows
@@ -212,7 +212,7 @@ def compose(request: HttpRequest) -> HttpResponseBase:
         context.update({
             "error": exc.message, "error_field": exc.field, "subject": subject, "body": body,
             "rows": rows or [actions.RecipientSpec(email="")],
-            "pending": [(a, actions.attachment_name(a)) for a in attachments],
+            "pending": [(a, content.attachment_name(a)) for a in attachments],
             **_dlp_context(exc),
         })
         return render(request, "sender/compose.html", context, status=400)
@@ -247,18 +247,18 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
                                         dlp_confirmed=_dlp_confirmed(request))
         except actions.ActionError as exc:
             context.update({"error": exc.message, "body": body,
-                            "pending": [(a, actions.attachment_name(a)) for a in attachments],
+                            "pending": [(a, content.attachment_name(a)) for a in attachments],
                             **_dlp_context(exc)})
         else:
             return redirect("sender:conversation", conversation_id=str(convo.pk))
     actions.mark_seen_by_sender(convo)
     # A revoked conversation's keys are destroyed: there is nothing left to show but the status.
     thread = [] if convo.revoked_at else [
-        actions.open_message(m) for m in convo.messages.select_related(
+        content.open_message(m) for m in convo.messages.select_related(
             "key", "author_user", "author_recipient").prefetch_related("attachments__key")]
     context.update({
         "conversation": convo, "thread": thread,
-        "subject": thread[0].subject if thread else actions.conversation_subject(convo),
+        "subject": thread[0].subject if thread else content.conversation_subject(convo),
         "status_rows": _status_rows(convo), "tab": "sent",
     })
     return render(request, "sender/conversation.html", context,
@@ -278,7 +278,8 @@ def download(request: HttpRequest, conversation_id: str, attachment_id: str) -> 
     if attachment is None or convo.revoked_at is not None:
         raise Http404
     actions.record_download(attachment, user=staff_user(request), request=request)
-    return attachment_response(attachment)
+    return download_response(content.attachment_name(attachment),
+                             content.iter_attachment(attachment), attachment.size)
 
 
 def home(request: HttpRequest) -> HttpResponseBase:

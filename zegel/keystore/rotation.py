@@ -6,7 +6,7 @@ from django.db import transaction
 
 from zegel.audit.log import record
 from zegel.crypto.keyring import get_keyring, reset_keyring_cache
-from zegel.messaging.models import DataKey
+from zegel.keystore.models import DataKey
 
 
 def rotate_keys() -> tuple[str, int]:

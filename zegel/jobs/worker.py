@@ -8,8 +8,9 @@ import time
 
 from django.db import close_old_connections
 
-from zegel.blobs import blob_store
-from zegel.messaging.actions import discard_draft_attachments, expire_due
+from zegel.files.blobs import blob_store
+from zegel.messaging.actions.attachments import discard_draft_attachments
+from zegel.messaging.actions.lifecycle import expire_due
 from zegel.notify.outbox import deliver_due
 
 log = logging.getLogger(__name__)

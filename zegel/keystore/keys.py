@@ -1,4 +1,5 @@
-"""Encrypting and decrypting message content with per-message and per-file data keys."""
+"""Data keys: creating, wrapping and unwrapping them, and sealing small values (subjects, bodies,
+file names, outbox payloads) with them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import uuid
 
 from zegel.crypto.keyring import get_keyring, new_dek
 from zegel.crypto.stream import decrypt_bytes, encrypt_bytes
-from zegel.messaging.models import DataKey
+from zegel.keystore.models import DataKey
 
 
 class ShreddedError(Exception):

@@ -1,11 +1,9 @@
-"""Request plumbing shared by every part: security headers, encrypted uploads, page context."""
+"""Encrypted uploads: files are encrypted while the request streams in, and only views that
+are allowed to take files (see accepts_uploads) get them."""
 
 from __future__ import annotations
 
 import hashlib
-import mimetypes
-import re
-import unicodedata
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -14,80 +12,10 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest, HttpResponse
 
-from zegel.blobs import BlobWriter, blob_store, new_blob_id
 from zegel.crypto.keyring import new_dek
 from zegel.crypto.stream import Encryptor
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-)
-
-
-class SecurityHeadersMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        response.setdefault("Content-Security-Policy", CSP)
-        # Portal URLs carry link tokens: never leak them to another site through Referer.
-        # Not "no-referrer": with it, browsers send "Origin: null" on form posts and Django's
-        # CSRF origin check refuses every form. "same-origin" sends the URL only to Zegel itself.
-        response["Referrer-Policy"] = "same-origin"
-        response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        return response
-
-
-class ApiProblemMiddleware:
-    """Under /api/, every error is a JSON problem object, also the ones Django answers itself
-    (an unknown path, a wrong method, a CSRF failure), never an HTML page."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        if (request.path_info.startswith("/api/") and response.status_code >= 400
-                and "json" not in response.get("Content-Type", "")):
-            import json
-            from http import HTTPStatus
-
-            status = response.status_code
-            title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
-            body = {"type": "about:blank", "title": title, "status": status,
-                    "detail": f"{title} ({request.method} {request.path_info})."}
-            problem = HttpResponse(json.dumps(body), status=status,
-                                   content_type="application/problem+json")
-            if response.has_header("Allow"):
-                problem["Allow"] = response["Allow"]
-            return problem
-        return response
-
-
-# Names: keep what a person recognises, drop what tricks a person or a file system.
-_BIDI_AND_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-
-
-def clean_filename(name: str) -> str:
-    name = unicodedata.normalize("NFC", name or "")
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _BIDI_AND_INVISIBLE.sub("", name)
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    name = name.strip().lstrip(".").strip()
-    if len(name) > 200:
-        stem, dot, ext = name.rpartition(".")
-        ext = ext[:20] if dot and len(ext) <= 20 else ""
-        name = (stem if dot else name)[: 200 - len(ext) - 1].rstrip() + ("." + ext if ext else "")
-    return name or "attachment"
-
-
-def guess_content_type(name: str) -> str:
-    # The browser's claim is not trusted: the type follows from the name we store, and files
-    # are always served as downloads with nosniff anyway.
-    guessed, _ = mimetypes.guess_type(name, strict=True)
-    return guessed or "application/octet-stream"
+from zegel.files.blobs import BlobWriter, blob_store, new_blob_id
+from zegel.files.names import clean_filename, guess_content_type
 
 
 class EncryptedUpload(UploadedFile):
@@ -168,6 +96,15 @@ UploadCheck = Callable[[HttpRequest, dict[str, Any]], bool]
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
 
+# Paths whose views cannot carry the mark (an API framework's dispatcher): path -> check.
+_PATH_CHECKS: dict[str, UploadCheck] = {}
+
+
+def accepts_uploads_at(path: str, check: UploadCheck) -> None:
+    """Like accepts_uploads, for a view known by its path (the REST API's upload endpoint)."""
+    _PATH_CHECKS[path] = check
+
+
 def accepts_uploads(check: UploadCheck) -> Callable[[ViewT], ViewT]:
     """Mark a view that takes files, with the check that must pass before a byte is stored.
 
@@ -232,11 +169,8 @@ class EncryptingUploadMiddleware:
         # Runs before the CSRF middleware reads the body, and after authentication is known.
         if request.method != "POST":
             return
-        check: UploadCheck | None = getattr(view_func, "zegel_upload_check", None)
-        if check is None and request.path_info == "/api/v1/attachments":
-            from zegel.api.auth import may_upload
-
-            check = may_upload
+        check: UploadCheck | None = (getattr(view_func, "zegel_upload_check", None)
+                                     or _PATH_CHECKS.get(request.path_info))
         if check is not None and check(request, view_kwargs):
             handler = EncryptingUploadHandler(request)
             request._zegel_upload_handler = handler  # type: ignore[attr-defined]
@@ -277,7 +211,3 @@ def human_size(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{size} B"
-
-
-def site_context(request: HttpRequest) -> dict[str, Any]:
-    return {"DEMO": settings.DEMO}

@@ -1,0 +1,60 @@
+"""HTTP plumbing every page shares: security headers, problem answers under /api/, page context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", CSP)
+        # Portal URLs carry link tokens: never leak them to another site through Referer.
+        # Not "no-referrer": with it, browsers send "Origin: null" on form posts and Django's
+        # CSRF origin check refuses every form. "same-origin" sends the URL only to Zegel itself.
+        response["Referrer-Policy"] = "same-origin"
+        response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        return response
+
+
+class ApiProblemMiddleware:
+    """Under /api/, every error is a JSON problem object, also the ones Django answers itself
+    (an unknown path, a wrong method, a CSRF failure), never an HTML page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (request.path_info.startswith("/api/") and response.status_code >= 400
+                and "json" not in response.get("Content-Type", "")):
+            import json
+            from http import HTTPStatus
+
+            status = response.status_code
+            title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+            body = {"type": "about:blank", "title": title, "status": status,
+                    "detail": f"{title} ({request.method} {request.path_info})."}
+            problem = HttpResponse(json.dumps(body), status=status,
+                                   content_type="application/problem+json")
+            if response.has_header("Allow"):
+                problem["Allow"] = response["Allow"]
+            return problem
+        return response
+
+
+def site_context(request: HttpRequest) -> dict[str, Any]:
+    return {"DEMO": settings.DEMO}

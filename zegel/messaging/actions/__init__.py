@@ -1,0 +1,62 @@
+"""Every change to conversations goes through a function in this package.
+
+Each action opens its transaction first, re-reads and locks the rows it changes, checks, writes,
+and appends the audit event and the outbox rows in that same transaction. Views, the API and the
+command line call these; none of them writes models directly. Reading goes through
+zegel.messaging.content.
+
+The names below are the package's whole surface, one module per area.
+"""
+
+from zegel.messaging.actions.attachments import discard_draft_attachments, store_upload
+from zegel.messaging.actions.compose import (
+    MAX_BODY,
+    MAX_SUBJECT,
+    answer_conversation,
+    mark_seen_by_sender,
+    send_message,
+)
+from zegel.messaging.actions.guest import record_download, record_opened, reply_as_recipient
+from zegel.messaging.actions.guest_auth import (
+    CodeRequest,
+    lock_recipient,
+    request_code,
+    verify_access_code,
+    verify_code,
+)
+from zegel.messaging.actions.lifecycle import (
+    expire_due,
+    resend_notification,
+    revoke_conversation,
+    revoke_recipient,
+    set_expiry,
+)
+from zegel.messaging.drafts import CleanRecipient, RecipientSpec, clean_recipients
+from zegel.messaging.errors import ActionError
+
+__all__ = [
+    "MAX_BODY",
+    "MAX_SUBJECT",
+    "ActionError",
+    "CleanRecipient",
+    "CodeRequest",
+    "RecipientSpec",
+    "answer_conversation",
+    "clean_recipients",
+    "discard_draft_attachments",
+    "expire_due",
+    "lock_recipient",
+    "mark_seen_by_sender",
+    "record_download",
+    "record_opened",
+    "reply_as_recipient",
+    "request_code",
+    "resend_notification",
+    "revoke_conversation",
+    "revoke_recipient",
+    "send_message",
+    "set_expiry",
+    "store_upload",
+    "verify_access_code",
+    "verify_code",
+]

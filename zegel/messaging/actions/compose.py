@@ -1,0 +1,160 @@
+"""Sending: a new conversation, or the sender's answer in one."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from zegel.audit.log import record, staff_actor
+from zegel.keystore.keys import create_data_key, seal_text
+from zegel.messaging import guards
+from zegel.messaging.actions.attachments import check_owned, claim_attachments
+from zegel.messaging.content import conversation_subject
+from zegel.messaging.drafts import RecipientSpec, clean_recipients
+from zegel.messaging.errors import ActionError
+from zegel.messaging.models import (
+    Attachment,
+    Conversation,
+    Message,
+    Recipient,
+    RecipientLink,
+)
+from zegel.messaging.validation import (
+    clean_display_name,
+)
+from zegel.notify.emails import render_email
+from zegel.notify.outbox import enqueue_email
+from zegel.orgs.models import User, hash_token
+
+MAX_SUBJECT = 300
+MAX_BODY = 1_000_000
+
+
+def new_message(conversation: Conversation, subject: str, body: str, *,
+                 user: User | None = None, recipient: Recipient | None = None) -> Message:
+    if len(subject) > MAX_SUBJECT:
+        raise ActionError(_("The subject is too long."), field="subject")
+    if len(body) > MAX_BODY:
+        raise ActionError(_("The message is too long."), field="body")
+    key, dek = create_data_key()
+    message = Message(conversation=conversation, author_user=user, author_recipient=recipient,
+                      key=key)
+    message.subject_ct = seal_text(dek, message.subject_oid, subject)
+    message.body_ct = seal_text(dek, message.body_oid, body)
+    message.save()
+    return message
+
+
+def notify_recipient(recipient: Recipient, message: Message, sender: User, *,
+                      dedupe_key: str = "") -> None:
+    token = secrets.token_urlsafe(32)
+    RecipientLink.objects.create(recipient=recipient, token_hash=hash_token(token))
+    org = sender.organisation
+    email = render_email(
+        "notification",
+        {"org": org, "sender_name": sender.display_name, "recipient": recipient,
+         "link": f"{settings.BASE_URL}/m/{token}"},
+        to=recipient.email,
+        from_name=f"{org.name} via Zegel",
+    )
+    enqueue_email(org, email, dedupe_key=dedupe_key or f"notify:{message.pk}:{recipient.pk}",
+                  purpose="notification", recipient=recipient, message=message)
+
+
+def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[RecipientSpec],
+                 attachments: Sequence[Attachment] = (), request: HttpRequest | None = None,
+                 via: str = "web", dlp_confirmed: bool = False,
+                 expires_at: datetime | None = None) -> Message:
+    """Send a new conversation, if the organisation's data-leak rules let it go.
+
+    ``dlp_confirmed`` is the sender's confirmation that a warning was read.
+    """
+    subject = clean_display_name(subject)
+    if not subject:
+        raise ActionError(_("Enter a subject."), field="subject")
+    if not body.strip() and not attachments:
+        raise ActionError(_("Write a message or add an attachment."), field="body")
+    clean = clean_recipients(recipients)
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ActionError(_("Choose a date in the future."), field="expires_at")
+    check_owned(attachments, user=sender)
+    draft = guards.Draft(sender=sender, subject=subject, body=body, recipients=clean,
+                         attachments=attachments, via=via, confirmed=dlp_confirmed,
+                         request=request)
+    verdicts = guards.before_send(draft)
+    with transaction.atomic():
+        conversation = Conversation.objects.create(organisation=sender.organisation,
+                                                   created_by=sender, expires_at=expires_at)
+        message = new_message(conversation, subject, body, user=sender)
+        claim_attachments(attachments, message, user=sender)
+        for spec in clean:
+            recipient = Recipient.objects.create(
+                conversation=conversation, email=spec.email, name=spec.name, kind=spec.kind,
+                method=spec.method, phone=spec.phone, access_code_hash=spec.access_code_hash,
+                access_code_hint=spec.access_code_hint, created_at=message.created_at,
+            )
+            notify_recipient(recipient, message, sender)
+        record("message.sent", organisation=sender.organisation, **staff_actor(sender),
+               object_type="message",
+               object_id=message.pk, request=request,
+               data={"conversation": str(conversation.pk), "via": via,
+                     "recipients": [r.email for r in clean],
+                     "methods": [r.method for r in clean], "attachments": len(attachments)})
+        guards.after_send(draft, verdicts, conversation)
+    return message
+
+
+def answer_conversation(*, sender: User, conversation: Conversation, body: str,
+                        attachments: Sequence[Attachment] = (),
+                        request: HttpRequest | None = None, via: str = "web",
+                        dlp_confirmed: bool = False) -> Message:
+    if conversation.organisation_id != sender.organisation_id:
+        raise ActionError(_("Conversation not found."), status=404)
+    if conversation.revoked_at is not None:
+        raise ActionError(_("This conversation was revoked; it cannot be answered."),
+                          status=409)
+    if not body.strip() and not attachments:
+        raise ActionError(_("Write a message or add an attachment."), field="body")
+    subject = conversation_subject(conversation)
+    check_owned(attachments, user=sender)
+    active = list(conversation.recipients.filter(revoked_at__isnull=True))
+    draft = guards.Draft(sender=sender, subject=subject, body=body, recipients=active,
+                         attachments=attachments, via=via, confirmed=dlp_confirmed,
+                         request=request)
+    verdicts = guards.before_send(draft)
+    with transaction.atomic():
+        locked_open_conversation(conversation)
+        message = new_message(conversation, subject, body, user=sender)
+        claim_attachments(attachments, message, user=sender)
+        for recipient in active:
+            notify_recipient(recipient, message, sender)
+        Conversation.objects.filter(pk=conversation.pk).update(
+            last_activity_at=message.created_at, has_unread_reply=False)
+        record("message.sent", organisation=sender.organisation, **staff_actor(sender),
+               object_type="message",
+               object_id=message.pk, request=request,
+               data={"conversation": str(conversation.pk), "answer": True,
+                     "recipients": [r.email for r in active], "attachments": len(attachments)})
+        guards.after_send(draft, verdicts, conversation)
+    return message
+
+
+def mark_seen_by_sender(conversation: Conversation) -> None:
+    if conversation.has_unread_reply:
+        Conversation.objects.filter(pk=conversation.pk).update(has_unread_reply=False)
+
+
+def locked_open_conversation(conversation: Conversation) -> None:
+    """Inside a transaction: lock the conversation row and refuse if it was revoked meanwhile,
+    so a reply cannot slip in after the keys were destroyed."""
+    current = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if current.revoked_at is not None:
+        raise ActionError(_("This conversation was revoked; it cannot be answered."),
+                          status=409)
