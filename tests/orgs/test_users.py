@@ -83,7 +83,7 @@ def test_reactivation_restores_log_in_but_not_tokens_or_old_sessions(sender: Use
 
 
 def test_it_refuses_unknown_users_and_repeated_changes(sender: User) -> None:
-    with pytest.raises(Refused, match="No user nobody@example.nl"):
+    with pytest.raises(Refused, match=r"No user nobody@example\.nl"):
         deactivate_user("nobody@example.nl")
     with pytest.raises(Refused, match="active already"):
         reactivate_user(sender.email)
