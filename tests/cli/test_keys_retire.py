@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from tests.conftest import send
 from tests.orgs.race import at_once
 from zegel.audit.models import AuditEvent
 from zegel.cli import main
-from zegel.crypto.keyring import get_keyring, reset_keyring_cache
+from zegel.crypto.keyring import Keyring, get_keyring, new_dek, reset_keyring_cache
 from zegel.keys import RetireRefused, retire_kek, rotate_keys
 from zegel.messaging.actions import open_message, revoke_conversation
 from zegel.messaging.models import DataKey, Message
@@ -110,3 +113,35 @@ def test_two_operators_retiring_at_once_write_one_event(sender: User) -> None:
     assert all(isinstance(r, RetireRefused) for r in results if r is not None), results
     assert AuditEvent.objects.filter(action="kek.retired").count() == 1
     assert keys_in_file() == {"k2"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_data_key_being_written_under_the_old_key_holds_retirement_back(sender: User) -> None:
+    # A process that read the key file just before the rotation wraps a new data key under the
+    # old KEK and commits a moment later: retiring must wait for it and then refuse.
+    stale = Keyring.load(get_keyring().path)
+    rotate_keys()
+    inserted, retiring = threading.Event(), threading.Event()
+
+    def write_late() -> None:
+        try:
+            with transaction.atomic():
+                key = DataKey(id=uuid.uuid4())
+                key.kek_id, key.wrapped = stale.wrap(new_dek(), context=key.id.bytes)
+                key.save()
+                inserted.set()
+                retiring.wait(timeout=10)
+                time.sleep(1.0)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=write_late)
+    writer.start()
+    assert inserted.wait(timeout=10)
+    retiring.set()
+    try:
+        with pytest.raises(RetireRefused, match="1 data keys are still wrapped under k1"):
+            retire_kek("k1")
+    finally:
+        writer.join(timeout=30)
+    assert keys_in_file() == {"k1", "k2"}
