@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from tests.orgs.race import at_once
 from zegel.audit.models import AuditEvent
@@ -85,3 +86,9 @@ def test_two_operators_creating_the_same_user_make_one(org: Organisation) -> Non
     assert sum(isinstance(r, User) for r in results) == 1, results
     assert all(isinstance(r, Refused) for r in results if not isinstance(r, User)), results
     assert AuditEvent.objects.filter(action="user.created").count() == 1
+
+
+def test_a_refusal_speaks_the_active_language(org: Organisation) -> None:
+    with translation.override("nl"), pytest.raises(Refused) as refused:
+        create_user(organisation_domain="onbekend.nl", email="a@b.nl")
+    assert refused.value.message == "Er is geen organisatie met domein onbekend.nl."
