@@ -31,7 +31,7 @@ def test_an_issued_token_works_and_is_audited_without_the_secret(sender: User,
     assert token.token_hash == hash_token(secret) and token.label == "EPD-koppeling"
     event = AuditEvent.objects.get(action="token.created")
     assert event.object_id == str(token.pk)
-    assert secret not in str(event.data) and token.token_hash not in str(event.data)
+    assert event.data == {"user": sender.email}  # no part of the token, not even its hash
 
 
 def test_the_list_shows_every_token_but_no_secret(sender: User, teammate: User,
@@ -61,8 +61,7 @@ def test_a_revoked_token_gets_401(sender: User, message_path: str, by: str) -> N
     assert status(secret, message_path) == 401
     assert status(other, message_path) == 200
     event = AuditEvent.objects.get(action="token.revoked")
-    assert event.object_id == str(token.pk) and event.data["user"] == sender.email
-    assert secret not in str(event.data)
+    assert event.object_id == str(token.pk) and event.data == {"user": sender.email}
 
 
 def test_it_refuses_unknown_and_already_revoked_tokens(sender: User) -> None:

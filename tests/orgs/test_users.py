@@ -82,6 +82,18 @@ def test_reactivation_restores_log_in_but_not_tokens_or_old_sessions(sender: Use
     assert api.get(f"/api/v1/messages/{message.pk}").status_code == 401
 
 
+def test_a_session_saved_while_deactivated_does_not_open_after_reactivation(sender: User) -> None:
+    deactivate_user(sender.email)
+    # A log-in whose password check passed just before the deactivation, saving its session
+    # just after it.
+    late = Client()
+    late.force_login(sender)
+    reactivate_user(sender.email)
+    assert_sent_to_login(late)
+    event = AuditEvent.objects.get(action="user.reactivated")
+    assert event.data == {"email": sender.email, "sessions_ended": 1}
+
+
 def test_it_refuses_unknown_users_and_repeated_changes(sender: User) -> None:
     with pytest.raises(Refused, match=r"No user nobody@example\.nl"):
         deactivate_user("nobody@example.nl")

@@ -156,8 +156,12 @@ def reactivate_user(email: str, *, actor: User | None = None) -> User:
             raise Refused(_("User %(email)s is active already.") % {"email": user.email})
         user.is_active = True
         user.save(update_fields=["is_active"])
+        # Again: a log-in that passed its password check just before the deactivation may
+        # have saved its session after the deactivation had ended the others.
+        sessions = _end_sessions(user)
         record("user.reactivated", organisation=user.organisation, **_actor(actor),
-               object_type="user", object_id=user.pk, data={"email": user.email})
+               object_type="user", object_id=user.pk,
+               data={"email": user.email, "sessions_ended": sessions})
     return user
 
 
@@ -188,7 +192,7 @@ def issue_api_token(email: str, *, label: str = "", actor: User | None = None) -
         token, secret = ApiToken.issue(user, label=label.strip())
         record("token.created", organisation=user.organisation, **_actor(actor),
                object_type="api_token", object_id=token.pk,
-               data={"user": user.email, "prefix": token.prefix})
+               data={"user": user.email})
     return secret
 
 
@@ -232,5 +236,5 @@ def revoke_api_token(reference: str | int, *, actor: User | None = None) -> ApiT
         token.save(update_fields=["revoked_at"])
         record("token.revoked", organisation=token.user.organisation, **_actor(actor),
                object_type="api_token", object_id=token.pk,
-               data={"user": token.user.email, "prefix": token.prefix})
+               data={"user": token.user.email})
     return token
