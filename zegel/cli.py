@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,12 +106,12 @@ def cmd_token_create(args: argparse.Namespace) -> None:
     print(issue_api_token(args.email, label=args.label or ""), flush=True)
 
 
-def _when(moment: Any) -> str:
+def _when(moment: datetime | None) -> str:
     if moment is None:
         return "-"
     from django.utils import timezone
 
-    return str(timezone.localtime(moment).strftime("%Y-%m-%d %H:%M"))
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def cmd_token_list(args: argparse.Namespace) -> None:
@@ -121,7 +122,7 @@ def cmd_token_list(args: argparse.Namespace) -> None:
         say(f"{args.email.strip().lower()} has no API tokens.")
         return
     rows = [("ID", "PREFIX", "CREATED", "LAST USED", "REVOKED", "LABEL")]
-    rows += [(str(t.id), t.prefix + "…", _when(t.created_at), _when(t.last_used_at),
+    rows += [(str(t.id), t.prefix + "...", _when(t.created_at), _when(t.last_used_at),
               _when(t.revoked_at), t.label) for t in tokens]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
@@ -133,7 +134,7 @@ def cmd_token_revoke(args: argparse.Namespace) -> None:
     from zegel.orgs.actions import revoke_api_token
 
     token = revoke_api_token(args.token)
-    say(f"Revoked API token {token.pk} ({token.prefix}…) of {token.user.email}.")
+    say(f"Revoked API token {token.pk} ({token.prefix}...) of {token.user.email}.")
 
 
 def cmd_keys_rotate(args: argparse.Namespace) -> None:

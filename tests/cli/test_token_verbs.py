@@ -32,7 +32,7 @@ def test_list_shows_ids_and_state_but_never_a_token(sender: User,
     assert header.split() == ["ID", "PREFIX", "CREATED", "LAST", "USED", "REVOKED", "LABEL"]
     ids = [str(t.pk) for t in ApiToken.objects.order_by("pk")]
     assert row1.split()[0] == ids[0] and row1.endswith("EPD")
-    assert row1.split()[1] == first[:12] + "…"
+    assert row1.split()[1] == first[:12] + "..."
     # Used, not revoked; then: never used, revoked.
     assert row1.split()[6] == "-" and row1.split()[4] != "-"
     assert row2.split()[4] == "-" and row2.split()[5] != "-"
