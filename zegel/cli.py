@@ -155,13 +155,35 @@ def cmd_keys_retire(args: argparse.Namespace) -> None:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> None:
-    from zegel.audit.log import ChainBroken, verify_chain
+    from zegel.audit.log import HASH_RE, AnchorNotFound, ChainBroken, verify_log
 
+    anchors = tuple(a.strip().lower() for a in args.anchor)
+    for anchor in anchors:
+        if not HASH_RE.fullmatch(anchor):
+            raise CommandError(f"not an audit hash (64 hex digits): {anchor!r}")
     try:
-        head = verify_chain()
+        state = verify_log(anchors)
     except ChainBroken as exc:
         raise CommandError(f"audit chain broken: {exc}") from None
-    say("Audit chain intact. Newest hash (keep a copy elsewhere to detect removal later):")
+    except AnchorNotFound as exc:
+        raise CommandError(str(exc)) from None
+    legacy = f" ({state.legacy_events} unkeyed from before the upgrade)" if state.legacy_events \
+        else ""
+    say(f"Audit chain intact: {state.events} events{legacy}"
+        + (f", and it contains the {len(anchors)} anchor(s) given." if anchors else "."))
+    say("Newest hash (keep a copy elsewhere to detect removal later):")
+    print(state.head, flush=True)
+
+
+def cmd_audit_anchor(args: argparse.Namespace) -> None:
+    from zegel.audit.log import ChainBroken, current_head
+
+    try:
+        head = current_head()
+    except ChainBroken as exc:
+        raise CommandError(str(exc)) from None
+    say("The audit log's head; keep it outside this server, check it with "
+        "`zegel audit verify --anchor HASH`:")
     print(head, flush=True)
 
 
@@ -321,8 +343,16 @@ def build_parser() -> argparse.ArgumentParser:
     audit = verbs.add_parser("audit", help="Audit log.", description="Audit log.")
     audit_verbs = audit.add_subparsers(dest="audit_verb", metavar="VERB", required=True)
     p = audit_verbs.add_parser("verify", help="Check the hash chain of the audit log.",
-                               description="Check the hash chain of the audit log.")
+                               description="Check the hash chain of the audit log, in one "
+                               "consistent snapshot; prints the newest hash.")
+    p.add_argument("--anchor", action="append", default=[], metavar="HASH",
+                   help="a hash printed earlier by `zegel audit anchor` that the log must "
+                   "still contain (may be given more than once)")
     p.set_defaults(func=cmd_audit_verify)
+    p = audit_verbs.add_parser("anchor", help="Print the audit log's current head hash.",
+                               description="Print only the audit log's current head hash on "
+                               "stdout, to keep outside the server as an anchor.")
+    p.set_defaults(func=cmd_audit_anchor)
     return parser
 
 
