@@ -6,6 +6,7 @@ import io
 import os
 import random
 import resource
+import signal
 import threading
 import time
 import tracemalloc
@@ -27,6 +28,7 @@ from pypdf.generic import (
 
 from tests.messaging.test_attachments import make_attachment
 from zegel.dlp import isolation, service
+from zegel.dlp.extract import ExtractResult
 from zegel.dlp.findings import NOT_SCANNED
 from zegel.dlp.medical import default_terms
 from zegel.messaging.models import Attachment
@@ -181,42 +183,82 @@ def _children() -> set[int]:
     return pids
 
 
+class PausedExtraction:
+    """``extract_text_isolated`` in a thread, paused after the first chunk, so a test can look
+    at (or kill) the child while it waits for the rest of the file."""
+
+    def __init__(self, **options: int) -> None:
+        self.paused, self.resume = threading.Event(), threading.Event()
+        self.results: list[ExtractResult] = []
+        before = _children()
+
+        def extract() -> None:
+            with translation.override("en"):
+                self.results.append(isolation.extract_text_isolated(
+                    "a.txt", "text/plain", self.chunks(), **options))
+
+        self.thread = threading.Thread(target=extract)
+        self.thread.start()
+        assert self.paused.wait(20)
+        [self.pid] = _children() - before
+        self.proc = Path(f"/proc/{self.pid}")
+
+    def chunks(self) -> Iterator[bytes]:
+        yield b"eerste deel "
+        self.paused.set()
+        self.resume.wait(20)
+        yield b"tweede deel"
+
+    def finish(self) -> ExtractResult:
+        self.resume.set()
+        self.thread.join(30)
+        [result] = self.results
+        return result
+
+
 def test_the_child_runs_limited_and_without_the_web_process_environment(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ZEGEL_TEST_SECRET", "must-not-leak")
-    paused, resume = threading.Event(), threading.Event()
-
-    def chunks() -> Iterator[bytes]:
-        yield b"eerste deel "
-        paused.set()
-        resume.wait(20)
-        yield b"tweede deel"
-
-    results: list[str] = []
-    before = _children()
-    worker = threading.Thread(target=lambda: results.append(isolation.extract_text_isolated(
-        "a.txt", "text/plain", chunks(), memory_limit=400 * MIB).text))
-    worker.start()
+    run = PausedExtraction(memory_limit=400 * MIB)
     try:
-        assert paused.wait(20)
-        [pid] = _children() - before
-        proc = Path(f"/proc/{pid}")
         limits = ""
         for _attempt in range(100):  # the child sets its limits after reading the header
-            limits = (proc / "limits").read_text()
+            limits = (run.proc / "limits").read_text()
             if str(400 * MIB) in limits:
                 break
             time.sleep(0.05)
         lines = {line[:26].strip(): line[26:].split() for line in limits.splitlines()[1:]}
         assert lines["Max address space"][:2] == [str(400 * MIB)] * 2
+        assert lines["Max cpu time"][:2] == ["7", "8"]  # 5 s budget + 2 s start-up grace
         assert lines["Max file size"][:2] == ["0", "0"]
         assert lines["Max core file size"][:2] == ["0", "0"]
-        assert int(lines["Max cpu time"][0]) <= 8
-        environment = (proc / "environ").read_bytes()
+        assert lines["Max processes"][:2] == ["0", "0"]
+        # A fresh interpreter, not a fork of the web process.
+        assert (run.proc / "cmdline").read_bytes().split(b"\0")[1:5] == [
+            b"-P", b"-s", b"-m", b"zegel.dlp.isolation"]
+        environment = (run.proc / "environ").read_bytes()
         assert b"must-not-leak" not in environment and b"ZEGEL_" not in environment
-        assert os.readlink(proc / "cwd") == "/"
+        assert os.readlink(run.proc / "cwd") == "/"
+        assert os.readlink(run.proc / "fd" / "2") == "/dev/null"
     finally:
-        resume.set()
-        worker.join(30)
-    assert results == ["eerste deel tweede deel"]
+        result = run.finish()
+    assert (result.scanned, result.text) == (True, "eerste deel tweede deel")
+
+
+def test_a_child_that_dies_is_not_scanned() -> None:
+    run = PausedExtraction()
+    os.kill(run.pid, signal.SIGKILL)
+    result = run.finish()
+    assert (result.scanned, result.reason) == (False, "document could not be read (reader crashed)")
+
+
+def test_an_error_reading_the_file_is_the_callers_and_leaves_no_child() -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b"begin "
+        raise OSError("blob unreadable")
+
+    before = _children()
+    with pytest.raises(OSError, match="blob unreadable"):
+        isolation.extract_text_isolated("a.txt", "text/plain", chunks())
+    assert _children() - before == set()
