@@ -7,6 +7,8 @@ import os
 import random
 import resource
 import signal
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
@@ -262,3 +264,24 @@ def test_an_error_reading_the_file_is_the_callers_and_leaves_no_child() -> None:
     with pytest.raises(OSError, match="blob unreadable"):
         isolation.extract_text_isolated("a.txt", "text/plain", chunks())
     assert _children() - before == set()
+
+
+def test_no_child_process_means_not_scanned(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(isolation, "_child_command", lambda: ["/nonexistent/python"])
+    with translation.override("en"):
+        result = isolation.extract_text_isolated("a.txt", "text/plain", b"BSN 111222333")
+    assert (result.scanned, result.reason) == (False, "document could not be read (reader crashed)")
+
+
+def test_the_child_stays_under_a_lower_limit_the_server_runs_with() -> None:
+    # A server started under a hard address-space limit of 3 GiB, asked for 4 GiB.
+    script = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))\n"
+        "from zegel.dlp.isolation import extract_text_isolated\n"
+        "result = extract_text_isolated('a.txt', 'text/plain', b'tekst', memory_limit=4 << 30)\n"
+        "sys.stdout.write(repr((result.scanned, result.text)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.stdout == "(True, 'tekst')", done.stderr[-500:]

@@ -113,10 +113,13 @@ def extract_text_isolated(
         "time_budget": time_budget, "memory_limit": memory_limit,
         "cpu_seconds": math.ceil(wall),
     }).encode() + b"\n"
-    child = subprocess.Popen(  # noqa: S603 (our own interpreter and module, no shell)
-        _child_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL, env=_child_environment(), cwd="/", close_fds=True,
-    )
+    try:
+        child = subprocess.Popen(  # noqa: S603 (our own interpreter and module, no shell)
+            _child_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, env=_child_environment(), cwd="/", close_fds=True,
+        )
+    except OSError:
+        return _crashed()  # no process to read it with (out of processes or memory)
     assert child.stdin is not None and child.stdout is not None  # noqa: S101 (PIPE above)
     killed = threading.Event()
 
@@ -179,12 +182,19 @@ def extract_text_isolated(
 def _limit(memory_limit: int, cpu_seconds: int) -> None:
     import resource
 
-    resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    def lower(kind: int, soft: int, hard: int) -> None:
+        # Never above a hard limit the server already runs under (raising it is refused).
+        current = resource.getrlimit(kind)[1]
+        if current != resource.RLIM_INFINITY:
+            soft, hard = min(soft, current), min(hard, current)
+        resource.setrlimit(kind, (soft, hard))
+
+    lower(resource.RLIMIT_AS, memory_limit, memory_limit)
+    lower(resource.RLIMIT_CPU, cpu_seconds, cpu_seconds + 1)
     # No plaintext may reach the disk, not even as a core dump.
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+    lower(resource.RLIMIT_FSIZE, 0, 0)
+    lower(resource.RLIMIT_CORE, 0, 0)
+    lower(resource.RLIMIT_NPROC, 0, 0)
 
 
 def _child() -> int:
