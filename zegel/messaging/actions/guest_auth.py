@@ -180,16 +180,22 @@ def verify_code(recipient: Recipient, code: str, session_key: str, *,
 def verify_access_code(recipient: Recipient, code: str, *,
                        request: HttpRequest | None = None) -> bool:
     """Check an access code; False and NotFound as for verify_code."""
+    # Argon2 is slow on purpose, so it runs before the transaction instead of holding the
+    # write lock (on SQLite every writer would wait behind it). It checks the hash as it is
+    # now; inside, under lock, the hash must still be that one, and everything that can
+    # change (locked, revoked, expired) is checked there.
+    hashed = Recipient.objects.filter(pk=recipient.pk).values_list(
+        "access_code_hash", flat=True).first() or ""
+    matches: bool
+    try:
+        matches = _argon2.verify(hashed, (code or "").strip())
+    except (VerificationError, InvalidHashError):
+        matches = False
     with transaction.atomic(durable=True):
         recipient = access.recipient_for_guest(recipient.pk, for_update=True)
         if recipient.locked_at or recipient.method != Recipient.Method.ACCESS_CODE:
             return False
-        ok: bool
-        try:
-            ok = _argon2.verify(recipient.access_code_hash, (code or "").strip())
-        except (VerificationError, InvalidHashError):
-            ok = False
-        if not ok:
+        if not (matches and hmac.compare_digest(recipient.access_code_hash, hashed)):
             _fail(recipient, "wrong access code", request)
             return False
         _verified(recipient, request)
