@@ -119,10 +119,14 @@ def recipient_for_guest(pk: int, *, for_update: bool = False) -> Recipient:
     if for_update:
         recipients = recipients.select_for_update(of=("self",))
     found = recipients.filter(pk=pk).first()
-    if found is None or found.revoked_at is not None:
-        raise NotFound(_("This message is no longer available."))
-    conversation = found.conversation
-    if conversation.revoked_at is not None or (
-            conversation.expires_at is not None and conversation.expires_at <= timezone.now()):
+    if found is None or not guest_access_holds(found):
         raise NotFound(_("This message is no longer available."))
     return found
+
+
+def guest_access_holds(recipient: Recipient) -> bool:
+    """The guest rule itself: neither the recipient nor the conversation was revoked, and the
+    conversation has not expired."""
+    conversation = recipient.conversation
+    return (recipient.revoked_at is None and conversation.revoked_at is None
+            and (conversation.expires_at is None or conversation.expires_at > timezone.now()))

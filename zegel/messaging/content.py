@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zegel.crypto.stream import CHUNK_SIZE, iter_decrypt
 from zegel.files.blobs import blob_store
 from zegel.keystore.keys import ShreddedError, open_text, unwrap
+from zegel.messaging import access
 from zegel.messaging.models import (
     Attachment,
     Conversation,
@@ -112,11 +112,6 @@ def resolve_link(token: str) -> Recipient | None:
         return None
     link = (RecipientLink.objects.select_related("recipient__conversation__organisation")
             .filter(token_hash=hash_token(token)).first())
-    if link is None or link.recipient.revoked_at is not None:
-        return None
-    conversation = link.recipient.conversation
-    if conversation.revoked_at is not None:
-        return None
-    if conversation.expires_at is not None and conversation.expires_at <= timezone.now():
+    if link is None or not access.guest_access_holds(link.recipient):
         return None
     return link.recipient
