@@ -69,12 +69,15 @@ def test_no_other_user_sees_a_conversation_in_the_sender_app(
     assert client.post(f"/c/{conversation_id}", {"body": "x"}).status_code == 404
     assert client.get(f"/c/{conversation_id}/a/{attachment.pk}").status_code == 404
     assert client.post(f"/c/{conversation_id}/revoke", {"confirm": "yes"}).status_code == 404
+    assert client.post(f"/c/{conversation_id}/expiry",
+                       {"expires_on": "2099-01-31"}).status_code == 404
     assert client.post(f"/c/{conversation_id}/recipients/{recipient.pk}/revoke"
                        ).status_code == 404
     assert client.post(f"/c/{conversation_id}/recipients/{recipient.pk}/resend"
                        ).status_code == 404
     assert b"Uw uitslag" not in client.get("/sent").content
-    assert Conversation.objects.get().revoked_at is None
+    conversation = Conversation.objects.get()
+    assert conversation.revoked_at is None and conversation.expires_at is None
 
 
 @pytest.mark.parametrize("who", ["teammate", "outsider"])
