@@ -67,10 +67,16 @@ def test_it_kills_a_code_after_five_wrong_tries(token: str) -> None:
 def test_it_locks_recipient_after_twenty_failures_and_tells_sender(token: str,
                                                                   sender: User) -> None:
     client = Client()
-    for i in range(20):
+    for i in range(19):
         if i % 5 == 0:
             client.post(f"/m/{token}/code")
         client.post(f"/m/{token}/verify", {"code": "000000" if i % 2 else "999999"})
+    # Someone else holds a fresh, unused code when the twentieth failure locks the recipient.
+    holder = Client()
+    holder.post(f"/m/{token}/code")
+    right_code = latest_sms_code()
+    assert Recipient.objects.get().locked_at is None
+    client.post(f"/m/{token}/verify", {"code": "999999"})
     recipient = Recipient.objects.get()
     assert recipient.locked_at is not None
     assert RecipientEvent.objects.filter(kind="locked").exists()
@@ -79,7 +85,9 @@ def test_it_locks_recipient_after_twenty_failures_and_tells_sender(token: str,
     assert notice is not None and "piet@example.nl" in notice.text
     assert client.get(f"/m/{token}").status_code == 403
     # Even the right code does not open it now.
-    assert not actions.verify_code(recipient, "123456", client.session.session_key or "")
+    assert holder.post(f"/m/{token}/verify", {"code": right_code}).status_code == 403
+    assert not actions.verify_code(recipient, right_code, holder.session.session_key or "")
+    assert not RecipientEvent.objects.filter(kind="verified").exists()
 
 
 def test_it_rejects_a_replayed_code(token: str) -> None:

@@ -18,7 +18,7 @@ from zegel.api.dlp_admin import router as dlp_admin_router
 from zegel.audit.log import record
 from zegel.dlp import service as dlp
 from zegel.files.uploads import EncryptedUpload, accepts_uploads_at, upload_refused
-from zegel.messaging import actions
+from zegel.messaging import access, actions
 from zegel.messaging.models import Attachment, Message, RecipientEvent
 from zegel.orgs.models import User
 
@@ -166,11 +166,7 @@ def _message_out(message: Message) -> dict[str, Any]:
 
 def _draft(user: User, payload: MessageIn) -> tuple[list[actions.RecipientSpec],
                                                     list[Attachment]]:
-    attachments = list(Attachment.objects.filter(pk__in=payload.attachments,
-                                                 uploaded_by_user=user).select_related("key"))
-    if len(attachments) != len(set(payload.attachments)):
-        raise actions.ActionError("An attachment id is unknown or already used.",
-                                  field="attachments", status=404)
+    attachments = access.draft_attachments(payload.attachments, user=user)
     specs = [actions.RecipientSpec(email=r.email, name=r.name, kind=r.kind,
                                    method=r.verification or "", phone=r.phone,
                                    access_code=r.access_code,
@@ -240,29 +236,15 @@ def check_message(request: HttpRequest, payload: MessageIn) -> Any:
     return result.as_json()
 
 
-def _own_message(request: HttpRequest, message_id: str) -> Message:
-    user = api_user(request)
-    try:
-        pk = uuid.UUID(message_id)
-    except ValueError:
-        raise HttpError(404, "Message not found.") from None
-    message = (Message.objects.select_related("conversation")
-               .filter(pk=pk, conversation__organisation=user.organisation,
-                       conversation__created_by=user).first())
-    if message is None:
-        raise HttpError(404, "Message not found.")
-    return message
-
-
 @api.get("/messages/{message_id}", response=MessageOut)
 def get_message(request: HttpRequest, message_id: str) -> Any:
-    return _message_out(_own_message(request, message_id))
+    return _message_out(access.message_for_user(api_user(request), message_id))
 
 
 @api.post("/messages/{message_id}/revoke", response=MessageOut)
 def revoke_message(request: HttpRequest, message_id: str) -> Any:
     """Revoke the message's whole conversation for everyone and destroy its content."""
-    message = _own_message(request, message_id)
-    actions.revoke_conversation(sender=api_user(request), conversation=message.conversation,
-                                request=request)
-    return _message_out(message)
+    user = api_user(request)
+    message = access.message_for_user(user, message_id)
+    actions.revoke_conversation(sender=user, conversation=message.conversation, request=request)
+    return _message_out(access.message_for_user(user, message_id))

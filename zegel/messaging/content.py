@@ -6,14 +6,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from zegel.crypto.stream import CHUNK_SIZE, iter_decrypt
 from zegel.files.blobs import blob_store
 from zegel.keystore.keys import ShreddedError, open_text, unwrap
+from zegel.messaging import access
 from zegel.messaging.models import (
     Attachment,
     Conversation,
@@ -65,6 +66,24 @@ def open_message(message: Message) -> OpenMessage:
 
 def conversation_subject(conversation: Conversation) -> str:
     first = conversation.messages.select_related("key").order_by("created_at", "id").first()
+    return _subject_of(first)
+
+
+def prefetch_first_message() -> Prefetch[Any]:
+    """For a list of conversations: each one's first message with its key, in one query
+    (a window function), for first_subject()."""
+    return Prefetch("messages", to_attr="first_messages",
+                    queryset=Message.objects.select_related("key").defer("body_ct")
+                    .order_by("created_at", "id")[:1])
+
+
+def first_subject(conversation: Conversation) -> str:
+    """The subject of a conversation fetched with prefetch_first_message()."""
+    first: list[Message] = getattr(conversation, "first_messages", [])
+    return _subject_of(first[0] if first else None)
+
+
+def _subject_of(first: Message | None) -> str:
     if first is None:
         return ""
     try:
@@ -93,11 +112,6 @@ def resolve_link(token: str) -> Recipient | None:
         return None
     link = (RecipientLink.objects.select_related("recipient__conversation__organisation")
             .filter(token_hash=hash_token(token)).first())
-    if link is None or link.recipient.revoked_at is not None:
-        return None
-    conversation = link.recipient.conversation
-    if conversation.revoked_at is not None:
-        return None
-    if conversation.expires_at is not None and conversation.expires_at <= timezone.now():
+    if link is None or not access.guest_access_holds(link.recipient):
         return None
     return link.recipient

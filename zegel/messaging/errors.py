@@ -1,6 +1,8 @@
-"""The error every action raises when it refuses a request."""
+"""The errors every action raises when it refuses a request."""
 
 from __future__ import annotations
+
+from django.http import Http404
 
 
 class ActionError(Exception):
@@ -11,3 +13,11 @@ class ActionError(Exception):
         self.message = message
         self.field = field
         self.status = status
+
+
+class NotFound(ActionError, Http404):
+    """The object does not exist or is not this person's to see: the two look the same. It is
+    an Http404 too, so a web view that does not catch it answers with the 404 page."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message, field=field, status=404)

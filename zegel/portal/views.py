@@ -21,7 +21,8 @@ from zegel.files.uploads import (
     upload_refused,
     upload_too_large_response,
 )
-from zegel.messaging import actions, content
+from zegel.keystore.keys import ShreddedError
+from zegel.messaging import access, actions, content
 from zegel.messaging.models import Attachment, Recipient
 from zegel.messaging.validation import mask_email, mask_phone
 
@@ -75,7 +76,7 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
     if recipient is None:
         return _not_found(request)
     if recipient.locked_at:
-        return render(request, "portal/locked.html", _context(recipient), status=403)
+        return _locked(request, recipient)
     if _verified(request, recipient):
         return _conversation(request, token, recipient)
     code_sent = request.session.get("portal_code_for") == recipient.pk
@@ -83,11 +84,21 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
                   _context(recipient, token=token, code_sent=code_sent))
 
 
+def _locked(request: HttpRequest, recipient: Recipient) -> HttpResponse:
+    return render(request, "portal/locked.html", _context(recipient), status=403)
+
+
 def _conversation(request: HttpRequest, token: str, recipient: Recipient, *,
                   status: int = 200, **extra: Any) -> HttpResponse:
     messages = list(content.visible_messages(recipient))
-    actions.record_opened(recipient, messages, request=request)
-    opened = [content.open_message(m) for m in messages]
+    try:
+        actions.record_opened(recipient, messages, request=request)
+        opened = [content.open_message(m) for m in messages]
+    except actions.LockedOut:
+        return _locked(request, recipient)
+    except (actions.NotFound, ShreddedError):
+        # Revoked or expired while this page was on its way: the keys may be gone already.
+        return _not_found(request)
     return render(request, "portal/conversation.html",
                   _context(recipient, token=token, thread=opened,
                            subject=opened[0].subject if opened else "", **extra),
@@ -102,7 +113,10 @@ def send_code(request: HttpRequest, token: str) -> HttpResponseBase:
         return _not_found(request)
     if recipient.method == Recipient.Method.ACCESS_CODE:
         return redirect("portal:landing", token=token)
-    result = actions.request_code(recipient, _ensure_session(request), request=request)
+    try:
+        result = actions.request_code(recipient, _ensure_session(request), request=request)
+    except actions.NotFound:
+        return _not_found(request)
     if result.locked:
         return redirect("portal:landing", token=token)
     request.session["portal_code_for"] = recipient.pk
@@ -126,14 +140,17 @@ def verify(request: HttpRequest, token: str) -> HttpResponseBase:
     if recipient is None:
         return _not_found(request)
     code = request.POST.get("code", "")
-    if recipient.method == Recipient.Method.ACCESS_CODE:
-        ok = actions.verify_access_code(recipient, code, request=request)
-    else:
-        ok = actions.verify_code(recipient, code, _ensure_session(request), request=request)
+    try:
+        if recipient.method == Recipient.Method.ACCESS_CODE:
+            ok = actions.verify_access_code(recipient, code, request=request)
+        else:
+            ok = actions.verify_code(recipient, code, _ensure_session(request), request=request)
+    except actions.NotFound:
+        return _not_found(request)
     if not ok:
         recipient.refresh_from_db()
         if recipient.locked_at:
-            return render(request, "portal/locked.html", _context(recipient), status=403)
+            return _locked(request, recipient)
         error = (_("This access code is not right. Check it and try again.")
                  if recipient.method == Recipient.Method.ACCESS_CODE
                  else _("This code is not right or no longer valid. Check it, or ask for a "
@@ -162,7 +179,10 @@ def download(request: HttpRequest, token: str, attachment_id: str) -> HttpRespon
                   .filter(pk=pk, message_id__in=list(visible)).first() if pk else None)
     if attachment is None:
         return _not_found(request)
-    actions.record_download(attachment, recipient=recipient, request=request)
+    try:
+        actions.record_download(attachment, recipient=recipient, request=request)
+    except actions.ActionError:
+        return _not_found(request)
     return download_response(content.attachment_name(attachment),
                              content.iter_attachment(attachment), attachment.size)
 
@@ -190,16 +210,19 @@ def reply(request: HttpRequest, token: str) -> HttpResponseBase:
         return upload_too_large_response(request)
     org = recipient.conversation.organisation
     body = request.POST.get("body", "")
-    kept = Attachment.objects.filter(
-        pk__in=[v for v in request.POST.getlist("attachment_ids") if _uuid_or_none(v)],
-        uploaded_by_recipient=recipient, message__isnull=True)
-    attachments = list(kept) + [
+    kept = access.draft_attachments(request.POST.getlist("attachment_ids"),
+                                    recipient=recipient, missing_ok=True)
+    attachments = kept + [
         actions.store_upload(f, organisation=org, recipient=recipient)
         for f in request.FILES.getlist("attachments") if isinstance(f, EncryptedUpload)
     ]
     try:
         actions.reply_as_recipient(recipient, body, attachments, request=request)
+    except actions.LockedOut:
+        return _locked(request, recipient)
     except actions.ActionError as exc:
+        if isinstance(exc, actions.NotFound) and not exc.field:
+            return _not_found(request)  # revoked or expired meanwhile
         pending = [(a, content.attachment_name(a)) for a in attachments]
         return _conversation(request, token, recipient, error=exc.message, body=body,
                              pending=pending, status=exc.status)

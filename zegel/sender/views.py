@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib import messages as flash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -25,7 +25,7 @@ from zegel.files.uploads import (
     upload_refused,
     upload_too_large_response,
 )
-from zegel.messaging import actions, content
+from zegel.messaging import access, actions, content
 from zegel.messaging.models import Attachment, Conversation, Recipient, RecipientEvent
 from zegel.orgs.access import staff_user
 
@@ -39,24 +39,18 @@ class LoginView(auth_views.LoginView):
 
 def _own_conversation(request: HttpRequest, conversation_id: str) -> Conversation:
     """The conversation if this user may see it; 404 otherwise (also for other orgs')."""
-    try:
-        pk = uuid.UUID(conversation_id)
-    except ValueError:
-        raise Http404 from None
-    user = staff_user(request)
-    conversation = (Conversation.objects.select_related("organisation", "created_by")
-                    .filter(pk=pk, organisation=user.organisation, created_by=user).first())
-    if conversation is None:
-        raise Http404
-    return conversation
+    return access.conversation_for_user(staff_user(request), conversation_id)
 
 
-def _summaries(conversations: Any) -> list[dict[str, Any]]:
+def _summaries(conversations: QuerySet[Conversation]) -> list[dict[str, Any]]:
+    # Three queries for the whole list: conversations, their recipients, and each one's first
+    # message with its key (for the subject); not one per row.
+    listed = conversations.prefetch_related("recipients", content.prefetch_first_message())
     rows = []
-    for conversation in conversations:
+    for conversation in listed:
         rows.append({
             "conversation": conversation,
-            "subject": content.conversation_subject(conversation),
+            "subject": content.first_subject(conversation),
             "recipients": ", ".join(r.label for r in conversation.recipients.all()),
         })
     return rows
@@ -66,9 +60,8 @@ def _summaries(conversations: Any) -> list[dict[str, Any]]:
 @never_cache
 def inbox(request: HttpRequest) -> HttpResponse:
     user = staff_user(request)
-    conversations = (Conversation.objects.filter(organisation=user.organisation, created_by=user,
-                                                 has_unread_reply=True)
-                     .prefetch_related("recipients").order_by("-last_activity_at")[:200])
+    conversations = (access.visible_conversations(user).filter(has_unread_reply=True)
+                     .order_by("-last_activity_at")[:200])
     return render(request, "sender/list.html", {
         "title": _("Inbox"), "rows": _summaries(conversations), "tab": "inbox",
         "empty": _("No new replies."),
@@ -79,8 +72,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @never_cache
 def sent(request: HttpRequest) -> HttpResponse:
     user = staff_user(request)
-    conversations = (Conversation.objects.filter(organisation=user.organisation, created_by=user)
-                     .prefetch_related("recipients").order_by("-last_activity_at")[:200])
+    conversations = access.visible_conversations(user).order_by("-last_activity_at")[:200]
     return render(request, "sender/list.html", {
         "title": _("Sent"), "rows": _summaries(conversations), "tab": "sent",
         "empty": _("You have not sent any secure messages yet."),
@@ -109,14 +101,8 @@ def _take_attachments(request: HttpRequest, *, field: str = "attachments") -> li
     """Uploads of this request become draft attachments at once, so a form that is refused and
     shown again keeps them: nothing the sender already uploaded is lost."""
     user = staff_user(request)
-    ids = []
-    for value in request.POST.getlist("attachment_ids"):
-        try:
-            ids.append(uuid.UUID(value))
-        except ValueError:
-            continue
-    kept = list(Attachment.objects.filter(pk__in=ids, uploaded_by_user=user,
-                                          message__isnull=True).select_related("key"))
+    kept = access.draft_attachments(request.POST.getlist("attachment_ids"), user=user,
+                                    missing_ok=True)
     new = [actions.store_upload(f, organisation=user.organisation, user=user)
            for f in request.FILES.getlist(field) if isinstance(f, EncryptedUpload)]
     return kept + new
@@ -251,7 +237,7 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
                             **_dlp_context(exc)})
         else:
             return redirect("sender:conversation", conversation_id=str(convo.pk))
-    actions.mark_seen_by_sender(convo)
+    actions.mark_seen_by_sender(sender=staff_user(request), conversation=convo)
     # A revoked conversation's keys are destroyed: there is nothing left to show but the status.
     thread = [] if convo.revoked_at else [
         content.open_message(m) for m in convo.messages.select_related(
@@ -269,13 +255,8 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
 @never_cache
 def download(request: HttpRequest, conversation_id: str, attachment_id: str) -> HttpResponseBase:
     convo = _own_conversation(request, conversation_id)
-    try:
-        pk = uuid.UUID(attachment_id)
-    except ValueError:
-        raise Http404 from None
-    attachment = (Attachment.objects.select_related("key", "organisation")
-                  .filter(pk=pk, message__conversation=convo).first())
-    if attachment is None or convo.revoked_at is not None:
+    attachment = access.attachment_for_user(staff_user(request), convo, attachment_id)
+    if convo.revoked_at is not None:
         raise Http404
     actions.record_download(attachment, user=staff_user(request), request=request)
     return download_response(content.attachment_name(attachment),
@@ -305,9 +286,7 @@ def revoke(request: HttpRequest, conversation_id: str) -> HttpResponseBase:
 def revoke_recipient(request: HttpRequest, conversation_id: str,
                      recipient_id: int) -> HttpResponseBase:
     convo = _own_conversation(request, conversation_id)
-    recipient = convo.recipients.filter(pk=recipient_id).first()
-    if recipient is None:
-        raise Http404
+    recipient = access.recipient_for_user(staff_user(request), convo, recipient_id)
     actions.revoke_recipient(sender=staff_user(request), recipient=recipient, request=request)
     flash.success(request, _("Access for %(email)s was revoked.") % {"email": recipient.email})
     return redirect("sender:conversation", conversation_id=str(convo.pk))
@@ -332,9 +311,7 @@ def change_expiry(request: HttpRequest, conversation_id: str) -> HttpResponseBas
 @require_POST
 def resend(request: HttpRequest, conversation_id: str, recipient_id: int) -> HttpResponseBase:
     convo = _own_conversation(request, conversation_id)
-    recipient = convo.recipients.filter(pk=recipient_id).first()
-    if recipient is None:
-        raise Http404
+    recipient = access.recipient_for_user(staff_user(request), convo, recipient_id)
     try:
         actions.resend_notification(sender=staff_user(request), recipient=recipient,
                                     request=request)

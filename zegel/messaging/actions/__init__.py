@@ -16,7 +16,12 @@ from zegel.messaging.actions.compose import (
     mark_seen_by_sender,
     send_message,
 )
-from zegel.messaging.actions.guest import record_download, record_opened, reply_as_recipient
+from zegel.messaging.actions.guest import (
+    LockedOut,
+    record_download,
+    record_opened,
+    reply_as_recipient,
+)
 from zegel.messaging.actions.guest_auth import (
     CodeRequest,
     lock_recipient,
@@ -32,7 +37,7 @@ from zegel.messaging.actions.lifecycle import (
     set_expiry,
 )
 from zegel.messaging.drafts import CleanRecipient, RecipientSpec, clean_recipients
-from zegel.messaging.errors import ActionError
+from zegel.messaging.errors import ActionError, NotFound
 
 __all__ = [
     "MAX_BODY",
@@ -40,6 +45,8 @@ __all__ = [
     "ActionError",
     "CleanRecipient",
     "CodeRequest",
+    "LockedOut",
+    "NotFound",
     "RecipientSpec",
     "answer_conversation",
     "clean_recipients",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,7 +12,9 @@ from django.utils.translation import gettext as _
 from zegel.files.blobs import blob_store
 from zegel.files.uploads import EncryptedUpload
 from zegel.keystore.keys import create_data_key, seal_text
-from zegel.messaging.errors import ActionError
+from zegel.keystore.models import DataKey
+from zegel.messaging import access
+from zegel.messaging.errors import NotFound
 from zegel.messaging.models import (
     Attachment,
     Message,
@@ -24,7 +26,7 @@ from zegel.orgs.models import Organisation, User
 def store_upload(upload: EncryptedUpload, *, organisation: Organisation,
                  user: User | None = None, recipient: Recipient | None = None) -> Attachment:
     """Take an upload that the encrypting handler already wrote as ciphertext."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         key, dek = create_data_key(upload.dek)
         attachment = Attachment(organisation=organisation, uploaded_by_user=user,
                                 uploaded_by_recipient=recipient, key=key,
@@ -37,36 +39,57 @@ def store_upload(upload: EncryptedUpload, *, organisation: Organisation,
 
 
 def check_owned(attachments: Sequence[Attachment], *, user: User | None = None,
-                 recipient: Recipient | None = None) -> None:
+                 recipient: Recipient | None = None, for_update: bool = False) -> None:
     """Refuse attachments this person did not upload or that a message already has; checked
-    before anything reads them (the DLP scan) and again when they are claimed."""
-    for attachment in attachments:
-        owned = (attachment.uploaded_by_user_id == (user.pk if user else None)
-                 and attachment.uploaded_by_recipient_id == (recipient.pk if recipient else None))
-        if not owned or attachment.message_id is not None:
-            raise ActionError(_("An attachment could not be found."), field="attachments",
-                              status=404)
+    before anything reads them (the DLP scan) and again, locked, when they are claimed."""
+    access.draft_attachments([a.pk for a in attachments], user=user, recipient=recipient,
+                             for_update=for_update)
 
 
 def claim_attachments(attachments: Sequence[Attachment], message: Message, *,
                        user: User | None = None, recipient: Recipient | None = None) -> None:
-    check_owned(attachments, user=user, recipient=recipient)
+    """Inside the sending transaction: bind the drafts to the message."""
+    check_owned(attachments, user=user, recipient=recipient, for_update=True)
     ids = [a.pk for a in attachments]
-    # Bind only drafts that are still unbound: a concurrent send cannot take the same file.
+    # Bind only drafts that are still unbound: a concurrent send cannot take the same file,
+    # and one the sweep removed meanwhile makes the send fail instead of losing the file.
     updated = Attachment.objects.filter(pk__in=ids, message__isnull=True).update(message=message)
-    if updated != len(ids):
-        raise ActionError(_("An attachment could not be found."), field="attachments",
-                          status=404)
+    if updated != len(set(ids)):
+        raise NotFound(_("An attachment could not be found."), field="attachments")
 
 
-def discard_draft_attachments(older_than: timedelta = timedelta(days=1)) -> int:
-    """Remove uploads that never became part of a message."""
+def discard_draft_attachments(older_than: timedelta = timedelta(days=1), *,
+                              batch: int = 500) -> int:
+    """Remove uploads that never became part of a message.
+
+    A send may bind a draft at the same moment: the rows are locked and deleted only while
+    still unbound, in one transaction, and a blob is removed only after that commits and only
+    for a row this call deleted. So the sweep never takes a file that a message now has."""
     cutoff = timezone.now() - older_than
     count = 0
-    for attachment in Attachment.objects.filter(message__isnull=True, created_at__lt=cutoff):
-        blob_store().delete(attachment.blob_id)
-        key = attachment.key
-        attachment.delete()
-        key.delete()
-        count += 1
-    return count
+    while True:
+        removed = _discard_batch(cutoff, batch)
+        count += removed
+        if removed < batch:
+            return count
+
+
+def _discard_batch(cutoff: datetime, batch: int) -> int:
+    with transaction.atomic(durable=True):
+        doomed = list(Attachment.objects.select_for_update()
+                      .filter(message__isnull=True, created_at__lt=cutoff)
+                      .order_by("created_at", "id").values_list("pk", "blob_id", "key_id")[:batch])
+        ids = [pk for pk, _blob, _key in doomed]
+        _total, by_model = Attachment.objects.filter(pk__in=ids, message__isnull=True).delete()
+        if by_model.get(Attachment._meta.label, 0) != len(ids):
+            # Cannot happen while the rows are locked; refuse rather than guess which went.
+            raise RuntimeError("draft attachments changed under the sweep's lock")
+        DataKey.objects.filter(pk__in=[key for _pk, _blob, key in doomed]).delete()
+        blob_ids = [blob for _pk, blob, _key in doomed]
+
+        def delete_blobs() -> None:
+            for blob_id in blob_ids:
+                blob_store().delete(blob_id)
+
+        transaction.on_commit(delete_blobs)
+    return len(ids)

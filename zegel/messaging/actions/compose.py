@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -14,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from zegel.audit.log import record, staff_actor
 from zegel.keystore.keys import create_data_key, seal_text
-from zegel.messaging import guards
+from zegel.messaging import access, guards
 from zegel.messaging.actions.attachments import check_owned, claim_attachments
 from zegel.messaging.content import conversation_subject
 from zegel.messaging.drafts import RecipientSpec, clean_recipients
@@ -88,8 +89,12 @@ def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[
     draft = guards.Draft(sender=sender, subject=subject, body=body, recipients=clean,
                          attachments=attachments, via=via, confirmed=dlp_confirmed,
                          request=request)
-    verdicts = guards.before_send(draft)
-    with transaction.atomic():
+    # The data-leak scan reads every file and may take seconds, so it runs before the
+    # transaction (a write lock held that long would stall every other writer on SQLite); what
+    # it cannot see change is checked again under lock below (the drafts are still this
+    # sender's and still unbound).
+    verdicts = _scan(draft, attachments)
+    with transaction.atomic(durable=True):
         conversation = Conversation.objects.create(organisation=sender.organisation,
                                                    created_by=sender, expires_at=expires_at)
         message = new_message(conversation, subject, body, user=sender)
@@ -111,26 +116,41 @@ def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[
     return message
 
 
+def _scan(draft: guards.Draft, attachments: Sequence[Attachment]) -> list[Any]:
+    try:
+        return guards.before_send(draft)
+    except OSError:
+        # A draft's file went while it was read (the sweep removed it): refuse the send as for
+        # any draft that is gone, instead of failing with a server error.
+        check_owned(attachments, user=draft.sender)
+        raise
+
+
 def answer_conversation(*, sender: User, conversation: Conversation, body: str,
                         attachments: Sequence[Attachment] = (),
                         request: HttpRequest | None = None, via: str = "web",
                         dlp_confirmed: bool = False) -> Message:
-    if conversation.organisation_id != sender.organisation_id:
-        raise ActionError(_("Conversation not found."), status=404)
-    if conversation.revoked_at is not None:
-        raise ActionError(_("This conversation was revoked; it cannot be answered."),
-                          status=409)
+    """The sender's answer in one of their conversations, to its recipients who still have
+    access."""
+    # Checked first without a lock, so nobody scans content into someone else's conversation,
+    # and again under lock: it may have been revoked while the scan ran.
+    conversation = access.conversation_for_user(sender, conversation.pk)
+    _refuse_revoked(conversation)
     if not body.strip() and not attachments:
         raise ActionError(_("Write a message or add an attachment."), field="body")
     subject = conversation_subject(conversation)
     check_owned(attachments, user=sender)
-    active = list(conversation.recipients.filter(revoked_at__isnull=True))
-    draft = guards.Draft(sender=sender, subject=subject, body=body, recipients=active,
+    draft = guards.Draft(sender=sender, subject=subject, body=body,
+                         recipients=list(conversation.recipients.filter(revoked_at__isnull=True)),
                          attachments=attachments, via=via, confirmed=dlp_confirmed,
                          request=request)
-    verdicts = guards.before_send(draft)
-    with transaction.atomic():
-        locked_open_conversation(conversation)
+    verdicts = _scan(draft, attachments)
+    with transaction.atomic(durable=True):
+        conversation = access.conversation_for_user(sender, conversation.pk, for_update=True)
+        _refuse_revoked(conversation)
+        # A recipient revoked since the scan gets nothing; the scan saw a superset.
+        active = list(conversation.recipients.select_for_update(of=("self",))
+                      .filter(revoked_at__isnull=True))
         message = new_message(conversation, subject, body, user=sender)
         claim_attachments(attachments, message, user=sender)
         for recipient in active:
@@ -146,15 +166,15 @@ def answer_conversation(*, sender: User, conversation: Conversation, body: str,
     return message
 
 
-def mark_seen_by_sender(conversation: Conversation) -> None:
-    if conversation.has_unread_reply:
-        Conversation.objects.filter(pk=conversation.pk).update(has_unread_reply=False)
-
-
-def locked_open_conversation(conversation: Conversation) -> None:
-    """Inside a transaction: lock the conversation row and refuse if it was revoked meanwhile,
-    so a reply cannot slip in after the keys were destroyed."""
-    current = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    if current.revoked_at is not None:
+def _refuse_revoked(conversation: Conversation) -> None:
+    if conversation.revoked_at is not None:
         raise ActionError(_("This conversation was revoked; it cannot be answered."),
                           status=409)
+
+
+def mark_seen_by_sender(*, sender: User, conversation: Conversation) -> None:
+    """The sender looked at the conversation: it leaves the inbox. One conditional UPDATE,
+    with the access rule in its WHERE, so there is nothing to lock first."""
+    with transaction.atomic(durable=True):
+        access.visible_conversations(sender).filter(
+            pk=conversation.pk, has_unread_reply=True).update(has_unread_reply=False)

@@ -12,12 +12,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zegel.audit.log import guest_actor, record
 from zegel.crypto.keyring import get_keyring
+from zegel.messaging import access
 from zegel.messaging.errors import ActionError
 from zegel.messaging.models import (
     Message,
@@ -53,14 +55,15 @@ CODES_PER_HOUR = 10
 def request_code(recipient: Recipient, session_key: str, *,
                  request: HttpRequest | None = None) -> CodeRequest:
     """Send a fresh SMS or e-mail code, unless the cooldown or the hourly cap says wait."""
-    if recipient.method not in (Recipient.Method.SMS, Recipient.Method.EMAIL):
-        raise ActionError(_("This message is opened with an access code."))
-    if recipient.locked_at:
-        return CodeRequest(sent=False, locked=True)
-    now = timezone.now()
-    with transaction.atomic():
-        # One request at a time per recipient, or parallel requests all pass the cooldown.
-        Recipient.objects.select_for_update().filter(pk=recipient.pk).first()
+    with transaction.atomic(durable=True):
+        # Locked and re-read: parallel requests would all pass the cooldown otherwise, and a
+        # request racing a lock-out or a revoke must not send a code after it.
+        recipient = access.recipient_for_guest(recipient.pk, for_update=True)
+        if recipient.method not in (Recipient.Method.SMS, Recipient.Method.EMAIL):
+            raise ActionError(_("This message is opened with an access code."))
+        if recipient.locked_at:
+            return CodeRequest(sent=False, locked=True)
+        now = timezone.now()
         recent = recipient.codes.filter(created_at__gt=now - timedelta(hours=1))
         last = recent.order_by("-created_at").first()
         if last is not None:
@@ -97,14 +100,16 @@ def request_code(recipient: Recipient, session_key: str, *,
 
 
 def _fail(recipient: Recipient, reason: str, request: HttpRequest | None) -> None:
+    """Inside a transaction that holds the recipient's row lock: count one failure."""
     org = recipient.conversation.organisation
-    Recipient.objects.filter(pk=recipient.pk).update(failed_attempts=recipient.failed_attempts + 1)
-    recipient.failed_attempts += 1
+    # F(): the count is the database's, never one read earlier.
+    Recipient.objects.filter(pk=recipient.pk).update(failed_attempts=F("failed_attempts") + 1)
+    recipient.refresh_from_db(fields=["failed_attempts", "locked_at"])
     record("verify.failed", organisation=org, **guest_actor(recipient),
            object_type="recipient", object_id=recipient.pk,
            request=request, data={"reason": reason, "failures": recipient.failed_attempts})
     if recipient.failed_attempts >= settings.RECIPIENT_MAX_FAILURES and not recipient.locked_at:
-        lock_recipient(recipient, request=request)
+        _lock(recipient, request=request)
 
 
 def tell_sender(template: str, recipient: Recipient, *, purpose: str, dedupe_key: str,
@@ -123,6 +128,15 @@ def tell_sender(template: str, recipient: Recipient, *, purpose: str, dedupe_key
 
 
 def lock_recipient(recipient: Recipient, *, request: HttpRequest | None = None) -> None:
+    """Lock a recipient out (no code opens the message until the sender lets them in)."""
+    with transaction.atomic(durable=True):
+        recipient = access.recipient_for_guest(recipient.pk, for_update=True)
+        if not recipient.locked_at:
+            _lock(recipient, request=request)
+
+
+def _lock(recipient: Recipient, *, request: HttpRequest | None) -> None:
+    """Inside a transaction that holds the recipient's row lock."""
     now = timezone.now()
     Recipient.objects.filter(pk=recipient.pk).update(locked_at=now)
     recipient.locked_at = now
@@ -137,10 +151,11 @@ def lock_recipient(recipient: Recipient, *, request: HttpRequest | None = None) 
 
 def verify_code(recipient: Recipient, code: str, session_key: str, *,
                 request: HttpRequest | None = None) -> bool:
+    """Check an SMS or e-mail code. False for a wrong, used or expired code and while locked
+    out; NotFound once access was revoked or the conversation is gone."""
     code = "".join(ch for ch in (code or "") if not ch.isspace())
-    with transaction.atomic():
-        recipient = Recipient.objects.select_for_update().select_related(
-            "conversation__organisation", "conversation__created_by").get(pk=recipient.pk)
+    with transaction.atomic(durable=True):
+        recipient = access.recipient_for_guest(recipient.pk, for_update=True)
         if recipient.locked_at:
             return False
         now = timezone.now()
@@ -154,7 +169,7 @@ def verify_code(recipient: Recipient, code: str, session_key: str, *,
             return False
         if not (len(code) == 6 and code.isdigit()
                 and hmac.compare_digest(entry.code_hmac, _code_hmac(recipient, code))):
-            VerificationCode.objects.filter(pk=entry.pk).update(failures=entry.failures + 1)
+            VerificationCode.objects.filter(pk=entry.pk).update(failures=F("failures") + 1)
             _fail(recipient, "wrong code", request)
             return False
         VerificationCode.objects.filter(pk=entry.pk).update(used_at=now)
@@ -164,17 +179,23 @@ def verify_code(recipient: Recipient, code: str, session_key: str, *,
 
 def verify_access_code(recipient: Recipient, code: str, *,
                        request: HttpRequest | None = None) -> bool:
-    with transaction.atomic():
-        recipient = Recipient.objects.select_for_update().select_related(
-            "conversation__organisation", "conversation__created_by").get(pk=recipient.pk)
+    """Check an access code; False and NotFound as for verify_code."""
+    # Argon2 is slow on purpose, so it runs before the transaction instead of holding the
+    # write lock (on SQLite every writer would wait behind it). It checks the hash as it is
+    # now; inside, under lock, the hash must still be that one, and everything that can
+    # change (locked, revoked, expired) is checked there.
+    hashed = Recipient.objects.filter(pk=recipient.pk).values_list(
+        "access_code_hash", flat=True).first() or ""
+    matches: bool
+    try:
+        matches = _argon2.verify(hashed, (code or "").strip())
+    except (VerificationError, InvalidHashError):
+        matches = False
+    with transaction.atomic(durable=True):
+        recipient = access.recipient_for_guest(recipient.pk, for_update=True)
         if recipient.locked_at or recipient.method != Recipient.Method.ACCESS_CODE:
             return False
-        ok: bool
-        try:
-            ok = _argon2.verify(recipient.access_code_hash, (code or "").strip())
-        except (VerificationError, InvalidHashError):
-            ok = False
-        if not ok:
+        if not (matches and hmac.compare_digest(recipient.access_code_hash, hashed)):
             _fail(recipient, "wrong access code", request)
             return False
         _verified(recipient, request)

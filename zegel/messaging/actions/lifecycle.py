@@ -13,8 +13,9 @@ from django.utils.translation import gettext as _
 from zegel.audit.log import record, staff_actor
 from zegel.files.blobs import blob_store
 from zegel.keystore.models import DataKey
+from zegel.messaging import access
 from zegel.messaging.actions.compose import notify_recipient
-from zegel.messaging.errors import ActionError
+from zegel.messaging.errors import ActionError, NotFound
 from zegel.messaging.models import (
     Attachment,
     Conversation,
@@ -26,20 +27,18 @@ from zegel.messaging.models import (
 from zegel.orgs.models import User
 
 
-def _own(sender: User, conversation: Conversation) -> None:
-    if (conversation.organisation_id != sender.organisation_id
-            or conversation.created_by_id != sender.pk):
-        raise ActionError(_("Conversation not found."), status=404)
-
-
 def revoke_recipient(*, sender: User, recipient: Recipient,
                      request: HttpRequest | None = None) -> None:
     """One recipient's links stop working at once; the others keep theirs."""
-    _own(sender, recipient.conversation)
-    if recipient.revoked_at is not None:
-        return
-    now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
+        # Conversation, then recipient: the order every action that takes both locks them in.
+        conversation = access.conversation_for_user(sender, recipient.conversation_id,
+                                                    for_update=True)
+        recipient = access.recipient_for_user(sender, conversation, recipient.pk,
+                                              for_update=True)
+        if recipient.revoked_at is not None:
+            return
+        now = timezone.now()
         Recipient.objects.filter(pk=recipient.pk).update(revoked_at=now)
         recipient.revoked_at = now
         recipient.codes.filter(used_at__isnull=True).update(used_at=now)
@@ -53,22 +52,23 @@ def revoke_conversation(*, sender: User, conversation: Conversation,
                         request: HttpRequest | None = None) -> None:
     """Revoke for everyone: every link stops working and the data keys of every message and
     file are destroyed (crypto-shredding), so the content is gone from backups too."""
-    _own(sender, conversation)
-    _shred_conversation(conversation, action="conversation.revoked", request=request,
-                        actor=staff_actor(sender))
+    with transaction.atomic(durable=True):
+        conversation = access.conversation_for_user(sender, conversation.pk, for_update=True)
+        _shred_conversation(conversation, action="conversation.revoked", request=request,
+                            actor=staff_actor(sender))
 
 
 def set_expiry(*, sender: User, conversation: Conversation, expires_at: datetime | None,
                request: HttpRequest | None = None) -> None:
     """Change until when the recipients can open the conversation (None: no end date)."""
-    _own(sender, conversation)
-    if conversation.revoked_at is not None:
-        raise ActionError(_("This conversation was revoked; it cannot be changed."), status=409)
-    if expires_at is not None and expires_at <= timezone.now():
-        raise ActionError(_("Choose a date in the future."), field="expires_at")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
+        conversation = access.conversation_for_user(sender, conversation.pk, for_update=True)
+        if conversation.revoked_at is not None:
+            raise ActionError(_("This conversation was revoked; it cannot be changed."),
+                              status=409)
+        if expires_at is not None and expires_at <= timezone.now():
+            raise ActionError(_("Choose a date in the future."), field="expires_at")
         Conversation.objects.filter(pk=conversation.pk).update(expires_at=expires_at)
-        conversation.expires_at = expires_at
         record("conversation.expiry_changed", organisation=sender.organisation,
                **staff_actor(sender),
                object_type="conversation", object_id=conversation.pk, request=request,
@@ -76,48 +76,56 @@ def set_expiry(*, sender: User, conversation: Conversation, expires_at: datetime
 
 
 def expire_due(limit: int = 100) -> int:
-    """Destroy the content of conversations whose expiry date has passed (the worker runs it)."""
+    """Destroy the content of conversations whose expiry date has passed (the worker runs it).
+    One transaction per conversation, so one that fails does not hold back the rest."""
     due = list(Conversation.objects.filter(revoked_at__isnull=True, expires_at__lte=timezone.now())
-               .order_by("expires_at")[:limit])
-    for conversation in due:
-        _shred_conversation(conversation, action="conversation.expired", request=None,
-                            actor={"actor_type": "system"})
+               .order_by("expires_at").values_list("pk", flat=True)[:limit])
+    for pk in due:
+        with transaction.atomic(durable=True):
+            # Re-read under lock: the sender may have revoked it or moved the date meanwhile.
+            conversation = (Conversation.objects.select_for_update(of=("self",))
+                            .select_related("organisation")
+                            .filter(pk=pk, revoked_at__isnull=True,
+                                    expires_at__lte=timezone.now()).first())
+            if conversation is not None:
+                _shred_conversation(conversation, action="conversation.expired", request=None,
+                                    actor={"actor_type": "system"})
     return len(due)
 
 
 def _shred_conversation(conversation: Conversation, *, action: str,
                         request: HttpRequest | None, actor: dict[str, Any]) -> None:
+    """Inside a transaction that holds the conversation's row lock."""
+    if conversation.revoked_at is not None:
+        return
     now = timezone.now()
-    with transaction.atomic():
-        current = Conversation.objects.select_for_update().get(pk=conversation.pk)
-        if current.revoked_at is not None:
-            return
-        Conversation.objects.filter(pk=conversation.pk).update(revoked_at=now,
-                                                               has_unread_reply=False)
-        conversation.revoked_at = now
-        recipients = list(conversation.recipients.filter(revoked_at__isnull=True))
-        conversation.recipients.filter(revoked_at__isnull=True).update(revoked_at=now)
-        VerificationCode.objects.filter(recipient__conversation=conversation,
-                                        used_at__isnull=True).update(used_at=now)
-        for recipient in recipients:
-            RecipientEvent.objects.create(recipient=recipient, kind=RecipientEvent.Kind.REVOKED)
-        attachments = Attachment.objects.filter(message__conversation=conversation)
-        blob_ids = list(attachments.values_list("blob_id", flat=True))
-        key_ids = set(Message.objects.filter(conversation=conversation)
-                      .values_list("key_id", flat=True))
-        key_ids |= set(attachments.values_list("key_id", flat=True))
-        shredded = DataKey.objects.filter(pk__in=key_ids).update(wrapped=b"", shredded_at=now)
-        record(action, organisation=conversation.organisation, object_type="conversation",
-               object_id=conversation.pk, request=request,
-               data={"recipients": len(recipients), "keys_destroyed": shredded,
-                     "files": len(blob_ids)}, **actor)
+    Conversation.objects.filter(pk=conversation.pk).update(revoked_at=now,
+                                                           has_unread_reply=False)
+    conversation.revoked_at = now
+    recipients = list(conversation.recipients.select_for_update(of=("self",))
+                      .filter(revoked_at__isnull=True))
+    conversation.recipients.filter(revoked_at__isnull=True).update(revoked_at=now)
+    VerificationCode.objects.filter(recipient__conversation=conversation,
+                                    used_at__isnull=True).update(used_at=now)
+    for recipient in recipients:
+        RecipientEvent.objects.create(recipient=recipient, kind=RecipientEvent.Kind.REVOKED)
+    attachments = Attachment.objects.filter(message__conversation=conversation)
+    blob_ids = list(attachments.values_list("blob_id", flat=True))
+    key_ids = set(Message.objects.filter(conversation=conversation)
+                  .values_list("key_id", flat=True))
+    key_ids |= set(attachments.values_list("key_id", flat=True))
+    shredded = DataKey.objects.filter(pk__in=key_ids).update(wrapped=b"", shredded_at=now)
+    record(action, organisation=conversation.organisation, object_type="conversation",
+           object_id=conversation.pk, request=request,
+           data={"recipients": len(recipients), "keys_destroyed": shredded,
+                 "files": len(blob_ids)}, **actor)
 
-        def delete_blobs() -> None:
-            # The keys are gone already; removing the ciphertext too frees the space.
-            for blob_id in blob_ids:
-                blob_store().delete(blob_id)
+    def delete_blobs() -> None:
+        # The keys are gone already; removing the ciphertext too frees the space.
+        for blob_id in blob_ids:
+            blob_store().delete(blob_id)
 
-        transaction.on_commit(delete_blobs)
+    transaction.on_commit(delete_blobs)
 
 
 def resend_notification(*, sender: User, recipient: Recipient,
@@ -125,16 +133,19 @@ def resend_notification(*, sender: User, recipient: Recipient,
     """Send the recipient a fresh notification with a new link, for example after a bounce or
     when they lost the e-mail. A recipient who was locked out after wrong codes is let in
     again: the sender decides that, after speaking to them."""
-    conversation = recipient.conversation
-    _own(sender, conversation)
-    if conversation.revoked_at is not None or recipient.revoked_at is not None:
-        raise ActionError(_("Access was revoked; the message cannot be sent again."), status=409)
-    latest = (conversation.messages.filter(author_user__isnull=False)
-              .order_by("-created_at").first())
-    if latest is None:
-        raise ActionError(_("Conversation not found."), status=404)
-    now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
+        conversation = access.conversation_for_user(sender, recipient.conversation_id,
+                                                    for_update=True)
+        recipient = access.recipient_for_user(sender, conversation, recipient.pk,
+                                              for_update=True)
+        if conversation.revoked_at is not None or recipient.revoked_at is not None:
+            raise ActionError(_("Access was revoked; the message cannot be sent again."),
+                              status=409)
+        latest = (conversation.messages.filter(author_user__isnull=False)
+                  .order_by("-created_at").first())
+        if latest is None:
+            raise NotFound(_("Conversation not found."))
+        now = timezone.now()
         was_locked = recipient.locked_at is not None
         if was_locked:
             Recipient.objects.filter(pk=recipient.pk).update(locked_at=None, failed_attempts=0)

@@ -1,0 +1,82 @@
+"""Every action is its own transaction: it refuses to run inside someone else's, where its
+writes and its audit event could still be rolled back after it returned."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from tests.conftest import deliver_and_get_link, send
+from tests.messaging.test_attachments import make_attachment
+from zegel.messaging import actions
+from zegel.messaging.models import Conversation, Message, Recipient
+from zegel.orgs.models import User
+
+
+@pytest.fixture
+def message(sender: User) -> Message:
+    sent = send(sender, attachments=[make_attachment(sender, b"dossier")])
+    deliver_and_get_link()
+    return sent
+
+
+def _calls(sender: User, message: Message) -> dict[str, Callable[[], Any]]:
+    conversation = message.conversation
+    recipient = Recipient.objects.get()
+    later = timezone.now() + timedelta(days=3)
+    return {
+        "send_message": lambda: send(sender),
+        "answer_conversation": lambda: actions.answer_conversation(
+            sender=sender, conversation=conversation, body="Nog iets."),
+        "mark_seen_by_sender": lambda: actions.mark_seen_by_sender(
+            sender=sender, conversation=conversation),
+        "store_upload": lambda: make_attachment(sender, b"nog een"),
+        "discard_draft_attachments": actions.discard_draft_attachments,
+        "request_code": lambda: actions.request_code(recipient, "session"),
+        "verify_code": lambda: actions.verify_code(recipient, "123456", "session"),
+        "verify_access_code": lambda: actions.verify_access_code(recipient, "code"),
+        "lock_recipient": lambda: actions.lock_recipient(recipient),
+        "record_opened": lambda: actions.record_opened(recipient, [message]),
+        "record_download": lambda: actions.record_download(message.attachments.get(),
+                                                           recipient=recipient),
+        "reply_as_recipient": lambda: actions.reply_as_recipient(recipient, "Dank u."),
+        "revoke_recipient": lambda: actions.revoke_recipient(sender=sender, recipient=recipient),
+        "revoke_conversation": lambda: actions.revoke_conversation(sender=sender,
+                                                                   conversation=conversation),
+        "set_expiry": lambda: actions.set_expiry(sender=sender, conversation=conversation,
+                                                 expires_at=later),
+        "resend_notification": lambda: actions.resend_notification(sender=sender,
+                                                                   recipient=recipient),
+        "expire_due": actions.expire_due,
+    }
+
+
+ACTIONS = [
+    "send_message", "answer_conversation", "mark_seen_by_sender", "store_upload",
+    "discard_draft_attachments", "request_code", "verify_code", "verify_access_code",
+    "lock_recipient", "record_opened", "record_download", "reply_as_recipient",
+    "revoke_recipient", "revoke_conversation", "set_expiry", "resend_notification",
+    "expire_due",
+]
+
+
+@pytest.mark.parametrize("name", ACTIONS)
+def test_an_action_refuses_to_run_inside_another_transaction(
+        name: str, sender: User, message: Message) -> None:
+    if name == "expire_due":
+        Conversation.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    call = _calls(sender, message)[name]
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        call()
+
+
+def test_every_action_of_the_package_is_checked() -> None:
+    public = {name for name in actions.__all__
+              if callable(getattr(actions, name)) and name[0].islower()
+              and name not in {"clean_recipients"}}
+    assert public == set(ACTIONS)
