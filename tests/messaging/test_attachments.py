@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from zegel.crypto.keyring import new_dek
 from zegel.crypto.stream import encrypt_bytes
 from zegel.files.blobs import blob_store, new_blob_id
 from zegel.files.names import clean_filename, guess_content_type
-from zegel.files.uploads import EncryptedUpload
+from zegel.files.uploads import EncryptedUpload, file_context
 from zegel.messaging import actions, content
 from zegel.messaging.models import Attachment
 from zegel.orgs.models import User
@@ -25,13 +26,16 @@ from zegel.orgs.models import User
 def make_attachment(user: User, data: bytes, name: str = "uitslag.pdf") -> Attachment:
     """An attachment as the upload handler would leave it: ciphertext in the blob store."""
     blob_id = new_blob_id()
+    attachment_id = uuid.uuid4()
     dek = new_dek()
     writer = blob_store().writer(blob_id)
-    writer.write(encrypt_bytes(dek, bytes.fromhex(blob_id), data))
+    writer.write(encrypt_bytes(dek, bytes.fromhex(blob_id), data,
+                               context=file_context(user.organisation_id, attachment_id)))
     writer.commit()
     clean = clean_filename(name)
     upload = EncryptedUpload(clean, guess_content_type(clean), len(data),
-                             hashlib.sha256(data).hexdigest(), blob_id, dek)
+                             hashlib.sha256(data).hexdigest(), blob_id, dek,
+                             organisation_id=user.organisation_id, attachment_id=attachment_id)
     return actions.store_upload(upload, organisation=user.organisation, user=user)
 
 
@@ -66,10 +70,11 @@ def test_upload_through_compose_is_encrypted_while_streaming(sender_client: Clie
     assert response.status_code == 302, response.content[:500]
     attachment = Attachment.objects.get()
     assert attachment.size == len(payload)
-    assert attachment.sha256 == hashlib.sha256(payload).hexdigest()
-    assert content.attachment_name(attachment) == "dossier Piet.pdf"
+    meta = content.attachment_meta(attachment)
+    assert meta.sha256 == hashlib.sha256(payload).hexdigest()
+    assert meta.name == "dossier Piet.pdf"
     # The browser's claimed type is not trusted.
-    assert attachment.content_type == "application/pdf"
+    assert meta.content_type == "application/pdf"
     stored = blob_store().path(attachment.blob_id).read_bytes()
     assert b"PATIENT-DOSSIER" not in stored
     assert b"".join(content.iter_attachment(attachment)) == payload

@@ -21,8 +21,8 @@ def test_a_process_that_loaded_the_old_file_still_reads_after_rotation(sender: U
     other = Keyring.load(stale.path)
     other.rotate()
     for key in DataKey.objects.all():
-        dek = other.unwrap(key.kek_id, bytes(key.wrapped), context=key.id.bytes)
-        key.kek_id, key.wrapped = other.wrap(dek, context=key.id.bytes)
+        dek = other.unwrap(key.kek_id, bytes(key.wrapped), context=bytes(key.context))
+        key.kek_id, key.wrapped = other.wrap(dek, context=bytes(key.context))
         key.save()
     assert content.open_message(Message.objects.get()).body == "Voor de rotatie"
     # And new keys are wrapped under the new KEK at once.

@@ -18,7 +18,7 @@ from zegel.api.dlp_admin import router as dlp_admin_router
 from zegel.audit.log import record
 from zegel.dlp import service as dlp
 from zegel.files.uploads import EncryptedUpload, accepts_uploads_at, upload_refused
-from zegel.messaging import actions
+from zegel.messaging import actions, content
 from zegel.messaging.models import Attachment, Message, RecipientEvent
 from zegel.orgs.models import User
 
@@ -86,8 +86,10 @@ def upload_attachment(request: HttpRequest, file: File[UploadedFile]) -> Status:
     record("attachment.uploaded", organisation=user.organisation, actor_type="api",
            actor_id=user.pk, actor_label=user.email, object_type="attachment",
            object_id=attachment.pk, request=request, data={"size": attachment.size})
-    return Status(201, {"id": attachment.pk, "name": file.name or "", "size": attachment.size,
-                        "sha256": attachment.sha256, "content_type": attachment.content_type})
+    # Read back from the sealed metadata: no clear column holds the hash or the type.
+    meta = content.attachment_meta(attachment)
+    return Status(201, {"id": attachment.pk, "name": meta.name, "size": meta.size,
+                        "sha256": meta.sha256, "content_type": meta.content_type})
 
 
 class RecipientIn(Schema):

@@ -34,7 +34,7 @@ from zegel.dlp.recipients import (
     check_recipients,
     domain_of,
 )
-from zegel.messaging.content import attachment_name, iter_attachment
+from zegel.messaging.content import attachment_meta, iter_attachment
 from zegel.messaging.errors import ActionError
 from zegel.messaging.guards import Draft, DraftRecipient
 from zegel.messaging.models import Attachment, Conversation
@@ -287,7 +287,8 @@ def _scan_attachments(
 ) -> list[LocatedFinding]:
     found: list[LocatedFinding] = []
     for index, attachment in enumerate(attachments):
-        name = attachment_name(attachment)
+        meta = attachment_meta(attachment)
+        name = meta.name
         data = _attachment_bytes(attachment, ATTACHMENT_MAX_BYTES)
         if data is None:
             size_mb = ATTACHMENT_MAX_BYTES // (1024 * 1024)
@@ -297,7 +298,7 @@ def _scan_attachments(
             # enough; extract_text still bounds size, time and decompression.
             result = extract.extract_text(
                 name,
-                attachment.content_type,
+                meta.content_type,
                 data,
                 max_bytes=ATTACHMENT_MAX_BYTES,
                 time_budget=ATTACHMENT_BUDGET_SECONDS,

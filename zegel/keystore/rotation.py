@@ -16,8 +16,11 @@ def rotate_keys() -> tuple[str, int]:
     keyring = get_keyring()
     count = 0
     for key in DataKey.objects.filter(shredded_at__isnull=True).exclude(kek_id=new_id).iterator():
-        dek = keyring.unwrap(key.kek_id, bytes(key.wrapped), context=key.id.bytes)
-        kek_id, wrapped = keyring.wrap(dek, context=key.id.bytes)
+        # The stored context is the one the key was wrapped with; a tampered one fails here
+        # (it is in the wrap's associated data) instead of spreading into the new wrap.
+        context = bytes(key.context)
+        dek = keyring.unwrap(key.kek_id, bytes(key.wrapped), context=context)
+        kek_id, wrapped = keyring.wrap(dek, context=context)
         with transaction.atomic():
             # Only if the row is still as read: a key destroyed meanwhile (revoke, expiry)
             # must stay destroyed, not come back re-wrapped.
