@@ -124,7 +124,12 @@ def test_a_database_dump_and_the_blobs_hold_no_content(sender: User, settings: A
     client = Client()
     client.post(f"/m/{token}/code")
     client.post(f"/m/{token}/verify", {"code": latest_sms_code()})
-    client.post(f"/m/{token}/reply", {"body": "Antwoord-MN55"})
+    reply_file = b"antwoordbestand-RS21 " * 100
+    client.post(f"/m/{token}/reply", {
+        "body": "Antwoord-MN55",
+        "attachments": [SimpleUploadedFile("reactie.docx", reply_file, "text/plain")],
+    })
+    assert Attachment.objects.count() == 2
     # Every value of every table, raw: what a database dump or backup would hold.
     data = b""
     with connection.cursor() as cursor:
@@ -140,5 +145,14 @@ def test_a_database_dump_and_the_blobs_hold_no_content(sender: User, settings: A
         if path.is_file():
             data += path.read_bytes()
     for needle in (secret_subject, secret_body, secret_name, "bestandsinhoud-KJ77",
-                   "Antwoord-MN55"):
+                   "Antwoord-MN55", "reactie.docx", "antwoordbestand-RS21"):
         assert needle.encode() not in data, f"{needle} readable at rest"
+    # No fingerprint either: with a plaintext hash or the file type in a clear column, anyone
+    # with a dump can confirm that a known document was sent, and to whom.
+    for plain in (secret_file, reply_file):
+        digest = hashlib.sha256(plain)
+        for form in (digest.hexdigest(), digest.hexdigest().upper()):
+            assert form.encode() not in data, "a file's SHA-256 is readable at rest"
+        assert digest.digest() not in data, "a file's SHA-256 is readable at rest"
+    for content_type in ("application/pdf", "vnd.openxmlformats-officedocument"):
+        assert content_type.encode() not in data, f"{content_type} readable at rest"

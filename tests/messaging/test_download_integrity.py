@@ -118,7 +118,7 @@ def _zegel_serve(settings: Any, tmp_path: Path) -> Iterator[int]:
            "ZEGEL_BLOB_DIR": str(settings.BLOB_DIR),
            "ZEGEL_KEYRING_FILE": str(settings.KEYRING_DEFAULT),
            "ZEGEL_SECRET_KEY": settings.SECRET_KEY, "ZEGEL_LOG_LEVEL": "CRITICAL"}
-    server = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+    server = subprocess.Popen(
         [sys.executable, "-m", "zegel.cli", "serve", f"127.0.0.1:{port}", "--workers", "1"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

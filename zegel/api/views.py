@@ -18,6 +18,7 @@ from zegel.api.dlp_admin import router as dlp_admin_router
 from zegel.audit.log import record
 from zegel.dlp import service as dlp
 from zegel.files.uploads import EncryptedUpload, accepts_uploads_at, upload_refused
+from zegel.keystore.keys import ShreddedError
 from zegel.messaging import actions, content
 from zegel.messaging.models import Attachment, Message, RecipientEvent
 from zegel.orgs.models import User
@@ -136,6 +137,23 @@ class MessageOut(Schema):
     expires_at: str | None
     revoked_at: str | None
     recipients: list[RecipientOut]
+    attachments: list[AttachmentOut]
+
+
+def _attachments_out(message: Message) -> list[dict[str, Any]]:
+    """Name, size, SHA-256 and type of each file, from its sealed metadata: for the sender
+    only, and nothing once the content was destroyed."""
+    if message.conversation.revoked_at is not None:
+        return []
+    out = []
+    for attachment in message.attachments.select_related("key"):
+        try:
+            meta = content.attachment_meta(attachment)
+        except ShreddedError:
+            return []
+        out.append({"id": attachment.pk, "name": meta.name, "size": meta.size,
+                    "sha256": meta.sha256, "content_type": meta.content_type})
+    return out
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -163,7 +181,8 @@ def _message_out(message: Message) -> dict[str, Any]:
     return {"id": message.pk, "conversation_id": message.conversation_id,
             "expires_at": conversation.expires_at.isoformat() if conversation.expires_at else None,
             "revoked_at": conversation.revoked_at.isoformat() if conversation.revoked_at else None,
-            "created_at": message.created_at.isoformat(), "recipients": recipients}
+            "created_at": message.created_at.isoformat(), "recipients": recipients,
+            "attachments": _attachments_out(message)}
 
 
 def _draft(user: User, payload: MessageIn) -> tuple[list[actions.RecipientSpec],
