@@ -14,7 +14,7 @@ from tests.conftest import deliver_and_get_link, latest_sms_code, send
 from tests.messaging.test_attachments import make_attachment
 from zegel.audit.models import AuditEvent
 from zegel.keystore.models import DataKey
-from zegel.messaging import actions
+from zegel.messaging import actions, content
 from zegel.messaging.models import Attachment, Conversation, Message
 from zegel.notify.models import CapturedMessage, OutboxItem
 from zegel.notify.outbox import deliver_due
@@ -226,4 +226,17 @@ def test_rows_left_in_place_still_open(sender: User) -> None:
     download = piet.get(f"/m/{token}/a/{attachment.pk}")
     assert b"".join(download.streaming_content) == b"gewoon bestand " * 50
     assert _staff(sender).get(f"/c/{message.conversation_id}").status_code == 200
+    _no_audit_yet()
+
+
+def test_a_draft_claimed_meanwhile_is_not_taken_for_tampering(sender: User) -> None:
+    """A double-clicked send: the second request read the draft, then the first one claimed it
+    (re-wrapping its key) before the second one's checks read the file."""
+    draft = make_attachment(sender, b"dubbel verstuurd " * 50, name="dubbel.pdf")
+    stale = Attachment.objects.get(pk=draft.pk)  # as a view loads it: the key not yet read
+    send(sender, attachments=[draft])
+    assert content.attachment_meta(stale).name == "dubbel.pdf"
+    assert b"".join(content.iter_attachment(stale)) == b"dubbel verstuurd " * 50
+    with pytest.raises(actions.ActionError):
+        send(sender, attachments=[stale])
     _no_audit_yet()

@@ -61,9 +61,19 @@ def _open_meta(attachment: Attachment, dek: bytes) -> AttachmentMeta:
                                               owner=attachment.upload_owner()))
 
 
+def _with_key(attachment: Attachment) -> Attachment:
+    # The row and its key from one statement. Claiming re-wraps the key; a draft row read
+    # before a claim committed, paired with its key read after, would look like tampering.
+    if Attachment.key.is_cached(attachment):
+        return attachment
+    return Attachment.objects.select_related("key", "message__conversation").get(
+        pk=attachment.pk)
+
+
 def attachment_meta(attachment: Attachment) -> AttachmentMeta:
     """Name, content type, SHA-256 and size of a file; ContentIntegrityError if the row does not
     belong where it is (moved to another message, conversation or organisation)."""
+    attachment = _with_key(attachment)
     return _open_meta(attachment, unwrap(attachment.key, attachment.owner()))
 
 
@@ -85,6 +95,7 @@ def open_attachment(attachment: Attachment) -> tuple[AttachmentMeta, Iterator[by
     since the final chunk is released only after the whole file authenticated, the bytes sent
     are always fewer than the sealed size the response announced.
     """
+    attachment = _with_key(attachment)
     owner = attachment.owner()
     dek = unwrap(attachment.key, owner)
     meta = _open_meta(attachment, dek)
