@@ -79,7 +79,10 @@ def test_it_refuses_an_attachment_moved_to_another_organisations_message(
     _refused(piet.get(f"/m/{token}/a/{theirs.pk}"), THEIR_FILE[:40], THEIR_NAME.encode())
     event = AuditEvent.objects.filter(action="content.integrity_failed").last()
     assert event is not None and event.object_id == str(theirs.pk)
+    assert event.data["view"] == "portal:download"
+    # Ids only: no file name, and not the link token that the portal path carries.
     assert THEIR_NAME not in json.dumps(event.data)
+    assert token not in json.dumps(event.data) + event.object_id
 
 
 def test_it_refuses_an_attachment_moved_with_its_organisation(sender: User,

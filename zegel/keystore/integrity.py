@@ -37,4 +37,10 @@ def report_integrity_failure(exc: ContentIntegrityError,
     record("content.integrity_failed", organisation=organisation, **_actor(request),
            object_type=owner.kind if owner else "", object_id=object_id, request=request,
            data={"role": exc.role, "reason": exc.reason[:200], "found": found,
-                 "path": request.path if request is not None else ""})
+                 # The view's name, not the path: portal paths carry link tokens.
+                 "view": _view_name(request)})
+
+
+def _view_name(request: HttpRequest | None) -> str:
+    match = getattr(request, "resolver_match", None)
+    return str(match.view_name) if match is not None else ""
