@@ -94,6 +94,11 @@ def _v1_world(apps: Any) -> dict[str, Any]:
         organisation=org, channel="email", dedupe_key="oud-1", purpose="notification",
         message=first, key=outbox_key,
         payload_ct=_v1(outbox_dek, outbox_key.id, json.dumps(payload)))
+    # Delivered before the upgrade: the payload is emptied, its key is still live.
+    spent_key = _v1_key(apps, new_dek())
+    apps.get_model("notify", "OutboxItem").objects.create(
+        organisation=org, channel="email", dedupe_key="oud-0", purpose="notification",
+        message=first, key=spent_key, payload_ct=b"", state="sent")
     return {"first": first.pk, "second": second.pk, "attachment": attachment.pk,
             "old_subject_ct": bytes(first.subject_ct),
             "old_wrapped": bytes(second.key.wrapped)}

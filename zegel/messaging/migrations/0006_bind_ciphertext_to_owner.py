@@ -98,16 +98,18 @@ def upgrade(apps: Any, schema_editor: Any) -> None:
                                      Role.FILE_METADATA, upload_owner, metadata)
         attachment.save(update_fields=["meta_ct"])
         _rewrap(keyring, attachment.key, dek, owner)
-    for item in (OutboxItem.objects.select_related("key").exclude(payload_ct=b"")
-                 .iterator()):
+    # Delivered items keep a live key with an emptied payload: re-wrap those keys too, or
+    # rotation would meet a key it cannot re-wrap.
+    for item in OutboxItem.objects.select_related("key").iterator():
         if not _live(item.key):
             continue
         owner = Owner(kind="outbox", organisation=item.organisation_id,
                       message=item.message_id, recipient=item.recipient_id)
         dek = _unwrap_v1(keyring, item.key)
-        item.payload_ct = _reseal(dek, item.key.id, item.payload_ct, Role.OUTBOX_PAYLOAD,
-                                  owner)
-        item.save(update_fields=["payload_ct"])
+        if bytes(item.payload_ct):
+            item.payload_ct = _reseal(dek, item.key.id, item.payload_ct, Role.OUTBOX_PAYLOAD,
+                                      owner)
+            item.save(update_fields=["payload_ct"])
         _rewrap(keyring, item.key, dek, owner)
 
 
