@@ -77,6 +77,9 @@ def test_rotation_does_not_undo_a_claim_made_meanwhile(sender: User, monkeypatch
     attachment = Attachment.objects.get(pk=draft.pk)
     assert attachment.message_id == sent[0].pk
     assert b"".join(content.iter_attachment(attachment)) == b"tijdens de rotatie " * 50
+    # And the rotation read the new wrap again: the file's key is not left under the old KEK.
+    # (The message's own key was made by the stale process after the rotation began.)
+    assert DataKey.objects.get(pk=attachment.key_id).kek_id == get_keyring().current_id
 
 
 def test_rotation_reports_a_key_it_cannot_rewrap_and_does_the_rest(sender: User) -> None:

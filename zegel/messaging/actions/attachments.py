@@ -13,6 +13,7 @@ from zegel.files.blobs import blob_store
 from zegel.files.uploads import EncryptedUpload
 from zegel.keystore.binding import Role
 from zegel.keystore.keys import create_data_key, rewrap, seal_text, unwrap
+from zegel.keystore.models import DataKey
 from zegel.messaging.content import AttachmentMeta
 from zegel.messaging.errors import ActionError
 from zegel.messaging.models import (
@@ -69,10 +70,12 @@ def claim_attachments(attachments: Sequence[Attachment], message: Message, *,
     # Re-wrap each file's key for its place in the conversation (cheap: the file itself is not
     # re-encrypted), so an attachment row moved to another message afterwards does not unwrap.
     # Unwrapping for the draft owner first means a row pointed at another upload's key fails.
-    for attachment in Attachment.objects.filter(pk__in=ids).select_related("key"):
-        dek = unwrap(attachment.key, attachment.upload_owner())
+    for attachment in Attachment.objects.filter(pk__in=ids):
+        # Locked, so a key rotation running now waits and then sees the new wrap.
+        key = DataKey.objects.select_for_update().get(pk=attachment.key_id)
+        dek = unwrap(key, attachment.upload_owner())
         attachment.message = message
-        rewrap(attachment.key, dek, attachment.owner())
+        rewrap(key, dek, attachment.owner())
 
 
 def discard_draft_attachments(older_than: timedelta = timedelta(days=1)) -> int:
