@@ -15,7 +15,7 @@ from tests.messaging.test_attachments import make_attachment
 from zegel.audit.models import AuditEvent
 from zegel.keystore.models import DataKey
 from zegel.messaging import actions, content
-from zegel.messaging.models import Attachment, Conversation, Message
+from zegel.messaging.models import Attachment, Conversation, Message, RecipientEvent
 from zegel.notify.models import CapturedMessage, OutboxItem
 from zegel.notify.outbox import deliver_due
 from zegel.orgs.models import ApiToken, User
@@ -144,6 +144,8 @@ def test_it_refuses_a_subject_copied_into_the_body(sender: User, copy: dict[str,
     token = deliver_and_get_link()
     Message.objects.update(**copy)
     _refused(_portal(token).get(f"/m/{token}"), b"De echte tekst")
+    # Nothing was shown, so the sender must not read "opened".
+    assert not RecipientEvent.objects.filter(kind=RecipientEvent.Kind.OPENED).exists()
 
 
 def test_it_refuses_data_keys_swapped_between_messages(sender: User) -> None:

@@ -86,8 +86,9 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
 def _conversation(request: HttpRequest, token: str, recipient: Recipient, *,
                   status: int = 200, **extra: Any) -> HttpResponse:
     messages = list(content.visible_messages(recipient))
-    actions.record_opened(recipient, messages, request=request)
+    # Decrypted first: a message that fails its integrity check was not opened.
     opened = [content.open_message(m) for m in messages]
+    actions.record_opened(recipient, messages, request=request)
     return render(request, "portal/conversation.html",
                   _context(recipient, token=token, thread=opened,
                            subject=opened[0].subject if opened else "", **extra),
