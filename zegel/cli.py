@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ DEMO_SENDER = f"sender@{DEMO_DOMAIN}"
 DEMO_ADMIN = f"admin@{DEMO_DOMAIN}"
 # The demo runs on 127.0.0.1 only, with captured mail; its password is printed on purpose.
 DEMO_PASSWORD = "demo-zegel-2026"  # noqa: S105
+SERVERS = ("serve", "worker", "demo")
 
 
 class CommandError(Exception):
@@ -45,62 +47,94 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     say("Database is up to date.")
 
 
-def cmd_createorg(args: argparse.Namespace) -> None:
-    from zegel.orgs.models import Organisation
+def _read_password_file(name: str) -> str:
+    try:
+        return Path(name).read_text(encoding="utf-8").rstrip("\n")
+    except OSError as exc:
+        raise CommandError(f"cannot read {name}: {exc.strerror}") from None
 
-    domain = args.domain.strip().lower()
-    if not domain or "." not in domain or any(c in domain for c in "/@ \r\n"):
-        raise CommandError(f"not a domain name: {args.domain!r}")
-    if Organisation.objects.filter(domain=domain).exists():
-        raise CommandError(f"an organisation with domain {domain} exists already")
-    org = Organisation.objects.create(name=args.name.strip(), domain=domain)
+
+def cmd_createorg(args: argparse.Namespace) -> None:
+    from zegel.orgs.actions import create_organisation
+
+    org = create_organisation(name=args.name, domain=args.domain)
     say(f"Created organisation {org.name} ({org.domain}).")
 
 
 def cmd_createuser(args: argparse.Namespace) -> None:
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
-    from django.core.validators import validate_email
+    from zegel.orgs.actions import create_user
 
-    from zegel.orgs.models import Organisation, User
-
-    org = Organisation.objects.filter(domain=args.org.lower()).first()
-    if org is None:
-        raise CommandError(f"no organisation with domain {args.org}")
-    email = args.email.strip().lower()
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise CommandError(f"not an e-mail address: {args.email!r}") from None
-    if User.objects.filter(email=email).exists():
-        raise CommandError(f"a user {email} exists already")
-    password = None
-    if args.password_file:
-        try:
-            password = Path(args.password_file).read_text(encoding="utf-8").rstrip("\n")
-        except OSError as exc:
-            raise CommandError(f"cannot read {args.password_file}: {exc.strerror}") from None
-        try:
-            validate_password(password)
-        except ValidationError as exc:
-            raise CommandError(" ".join(exc.messages)) from None
-    User.objects.create_user(email, org, password, name=args.name or "", is_admin=args.admin)
-    say(f"Created user {email} in {org.name}" + (" (admin)." if args.admin else "."))
+    password = _read_password_file(args.password_file) if args.password_file else None
+    user = create_user(organisation_domain=args.org, email=args.email, name=args.name or "",
+                       password=password, is_admin=args.admin)
+    say(f"Created user {user.email} in {user.organisation.name}"
+        + (" (admin)." if args.admin else "."))
     if not password:
-        say("The user has no password yet: give one with --password-file.")
+        say("The user has no password yet: give one with "
+            "zegel user reset-password EMAIL --password-file F.")
+
+
+def cmd_user_deactivate(args: argparse.Namespace) -> None:
+    from zegel.orgs.actions import deactivate_user
+
+    user = deactivate_user(args.email)
+    say(f"Deactivated {user.email}: log-in refused, sessions ended, API tokens revoked.")
+
+
+def cmd_user_reactivate(args: argparse.Namespace) -> None:
+    from zegel.orgs.actions import reactivate_user
+
+    user = reactivate_user(args.email)
+    say(f"Reactivated {user.email}: log-in works again; revoked API tokens stay revoked.")
+
+
+def cmd_user_reset_password(args: argparse.Namespace) -> None:
+    from zegel.orgs.actions import generate_password, reset_password
+
+    generated = not args.password_file
+    password = generate_password() if generated else _read_password_file(args.password_file)
+    user = reset_password(args.email, password)
+    say(f"New password set for {user.email}; the user's sessions have ended.")
+    if generated:
+        # Only a password the command made up is printed: the operator has no other copy.
+        print(password, flush=True)
 
 
 def cmd_token_create(args: argparse.Namespace) -> None:
-    from zegel.audit.log import record
-    from zegel.orgs.models import ApiToken, User
+    from zegel.orgs.actions import issue_api_token
 
-    user = User.objects.filter(email=args.email.strip().lower()).first()
-    if user is None:
-        raise CommandError(f"no user {args.email}")
-    token, secret = ApiToken.issue(user, label=args.label or "")
-    record("token.created", organisation=user.organisation, actor_type="system",
-           object_type="api_token", object_id=token.pk, data={"user": user.email})
-    print(secret, flush=True)
+    print(issue_api_token(args.email, label=args.label or ""), flush=True)
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    from django.utils import timezone
+
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def cmd_token_list(args: argparse.Namespace) -> None:
+    from zegel.orgs.actions import list_api_tokens
+
+    tokens = list_api_tokens(args.email)
+    if not tokens:
+        say(f"{args.email.strip().lower()} has no API tokens.")
+        return
+    rows = [("ID", "PREFIX", "CREATED", "LAST USED", "REVOKED", "LABEL")]
+    rows += [(str(t.id), t.prefix + "...", _when(t.created_at), _when(t.last_used_at),
+              _when(t.revoked_at), t.label) for t in tokens]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[5]]).rstrip(), flush=True)
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> None:
+    from zegel.orgs.actions import revoke_api_token
+
+    token = revoke_api_token(args.token)
+    say(f"Revoked API token {token.pk} ({token.prefix}...) of {token.user.email}.")
 
 
 def cmd_keys_rotate(args: argparse.Namespace) -> None:
@@ -114,14 +148,46 @@ def cmd_keys_rotate(args: argparse.Namespace) -> None:
     say(f"New key {new_id} is current; {count} data keys re-wrapped.")
 
 
-def cmd_audit_verify(args: argparse.Namespace) -> None:
-    from zegel.audit.log import ChainBroken, verify_chain
+def cmd_keys_retire(args: argparse.Namespace) -> None:
+    from zegel.keystore.rotation import RetireRefused, retire_kek
 
     try:
-        head = verify_chain()
+        retire_kek(args.kek)
+    except RetireRefused as exc:
+        raise CommandError(str(exc)) from None
+    say(f"Key {args.kek} removed from the key file.")
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> None:
+    from zegel.audit.log import HASH_RE, AnchorNotFound, ChainBroken, verify_log
+
+    anchors = tuple(a.strip().lower() for a in args.anchor)
+    for anchor in anchors:
+        if not HASH_RE.fullmatch(anchor):
+            raise CommandError(f"not an audit hash (64 hex digits): {anchor!r}")
+    try:
+        state = verify_log(anchors)
     except ChainBroken as exc:
         raise CommandError(f"audit chain broken: {exc}") from None
-    say("Audit chain intact. Newest hash (keep a copy elsewhere to detect removal later):")
+    except AnchorNotFound as exc:
+        raise CommandError(str(exc)) from None
+    legacy = f" ({state.legacy_events} unkeyed from before the upgrade)" if state.legacy_events \
+        else ""
+    say(f"Audit chain intact: {state.events} events{legacy}"
+        + (f", and it contains the {len(anchors)} anchor(s) given." if anchors else "."))
+    say("Newest hash (keep a copy elsewhere to detect removal later):")
+    print(state.head, flush=True)
+
+
+def cmd_audit_anchor(args: argparse.Namespace) -> None:
+    from zegel.audit.log import ChainBroken, current_head
+
+    try:
+        head = current_head()
+    except ChainBroken as exc:
+        raise CommandError(str(exc)) from None
+    say("The audit log's head; keep it outside this server, check it with "
+        "`zegel audit verify --anchor HASH`:")
     print(head, flush=True)
 
 
@@ -167,22 +233,21 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def ensure_demo() -> None:
+    from zegel.orgs.actions import create_organisation, create_user
     from zegel.orgs.models import Organisation, User
 
-    org, created = Organisation.objects.get_or_create(
-        domain=DEMO_DOMAIN,
-        defaults={"name": "Zorggroep Demo",
-                  "explanation": "Zorggroep Demo stuurt persoonlijke gegevens alleen via een "
-                                 "beveiligde verbinding. Zo beschermen wij uw privacy.",
-                  "info_url": "http://127.0.0.1:8000/"},
-    )
-    if created:
+    if not Organisation.objects.filter(domain=DEMO_DOMAIN).exists():
+        org = create_organisation(
+            name="Zorggroep Demo", domain=DEMO_DOMAIN,
+            explanation="Zorggroep Demo stuurt persoonlijke gegevens alleen via een "
+                        "beveiligde verbinding. Zo beschermen wij uw privacy.",
+            info_url="http://127.0.0.1:8000/")
         say(f"Created demo organisation {org.name}.")
     for email, name, admin in ((DEMO_SENDER, "Dr. Anna de Vries", False),
                                (DEMO_ADMIN, "Demo admin", True)):
         if not User.objects.filter(email=email).exists():
-            User.objects.create_user(email, org, DEMO_PASSWORD, name=name, is_admin=admin,
-                                     phone="+31612345678")
+            create_user(organisation_domain=DEMO_DOMAIN, email=email, name=name,
+                        password=DEMO_PASSWORD, is_admin=admin, phone="+31612345678")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -222,6 +287,16 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(func=func)
         return sub
 
+    def group(name: str, help: str) -> Any:
+        parent = verbs.add_parser(name, help=help, description=help)
+        return parent.add_subparsers(dest=f"{name}_verb", metavar="VERB", required=True)
+
+    def sub(parent: Any, name: str, func: Callable[[argparse.Namespace], None],
+            help: str) -> argparse.ArgumentParser:
+        child: argparse.ArgumentParser = parent.add_parser(name, help=help, description=help)
+        child.set_defaults(func=func)
+        return child
+
     p = verb("migrate", cmd_migrate, "Create or upgrade the database tables.")
     p.add_argument("-v", "--verbose", action="store_true")
     p = verb("serve", cmd_serve, "Run the web server (gunicorn, static files by WhiteNoise).")
@@ -241,24 +316,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password-file", help="file holding the password (never on the command "
                    "line, where other users can see it)")
     p.add_argument("--admin", action="store_true", help="make the user an organisation admin")
-    token = verbs.add_parser("token", help="API tokens.", description="API tokens.")
-    token_verbs = token.add_subparsers(dest="token_verb", metavar="VERB", required=True)
-    p = token_verbs.add_parser("create", help="Create an API token; prints only the token.",
-                               description="Create an API token; prints only the token.")
+    user = group("user", "Staff users: deactivate, reactivate, reset a password.")
+    p = sub(user, "deactivate", cmd_user_deactivate, "Stop a user at once: refuse log-in, end "
+            "their sessions and revoke their API tokens.")
+    p.add_argument("email")
+    p = sub(user, "reactivate", cmd_user_reactivate, "Allow a deactivated user to log in again "
+            "(revoked API tokens stay revoked).")
+    p.add_argument("email")
+    p = sub(user, "reset-password", cmd_user_reset_password, "Set a new password and end the "
+            "user's sessions; without --password-file, prints a generated password on stdout.")
+    p.add_argument("email")
+    p.add_argument("--password-file", help="file holding the new password (never on the "
+                   "command line, where other users can see it)")
+    token = group("token", "API tokens.")
+    p = sub(token, "create", cmd_token_create, "Create an API token; prints only the token.")
     p.add_argument("email")
     p.add_argument("--label", default="")
-    p.set_defaults(func=cmd_token_create)
-    keys = verbs.add_parser("keys", help="Key management.", description="Key management.")
-    key_verbs = keys.add_subparsers(dest="keys_verb", metavar="VERB", required=True)
-    p = key_verbs.add_parser("rotate", help="Add a new key-encryption key and re-wrap all data "
-                             "keys with it.", description="Add a new key-encryption key and "
-                             "re-wrap all data keys with it. Blobs are not re-encrypted.")
-    p.set_defaults(func=cmd_keys_rotate)
+    p = sub(token, "list", cmd_token_list, "List a user's API tokens (never the tokens "
+            "themselves).")
+    p.add_argument("email")
+    p = sub(token, "revoke", cmd_token_revoke, "Revoke an API token, given as the token itself "
+            "or the ID that 'token list' shows.")
+    p.add_argument("token", metavar="TOKEN_OR_ID")
+    keys = group("keys", "Key management.")
+    p = sub(keys, "rotate", cmd_keys_rotate, "Add a new key-encryption key and re-wrap all data "
+            "keys with it. Blobs are not re-encrypted.")
+    p = sub(keys, "retire", cmd_keys_retire, "Remove an old key-encryption key from the key "
+            "file; refused while any data key still needs it, and for the current key.")
+    p.add_argument("kek", metavar="KEK", help="the key id, e.g. k1")
     audit = verbs.add_parser("audit", help="Audit log.", description="Audit log.")
     audit_verbs = audit.add_subparsers(dest="audit_verb", metavar="VERB", required=True)
     p = audit_verbs.add_parser("verify", help="Check the hash chain of the audit log.",
-                               description="Check the hash chain of the audit log.")
+                               description="Check the hash chain of the audit log, in one "
+                               "consistent snapshot; prints the newest hash.")
+    p.add_argument("--anchor", action="append", default=[], metavar="HASH",
+                   help="a hash printed earlier by `zegel audit anchor` that the log must "
+                   "still contain (may be given more than once)")
     p.set_defaults(func=cmd_audit_verify)
+    p = audit_verbs.add_parser("anchor", help="Print the audit log's current head hash.",
+                               description="Print only the audit log's current head hash on "
+                               "stdout, to keep outside the server as an anchor.")
+    p.set_defaults(func=cmd_audit_anchor)
     return parser
 
 
@@ -268,7 +366,19 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("ZEGEL_DEMO", "true")
     try:
         _setup()
-        args.func(args)
+        from django.conf import settings
+        from django.utils import translation
+
+        from zegel.orgs.actions import Refused
+
+        # The command speaks English, so what the actions say is English too; the servers
+        # keep the site's language for what they render.
+        language = "en" if args.verb not in SERVERS else settings.LANGUAGE_CODE
+        try:
+            with translation.override(language):
+                args.func(args)
+        except Refused as exc:
+            raise CommandError(exc.message) from None
     except CommandError as exc:
         say(f"zegel: error: {exc}")
         return 1

@@ -70,3 +70,16 @@ def test_help_for_every_verb(capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(SystemExit) as exit_info:
             main([verb, "--help"])
         assert exit_info.value.code == 0
+
+
+def test_the_demo_data_is_made_once_and_audited(db: None) -> None:
+    from zegel.audit.models import AuditEvent
+    from zegel.cli import DEMO_PASSWORD, DEMO_SENDER, ensure_demo
+
+    ensure_demo()
+    ensure_demo()
+    assert Organisation.objects.get().domain == "demo.zegel.test"
+    assert User.objects.get(email=DEMO_SENDER).check_password(DEMO_PASSWORD)
+    assert User.objects.count() == 2
+    assert AuditEvent.objects.filter(action="org.created").count() == 1
+    assert AuditEvent.objects.filter(action="user.created").count() == 2

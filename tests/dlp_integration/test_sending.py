@@ -137,3 +137,34 @@ def test_an_unreadable_attachment_is_reported_not_scanned(sender: User) -> None:
     decision = AuditEvent.objects.get(action="dlp.decision")
     assert decision.data["findings"] == {"not_scanned": 1}
     assert [r["name"] for r in decision.data["rules"]] == ["Attachment not scanned"]
+
+
+def test_sensitive_history_is_kept_in_its_own_table(sender: User) -> None:
+    from zegel.dlp.models import SensitiveContact
+
+    send(sender, body="Tot volgende week.")
+    assert not SensitiveContact.objects.exists()
+    send(sender, body=f"BSN {BSN}", recipients=[
+        actions.RecipientSpec(email="Piet@Example.nl", name="Piet", method="sms",
+                              phone="06 12345678")])
+    contact = SensitiveContact.objects.get()
+    assert (contact.organisation_id, contact.address) == (sender.organisation_id,
+                                                          "piet@example.nl")
+    first = contact.first_sent_at
+    send(sender, body=f"Nog eens BSN {BSN}")
+    assert SensitiveContact.objects.get().first_sent_at == first
+    # The decision is still in the audit log, as evidence.
+    assert AuditEvent.objects.filter(action="dlp.decision", data__sensitive=True).count() == 2
+
+
+def test_sensitive_history_does_not_read_the_audit_log(sender: User) -> None:
+    from zegel.audit.log import record
+
+    message = send(sender, body="Tot volgende week.")
+    # An audit event alone (evidence, not operational data) does not make an address known.
+    record("dlp.decision", organisation=sender.organisation, actor_type="system",
+           object_type="conversation", object_id=message.conversation_id,
+           data={"outcome": "sent", "sensitive": True})
+    result = check_draft(sender=sender, subject="x", body=f"BSN {BSN}",
+                         recipients=[actions.RecipientSpec(email="piet@example.nl")])
+    assert [r.kind for r in result.recipient_findings] == ["first_sensitive_contact"]

@@ -7,10 +7,12 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
+from zegel.audit.chain import GENESIS, KEYED
+
 
 class AuditEvent(models.Model):
-    # A global sequence: each entry carries the hash of the one before, so a removed or changed
-    # row breaks the chain (see zegel.audit.log.verify_chain).
+    # A global sequence: each entry carries the keyed hash of the one before, so a removed or
+    # changed row breaks the chain (see zegel.audit.log.verify_log and zegel.audit.chain).
     organisation = models.ForeignKey("orgs.Organisation", null=True, on_delete=models.PROTECT,
                                      related_name="+")
     at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -24,6 +26,8 @@ class AuditEvent(models.Model):
     data = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # Which formula of zegel.audit.chain made `hash`: 1 (unkeyed, before the upgrade), 2 (HMAC).
+    version = models.PositiveSmallIntegerField(default=KEYED)
 
     class Meta:
         ordering = ["id"]
@@ -38,6 +42,12 @@ class AuditEvent(models.Model):
 
 
 class AuditHead(models.Model):
-    """One row that writers lock, so two processes never chain onto the same predecessor."""
+    """One row that writers lock, so two processes never chain onto the same predecessor.
 
-    last_hash = models.CharField(max_length=64, default="0" * 64)
+    It names the newest event and carries an HMAC of that name (`seal`), so cutting the newest
+    events and moving the head back shows; on PostgreSQL a trigger also lets it move only to
+    the newest event.
+    """
+
+    last_hash = models.CharField(max_length=64, default=GENESIS)
+    seal = models.CharField(max_length=64, blank=True, default="")

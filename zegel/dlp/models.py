@@ -120,3 +120,24 @@ class DlpTerm(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organisation", "term"], name="dlp_term_per_org"),
         ]
+
+
+class SensitiveContact(models.Model):
+    """An address this organisation has sent sensitive content to, and since when.
+
+    The recipient check's "first sensitive message to this address" reads this table; it is
+    written with the send's `dlp.decision` event, in the same transaction.
+    """
+
+    organisation = models.ForeignKey(
+        "orgs.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    address = models.CharField(max_length=254)  # lower case
+    first_sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "address"], name="dlp_sensitive_contact_per_org"
+            ),
+        ]

@@ -16,16 +16,16 @@ from typing import Any
 
 from django.db.models.functions import Lower
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from zegel.audit.log import record, staff_actor
-from zegel.audit.models import AuditEvent
 from zegel.dlp import extract, rules
 from zegel.dlp.detectors import scan_text
 from zegel.dlp.findings import NOT_SCANNED, REPORT_THRESHOLD, Finding
 from zegel.dlp.medical import TermSet, default_terms
-from zegel.dlp.models import DlpRule, DlpTerm, OrgPattern
+from zegel.dlp.models import DlpRule, DlpTerm, OrgPattern, SensitiveContact
 from zegel.dlp.patterns import OrgPattern as PatternSpec
 from zegel.dlp.recipients import (
     DirectoryEntry,
@@ -242,19 +242,10 @@ def _history(organisation: Organisation, addresses: set[str]) -> _History:
         .values_list("address", "conversation_id")[:_HISTORY_LIMIT]
     )
     previous = {address for address, _ in written}
-    # Whether a conversation carried sensitive content is recorded in its sent decision's
-    # audit event; only the conversations with these addresses are looked up.
-    sensitive = set(
-        AuditEvent.objects.filter(
-            organisation=organisation,
-            action="dlp.decision",
-            object_type="conversation",
-            object_id__in={str(c) for _, c in written},
-            data__outcome="sent",
-            data__sensitive=True,
-        ).values_list("object_id", flat=True)
+    previous_sensitive = set(
+        SensitiveContact.objects.filter(organisation=organisation, address__in=addresses)
+        .values_list("address", flat=True)
     )
-    previous_sensitive = {address for address, c in written if str(c) in sensitive}
     emails = rows.order_by().values_list("email", flat=True).distinct()[:_HISTORY_LIMIT]
     known_domains = {domain_of(e) for e in emails}
     named = (
@@ -425,6 +416,25 @@ def _audit(
     )
 
 
+def _note_sensitive_contacts(conversation: Conversation) -> None:
+    addresses = {
+        email.strip().lower()
+        for email in RecipientRow.objects.filter(
+            conversation=conversation, revoked_at__isnull=True
+        ).values_list("email", flat=True)
+    }
+    now = timezone.now()
+    # An address seen before keeps its first date: the unique constraint ignores the repeat.
+    SensitiveContact.objects.bulk_create(
+        [
+            SensitiveContact(organisation_id=conversation.organisation_id, address=a,
+                             first_sent_at=now)
+            for a in sorted(addresses)
+        ],
+        ignore_conflicts=True,
+    )
+
+
 def guard_send(
     result: DlpResult,
     *,
@@ -459,7 +469,10 @@ def record_sent(
     via: str,
     request: HttpRequest | None = None,
 ) -> None:
-    """Audit that the draft went out; a confirmed warning is also an override event."""
+    """Audit that the draft went out; a confirmed warning is also an override event.
+
+    Sensitive content also marks its recipients in SensitiveContact, which later checks read.
+    """
     _audit(
         "dlp.decision",
         result,
@@ -469,6 +482,8 @@ def record_sent(
         request=request,
         conversation=conversation,
     )
+    if result.sensitive:
+        _note_sensitive_contacts(conversation)
     if result.needs_confirmation and confirmed:
         _audit(
             "dlp.override",

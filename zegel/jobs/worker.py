@@ -8,6 +8,7 @@ import time
 
 from django.db import close_old_connections
 
+from zegel.audit.log import anchor_due
 from zegel.files.blobs import blob_store
 from zegel.messaging.actions.attachments import discard_draft_attachments
 from zegel.messaging.actions.lifecycle import expire_due
@@ -25,6 +26,7 @@ def run_worker(stop: threading.Event, *, poll_seconds: float = 1.0) -> None:
         close_old_connections()
         try:
             handled = deliver_due()
+            anchor_due()
             if time.monotonic() - last_expiry > EXPIRE_EVERY:
                 expire_due()
                 last_expiry = time.monotonic()

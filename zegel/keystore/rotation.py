@@ -1,11 +1,12 @@
-"""Key rotation: a new KEK becomes current and every data key is re-wrapped under it."""
+"""Key rotation and retirement: a new KEK becomes current and every data key is re-wrapped
+under it; a KEK that no data key needs any more can then leave the key file."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from zegel.audit.log import record
 from zegel.crypto.keyring import Keyring, KeyringError, get_keyring, reset_keyring_cache
@@ -64,3 +65,40 @@ def _rewrap_one(keyring: Keyring, pk: uuid.UUID, new_id: str) -> str:
                 return "rewrapped"
     log.error("data key %s kept changing during rotation; left as it is", pk)
     return "failed"
+
+
+class RetireRefused(Exception):
+    """The KEK was not retired: it is current, unknown, or data keys still need it."""
+
+
+def retire_kek(kek_id: str) -> None:
+    """Remove a KEK from the key file once no data key is wrapped under it any more.
+
+    Run `zegel keys rotate` first: it re-wraps every data key under the new KEK. A destroyed
+    (shredded) data key no longer needs its KEK. The audit event is written before the file
+    changes, so a failure to rewrite the file leaves neither behind.
+    """
+    with transaction.atomic(durable=True):
+        if connection.vendor == "postgresql":
+            # Waits for transactions still writing data keys (wrapped under the KEK that was
+            # current when they began) and holds new ones back until the file has changed;
+            # SQLite's IMMEDIATE transactions already serialise every writer.
+            table = connection.ops.quote_name(DataKey._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        keyring = get_keyring()
+        if kek_id == keyring.current_id:
+            raise RetireRefused(f"{kek_id} is the current key; rotate first (zegel keys rotate)")
+        if kek_id not in keyring.kek_ids:
+            raise RetireRefused(f"no key {kek_id!r} in the key file")
+        in_use = DataKey.objects.filter(kek_id=kek_id, shredded_at__isnull=True).count()
+        if in_use:
+            raise RetireRefused(f"{in_use} data keys are still wrapped under {kek_id}; "
+                                "run zegel keys rotate first")
+        record("kek.retired", organisation=None, actor_type="system", object_type="kek",
+               object_id=kek_id, data={"kek": kek_id, "current": keyring.current_id})
+        try:
+            keyring.retire(kek_id)
+        except KeyringError as exc:
+            raise RetireRefused(str(exc)) from None
+    reset_keyring_cache()

@@ -1,5 +1,6 @@
 """Staff log-in: e-mail addresses are matched without regard to case, and an account that saw
-many failed log-ins recently is refused for a while (the failures are in the audit log)."""
+many failed log-ins recently is refused for a while (the failures are counted in FailedLogin,
+not read back from the audit log, which is evidence and not operational data)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,22 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 from django.utils import timezone
 
-from zegel.audit.models import AuditEvent
+from zegel.orgs.models import FailedLogin
 
 MAX_FAILURES = 10
 WINDOW = timedelta(minutes=15)
 
 
 def recently_failed(email: str) -> int:
-    return AuditEvent.objects.filter(action="user.login_failed", actor_label=email,
-                                     at__gte=timezone.now() - WINDOW).count()
+    return FailedLogin.objects.filter(email=email, at__gte=timezone.now() - WINDOW).count()
+
+
+def note_failed_login(email: str) -> None:
+    """Count one failure for `email` and forget the ones the window has passed."""
+    now = timezone.now()
+    FailedLogin.objects.create(email=email, at=now)
+    # Pruning here keeps the table as small as the window, without a separate job.
+    FailedLogin.objects.filter(at__lt=now - WINDOW).delete()
 
 
 class EmailBackend(ModelBackend):

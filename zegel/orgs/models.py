@@ -85,3 +85,17 @@ class ApiToken(models.Model):
         token = cls.objects.create(user=user, token_hash=hash_token(secret), prefix=secret[:12],
                                    label=label)
         return token, secret
+
+
+class FailedLogin(models.Model):
+    """One failed staff log-in, by the address typed: what the log-in throttle counts.
+
+    Rows older than the throttle's window are pruned as new failures come in; the audit log
+    keeps its own `user.login_failed` events as evidence and is never read for this.
+    """
+
+    email = models.CharField(max_length=254)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["email", "at"], name="orgs_failedlogin_email_at")]

@@ -1,0 +1,240 @@
+"""Every change to organisations, staff users and API tokens goes through a function here.
+
+Each action opens its transaction first, re-reads and locks the rows it changes, checks, writes
+and appends its audit event in that one transaction, so two operators doing the same thing at
+once produce one change and one event. The command line (and later the admin pages) call these;
+none of them write these models directly. Audit events carry ids and outcomes, never passwords
+or tokens.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from zegel.audit.log import record, staff_actor
+from zegel.orgs.models import ApiToken, Organisation, User, hash_token
+
+
+class Refused(Exception):
+    """An operator action that was not done, with a one-line reason fit to show the operator."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _actor(actor: User | None) -> dict[str, Any]:
+    # The command line runs as the operator of the installation, who has no user row.
+    return staff_actor(actor) if actor is not None else {"actor_type": "system"}
+
+
+def _clean_domain(domain: str) -> str:
+    cleaned = domain.strip().lower()
+    if not cleaned or "." not in cleaned or any(c in cleaned for c in "/@ \r\n\t"):
+        raise Refused(_("Not a domain name: %(domain)r") % {"domain": domain})
+    return cleaned
+
+
+def _clean_email(email: str) -> str:
+    cleaned = email.strip().lower()
+    try:
+        validate_email(cleaned)
+    except ValidationError:
+        raise Refused(_("Not an e-mail address: %(email)r") % {"email": email}) from None
+    return cleaned
+
+
+def _check_password(password: str, user: User | None = None) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise Refused(" ".join(exc.messages)) from None
+
+
+def _locked_user(email: str) -> User:
+    user = (User.objects.select_for_update(of=("self",)).select_related("organisation")
+            .filter(email=email.strip().lower()).first())
+    if user is None:
+        raise Refused(_("No user %(email)s.") % {"email": email.strip()})
+    return user
+
+
+def _end_sessions(user: User) -> int:
+    """Delete the user's web sessions, so that reactivating the account later does not bring an
+    old cookie back to life. Sessions are not indexed by user: this reads each live one."""
+    ended = []
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get(SESSION_KEY) == str(user.pk):
+            ended.append(session.pk)
+    Session.objects.filter(pk__in=ended).delete()
+    return len(ended)
+
+
+def create_organisation(*, name: str, domain: str, explanation: str = "", info_url: str = "",
+                        actor: User | None = None) -> Organisation:
+    with transaction.atomic(durable=True):
+        domain = _clean_domain(domain)
+        if not name.strip():
+            raise Refused(_("The organisation needs a name."))
+        if Organisation.objects.filter(domain=domain).exists():
+            raise Refused(_("An organisation with domain %(domain)s exists already.")
+                          % {"domain": domain})
+        try:
+            with transaction.atomic():
+                org = Organisation.objects.create(name=name.strip(), domain=domain,
+                                                  explanation=explanation, info_url=info_url)
+        except IntegrityError:
+            # Created by someone else between the check and the insert.
+            raise Refused(_("An organisation with domain %(domain)s exists already.")
+                          % {"domain": domain}) from None
+        record("org.created", organisation=org, **_actor(actor), object_type="organisation",
+               object_id=org.pk, data={"domain": domain})
+    return org
+
+
+def create_user(*, organisation_domain: str, email: str, name: str = "",
+                password: str | None = None, is_admin: bool = False, phone: str = "",
+                actor: User | None = None) -> User:
+    """A new staff user; without a password the account cannot log in until one is set."""
+    with transaction.atomic(durable=True):
+        org = Organisation.objects.filter(domain=organisation_domain.strip().lower()).first()
+        if org is None:
+            raise Refused(_("No organisation with domain %(domain)s.")
+                          % {"domain": organisation_domain.strip()})
+        email = _clean_email(email)
+        if password is not None:
+            _check_password(password)
+        if User.objects.filter(email=email).exists():
+            raise Refused(_("A user %(email)s exists already.") % {"email": email})
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(email, org, password or None, name=name.strip(),
+                                                is_admin=is_admin, phone=phone)
+        except IntegrityError:
+            raise Refused(_("A user %(email)s exists already.") % {"email": email}) from None
+        record("user.created", organisation=org, **_actor(actor), object_type="user",
+               object_id=user.pk, data={"email": email, "admin": is_admin,
+                                        "password_set": bool(password)})
+    return user
+
+
+def deactivate_user(email: str, *, actor: User | None = None) -> User:
+    """Stop a user at once: web sessions end, API tokens are revoked, log-in is refused."""
+    with transaction.atomic(durable=True):
+        user = _locked_user(email)
+        if not user.is_active:
+            raise Refused(_("User %(email)s is deactivated already.") % {"email": user.email})
+        now = timezone.now()
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=now)
+        sessions = _end_sessions(user)
+        record("user.deactivated", organisation=user.organisation, **_actor(actor),
+               object_type="user", object_id=user.pk,
+               data={"email": user.email, "tokens_revoked": revoked, "sessions_ended": sessions})
+    return user
+
+
+def reactivate_user(email: str, *, actor: User | None = None) -> User:
+    """Allow log-in again with the user's password. Tokens revoked stay revoked."""
+    with transaction.atomic(durable=True):
+        user = _locked_user(email)
+        if user.is_active:
+            raise Refused(_("User %(email)s is active already.") % {"email": user.email})
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        # Again: a log-in that passed its password check just before the deactivation may
+        # have saved its session after the deactivation had ended the others.
+        sessions = _end_sessions(user)
+        record("user.reactivated", organisation=user.organisation, **_actor(actor),
+               object_type="user", object_id=user.pk,
+               data={"email": user.email, "sessions_ended": sessions})
+    return user
+
+
+def generate_password() -> str:
+    """A random password for an operator to hand over (about 128 bits)."""
+    return secrets.token_urlsafe(16)
+
+
+def reset_password(email: str, password: str, *, actor: User | None = None) -> User:
+    """Set a new password. Every session of the user ends: Django ties a session to a hash of
+    the password, so a session opened with the old one no longer authenticates."""
+    with transaction.atomic(durable=True):
+        user = _locked_user(email)
+        _check_password(password, user)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        record("user.password_reset", organisation=user.organisation, **_actor(actor),
+               object_type="user", object_id=user.pk, data={"email": user.email})
+    return user
+
+
+def issue_api_token(email: str, *, label: str = "", actor: User | None = None) -> str:
+    """A new API token for the user; returns the token, which is stored only as a hash."""
+    with transaction.atomic(durable=True):
+        user = _locked_user(email)
+        if not user.is_active:
+            raise Refused(_("User %(email)s is deactivated.") % {"email": user.email})
+        token, secret = ApiToken.issue(user, label=label.strip())
+        record("token.created", organisation=user.organisation, **_actor(actor),
+               object_type="api_token", object_id=token.pk,
+               data={"user": user.email})
+    return secret
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    prefix: str
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def list_api_tokens(email: str) -> list[TokenInfo]:
+    """The user's API tokens, oldest first, revoked ones included."""
+    user = User.objects.filter(email=email.strip().lower()).first()
+    if user is None:
+        raise Refused(_("No user %(email)s.") % {"email": email.strip()})
+    return [TokenInfo(t.pk, t.prefix, t.label, t.created_at, t.last_used_at, t.revoked_at)
+            for t in ApiToken.objects.filter(user=user).order_by("created_at", "pk")]
+
+
+def _token_query(reference: str | int) -> Any:
+    if isinstance(reference, int) or reference.strip().isdigit():
+        return {"pk": int(reference)}
+    return {"token_hash": hash_token(reference.strip())}
+
+
+def revoke_api_token(reference: str | int, *, actor: User | None = None) -> ApiToken:
+    """Revoke a token given by its id (as `list_api_tokens` shows) or by the token itself."""
+    with transaction.atomic(durable=True):
+        token = (ApiToken.objects.select_for_update(of=("self",))
+                 .select_related("user__organisation")
+                 .filter(**_token_query(reference)).first())
+        if token is None:
+            # Never repeat the reference: it may be the secret token itself.
+            raise Refused(_("No such API token."))
+        if token.revoked_at is not None:
+            raise Refused(_("API token %(id)s is revoked already.") % {"id": token.pk})
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        record("token.revoked", organisation=token.user.organisation, **_actor(actor),
+               object_type="api_token", object_id=token.pk,
+               data={"user": token.user.email})
+    return token
