@@ -7,13 +7,14 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from zegel.crypto.keyring import get_keyring, new_dek
+from zegel.crypto.keyring import Keyring, get_keyring, new_dek, reset_keyring_cache
 from zegel.crypto.stream import LEGACY_VERSION, encrypt_bytes
 from zegel.files.blobs import blob_store, new_blob_id
 from zegel.keystore.keys import ContentIntegrityError
@@ -145,3 +146,30 @@ def test_a_backup_from_before_the_upgrade_cannot_be_put_back(before_v2: Any) -> 
     DataKey.objects.filter(pk=message.key_id).update(wrapped=world["old_wrapped"])
     with pytest.raises(ContentIntegrityError):
         content.open_message(Message.objects.get(pk=world["second"]))
+
+
+def test_the_upgrade_with_the_wrong_key_file_stops_and_changes_nothing(
+        before_v2: Any, settings: Any, tmp_path: Path) -> None:
+    world = _v1_world(before_v2)
+    right = settings.KEYRING_DEFAULT
+    Keyring.generate(tmp_path / "other-keyring.json")
+    settings.KEYRING_FILE = str(tmp_path / "other-keyring.json")
+    reset_keyring_cache()
+    with pytest.raises(Exception, match=r"does not unwrap.*ZEGEL_KEYRING_FILE"):
+        _migrate()
+    old_message = before_v2.get_model("messaging", "Message").objects.get(pk=world["first"])
+    assert bytes(old_message.subject_ct) == world["old_subject_ct"]
+    # With the right key file it goes through after all.
+    settings.KEYRING_FILE = ""
+    settings.KEYRING_DEFAULT = right
+    reset_keyring_cache()
+    _migrate()
+    assert content.open_message(Message.objects.get(pk=world["first"])).subject == "Oud onderwerp"
+
+
+def test_the_upgrade_of_an_empty_database_needs_no_key_file(before_v2: Any,
+                                                             settings: Any) -> None:
+    settings.KEYRING_FILE = "/nonexistent/keyring.json"
+    reset_keyring_cache()
+    _migrate()
+    assert not Message.objects.exists()
