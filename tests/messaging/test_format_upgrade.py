@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
 from zegel.crypto.keyring import Keyring, get_keyring, new_dek, reset_keyring_cache
 from zegel.crypto.stream import LEGACY_VERSION, encrypt_bytes
 from zegel.files.blobs import blob_store, new_blob_id
-from zegel.keystore.keys import ContentIntegrityError
+from zegel.keystore.keys import ContentIntegrityError, ShreddedError
 from zegel.keystore.models import DataKey
 from zegel.keystore.rotation import rotate_keys
 from zegel.messaging import content
@@ -95,12 +96,16 @@ def _v1_world(apps: Any) -> dict[str, Any]:
         organisation=org, channel="email", dedupe_key="oud-1", purpose="notification",
         message=first, key=outbox_key,
         payload_ct=_v1(outbox_dek, outbox_key.id, json.dumps(payload)))
+    # Revoked before the upgrade: its key is destroyed, its ciphertext stays version 1.
+    revoked = _v1_message(apps, conversation, user, "Ingetrokken", "Weg")
+    apps.get_model("keystore", "DataKey").objects.filter(pk=revoked.key_id).update(
+        wrapped=b"", shredded_at=timezone.now())
     # Delivered before the upgrade: the payload is emptied, its key is still live.
     spent_key = _v1_key(apps, new_dek())
     apps.get_model("notify", "OutboxItem").objects.create(
         organisation=org, channel="email", dedupe_key="oud-0", purpose="notification",
         message=first, key=spent_key, payload_ct=b"", state="sent")
-    return {"first": first.pk, "second": second.pk, "attachment": attachment.pk,
+    return {"first": first.pk, "second": second.pk, "revoked": revoked.pk, "attachment": attachment.pk,
             "old_subject_ct": bytes(first.subject_ct),
             "old_wrapped": bytes(second.key.wrapped)}
 
@@ -122,9 +127,12 @@ def test_v1_rows_are_upgraded_and_still_open(before_v2: Any) -> None:
     assert b"".join(content.iter_attachment(attachment)) == FILE
     deliver_due()
     assert CapturedMessage.objects.get().subject == "Oude melding"
-    assert all(bytes(key.context) for key in DataKey.objects.all())
+    live = DataKey.objects.filter(shredded_at__isnull=True)
+    assert all(bytes(key.context) for key in live)
     rotate_keys()
     assert content.open_message(Message.objects.get(pk=world["second"])).body == "Tweede tekst"
+    with pytest.raises(ShreddedError):
+        content.open_message(Message.objects.get(pk=world["revoked"]))
 
 
 def test_an_upgraded_file_moved_to_another_message_does_not_open(before_v2: Any) -> None:
