@@ -105,7 +105,8 @@ def _v1_world(apps: Any) -> dict[str, Any]:
     apps.get_model("notify", "OutboxItem").objects.create(
         organisation=org, channel="email", dedupe_key="oud-0", purpose="notification",
         message=first, key=spent_key, payload_ct=b"", state="sent")
-    return {"first": first.pk, "second": second.pk, "revoked": revoked.pk, "attachment": attachment.pk,
+    return {"first": first.pk, "second": second.pk, "revoked": revoked.pk,
+            "attachment": attachment.pk,
             "old_subject_ct": bytes(first.subject_ct),
             "old_wrapped": bytes(second.key.wrapped)}
 
