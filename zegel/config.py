@@ -7,6 +7,7 @@ understand instead of guessing, so a typo in a deployment fails at start-up, not
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -55,8 +56,11 @@ def env_secret(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+_DIGITS = re.compile(r"[0-9]+")
+
+
 def parse_size(name: str, default: int) -> int:
-    """Sizes like 2G, 500M, 1024 (bytes)."""
+    """Sizes like 2G, 500M, 1024 (bytes); never negative."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -66,11 +70,11 @@ def parse_size(name: str, default: int) -> int:
     if text and text[-1] in units:
         factor = units[text[-1]]
         text = text[:-1]
-    try:
-        value = int(text)
-    except ValueError:
-        raise ConfigError(f"{name} must be a size such as 2G or 500M, not {raw!r}") from None
-    return value * factor
+    # Digits only: int() would also take "-5", "+5" and "5_000".
+    text = text.strip()
+    if not _DIGITS.fullmatch(text):
+        raise ConfigError(f"{name} must be a size such as 2G or 500M, not {raw!r}")
+    return int(text) * factor
 
 
 @dataclass(frozen=True)
@@ -102,8 +106,7 @@ def parse_email_url(url: str) -> EmailConfig:
         port = parts.port or default_port
     except ValueError:
         raise ConfigError("ZEGEL_EMAIL_URL has an invalid port") from None
-    query = parse_qs(parts.query)
-    timeout = int(query.get("timeout", ["30"])[0])
+    timeout = _email_timeout(parts.query)
     return EmailConfig(
         backend="smtp",
         host=parts.hostname,
@@ -114,6 +117,20 @@ def parse_email_url(url: str) -> EmailConfig:
         use_ssl=use_ssl,
         timeout=timeout,
     )
+
+
+def _email_timeout(query: str) -> int:
+    """``?timeout=SECONDS`` (a whole number, at least 1; default 30), the only option."""
+    options = parse_qs(query, keep_blank_values=True)
+    unknown = sorted(set(options) - {"timeout"})
+    if unknown:
+        raise ConfigError(f"ZEGEL_EMAIL_URL has an unknown option {unknown[0]!r} "
+                          "(only ?timeout=SECONDS)")
+    values = options.get("timeout", ["30"])
+    if len(values) != 1 or not _DIGITS.fullmatch(values[0]) or int(values[0]) < 1:
+        raise ConfigError("ZEGEL_EMAIL_URL: timeout must be a whole number of seconds, "
+                          f"at least 1, not {', '.join(map(repr, values))}")
+    return int(values[0])
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from openpyxl import Workbook
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
-from zegel.dlp.extract import extract_text, extract_text_isolated
+from zegel.dlp.extract import extract_text
+from zegel.dlp.isolation import extract_text_isolated
 
 
 def pdf_with_text(text: str, *, password: str | None = None) -> bytes:
@@ -143,3 +144,12 @@ def test_it_reports_unknown_and_too_large_files() -> None:
 def test_it_extracts_in_an_isolated_process() -> None:
     result = extract_text_isolated("a.pdf", "application/pdf", pdf_with_text("BSN 111222333"))
     assert result.scanned and "111222333" in result.text
+
+
+def test_the_isolated_reason_is_translated_where_it_is_shown() -> None:
+    from django.utils import translation
+
+    with translation.override("nl"):
+        result = extract_text_isolated("foto.jpg", "", b"\xff\xd8\xff")
+    assert not result.scanned
+    assert result.reason == "bestandstype wordt niet ondersteund (onbekend)"

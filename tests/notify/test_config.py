@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from zegel.config import ConfigError, parse_email_url, parse_size, parse_sms_url
@@ -36,3 +41,41 @@ def test_it_reads_sizes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("X_SIZE", "lots")
     with pytest.raises(ConfigError):
         parse_size("X_SIZE", 0)
+
+
+@pytest.mark.parametrize("raw", ["-5M", "-1", "+5M", "5_000", "1.5G", "M"])
+def test_it_refuses_sizes_that_are_not_a_plain_count(monkeypatch: pytest.MonkeyPatch,
+                                                     raw: str) -> None:
+    monkeypatch.setenv("X_SIZE", raw)
+    with pytest.raises(ConfigError, match="X_SIZE must be a size"):
+        parse_size("X_SIZE", 0)
+
+
+def test_it_reads_the_email_timeout() -> None:
+    assert parse_email_url("smtp://relay:25?timeout=5").timeout == 5
+    assert parse_email_url("smtp://relay:25").timeout == 30
+
+
+@pytest.mark.parametrize("query", ["timeout=abc", "timeout=-1", "timeout=", "timeout=0",
+                                   "timeout", "timeout=5&timeout=6", "timout=5"])
+def test_it_refuses_a_bad_email_timeout(query: str) -> None:
+    with pytest.raises(ConfigError, match="ZEGEL_EMAIL_URL"):
+        parse_email_url(f"smtp://user:secret@relay:25?{query}")
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("ZEGEL_EMAIL_URL", "smtp://user:secret@relay:25?timeout=abc"),
+    ("ZEGEL_EMAIL_URL", "smtp://user:secret@relay:25?timeout=-1"),
+    ("ZEGEL_EMAIL_URL", "smtp://user:secret@relay:25?timeout="),
+    ("ZEGEL_MAX_UPLOAD_SIZE", "-5M"),
+])
+def test_the_cli_reports_a_bad_setting_in_one_line(tmp_path: Path, name: str, value: str) -> None:
+    environment = {**os.environ, "ZEGEL_DATA_DIR": str(tmp_path), name: value}
+    environment.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "zegel.cli", "migrate"], env=environment, capture_output=True,
+        text=True, timeout=120, check=False)
+    assert done.returncode == 2
+    assert done.stderr.startswith("zegel: configuration error: ")
+    assert done.stderr.count("\n") == 1 and name in done.stderr
+    assert "secret" not in done.stderr

@@ -3,8 +3,9 @@
 Supported: PDF (pypdf), DOCX (python-docx), XLSX (openpyxl, read-only), plain text and CSV,
 and e-mail files (.eml, with their attachments, nested a few levels at most). Office files
 are zip archives, so their directory is checked for decompression bombs before any XML is
-parsed. ``extract_text_isolated`` additionally runs the extraction in a child process with
-a hard time and memory limit, for files from outside the organisation.
+parsed. The product runs this code only in a child process with hard limits
+(``zegel.dlp.isolation``); the module therefore does not need Django until a reason is
+translated, which happens in the process that shows it.
 """
 
 from __future__ import annotations
@@ -12,16 +13,13 @@ from __future__ import annotations
 import email
 import email.policy
 import io
-import multiprocessing
 import re
 import time
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import BinaryIO
-
-from django.utils.translation import gettext as _
+from typing import Any, BinaryIO
 
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 DEFAULT_TIME_BUDGET = 5.0
@@ -43,8 +41,30 @@ class ExtractResult:
     reason: str = ""
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a reason for translation (makemessages knows this name); it is translated by
+    ``reason_text`` where it is shown, because the child process has no Django."""
+    return message
+
+
+def reason_text(message: str, params: dict[str, Any]) -> str:
+    """A reason in the active language."""
+    from django.utils.translation import gettext
+
+    return gettext(message) % params if params else gettext(message)
+
+
 class NotScanned(Exception):
-    """Extraction stopped; the message is the reason shown to the sender."""
+    """Extraction stopped; ``message`` (untranslated) and ``params`` are the reason."""
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.params = params
+
+    def result(self) -> ExtractResult:
+        """This reason as a "not scanned" result, translated."""
+        return Outcome("", False, self.message, self.params).translated()
 
 
 class _Budget:
@@ -54,7 +74,7 @@ class _Budget:
 
     def check(self) -> None:
         if time.monotonic() > self.deadline:
-            raise NotScanned(_("time budget of %(s)g s exceeded") % {"s": self.seconds})
+            raise NotScanned(gettext_noop("time budget of %(s)g s exceeded"), s=self.seconds)
 
 
 class _TextSink:
@@ -119,18 +139,20 @@ def _check_zip(data: bytes) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise NotScanned(_("broken document (not a valid zip container)")) from exc
+        raise NotScanned(gettext_noop("broken document (not a valid zip container)")) from exc
     members = archive.infolist()
     if len(members) > MAX_ZIP_MEMBERS:
-        raise NotScanned(_("document has more than %(n)d parts") % {"n": MAX_ZIP_MEMBERS})
+        raise NotScanned(gettext_noop("document has more than %(n)d parts"), n=MAX_ZIP_MEMBERS)
     total = 0
     for member in members:
         total += member.file_size
         ratio = member.file_size / max(member.compress_size, 1)
         if ratio > MAX_COMPRESSION_RATIO and member.file_size > 1024 * 1024:
-            raise NotScanned(_("document looks like a decompression bomb (compression ratio)"))
+            raise NotScanned(
+                gettext_noop("document looks like a decompression bomb (compression ratio)")
+            )
     if total > MAX_UNCOMPRESSED:
-        raise NotScanned(_("document unpacks to more than the allowed size"))
+        raise NotScanned(gettext_noop("document unpacks to more than the allowed size"))
     return archive
 
 
@@ -143,11 +165,11 @@ def _pdf(data: bytes, sink: _TextSink, budget: _Budget) -> None:
         # Many PDFs are "encrypted" only against editing and open with an empty password.
         try:
             if not reader.decrypt(""):
-                raise NotScanned(_("encrypted PDF (password protected)"))
+                raise NotScanned(gettext_noop("encrypted PDF (password protected)"))
         except (FileNotDecryptedError, NotImplementedError) as exc:
-            raise NotScanned(_("encrypted PDF (password protected)")) from exc
+            raise NotScanned(gettext_noop("encrypted PDF (password protected)")) from exc
     if len(reader.pages) > MAX_PDF_PAGES:
-        raise NotScanned(_("PDF has more than %(n)d pages") % {"n": MAX_PDF_PAGES})
+        raise NotScanned(gettext_noop("PDF has more than %(n)d pages"), n=MAX_PDF_PAGES)
     found_text = False
     for page in reader.pages:
         budget.check()
@@ -156,7 +178,7 @@ def _pdf(data: bytes, sink: _TextSink, budget: _Budget) -> None:
             found_text = True
         sink.add(text)
     if not found_text:
-        raise NotScanned(_("PDF contains no text (scanned image?)"))
+        raise NotScanned(gettext_noop("PDF contains no text (scanned image?)"))
 
 
 def _docx(data: bytes, sink: _TextSink, budget: _Budget) -> None:
@@ -199,7 +221,7 @@ def _eml_parts(message: EmailMessage, depth: int) -> Iterator[tuple[str, str, by
     for part in message.walk():
         count += 1
         if count > MAX_EMAIL_PARTS:
-            raise NotScanned(_("e-mail has more than %(n)d parts") % {"n": MAX_EMAIL_PARTS})
+            raise NotScanned(gettext_noop("e-mail has more than %(n)d parts"), n=MAX_EMAIL_PARTS)
         if part.is_multipart():
             continue
         payload = part.get_payload(decode=True)
@@ -210,10 +232,10 @@ def _eml_parts(message: EmailMessage, depth: int) -> Iterator[tuple[str, str, by
 
 def _eml(data: bytes, sink: _TextSink, budget: _Budget, depth: int) -> None:
     if depth > MAX_EMAIL_DEPTH:
-        raise NotScanned(_("e-mails nested too deeply"))
+        raise NotScanned(gettext_noop("e-mails nested too deeply"))
     message = email.message_from_bytes(data, policy=email.policy.default)
     if not isinstance(message, EmailMessage):
-        raise NotScanned(_("broken e-mail file"))
+        raise NotScanned(gettext_noop("broken e-mail file"))
     sink.add(str(message.get("subject", "")))
     for filename, ctype, payload, _depth in _eml_parts(message, depth):
         budget.check()
@@ -242,8 +264,13 @@ def _extract_into(
     elif kind == "html":
         sink.add(_html_text(_decode(data)))
     else:
-        raise NotScanned(_("file type not supported (%(type)s)")
-                         % {"type": content_type or _("unknown")})
+        if not content_type:
+            raise NotScanned(gettext_noop("file type not supported (unknown)"))
+        raise NotScanned(gettext_noop("file type not supported (%(type)s)"), type=content_type)
+
+
+def too_large(max_bytes: int) -> NotScanned:
+    return NotScanned(gettext_noop("file larger than %(n)d MB"), n=max_bytes // (1024 * 1024))
 
 
 def _read(data: bytes | BinaryIO, max_bytes: int) -> bytes:
@@ -252,8 +279,48 @@ def _read(data: bytes | BinaryIO, max_bytes: int) -> bytes:
     else:
         raw = data.read(max_bytes + 1)
     if len(raw) > max_bytes:
-        raise NotScanned(_("file larger than %(n)d MB") % {"n": max_bytes // (1024 * 1024)})
+        raise too_large(max_bytes)
     return raw
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An extraction's result with the reason not yet translated (what the child sends)."""
+
+    text: str
+    scanned: bool
+    message: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def translated(self) -> ExtractResult:
+        reason = reason_text(self.message, self.params) if self.message else ""
+        return ExtractResult(self.text, self.scanned, reason)
+
+
+def extract_outcome(
+    name: str,
+    content_type: str,
+    data: bytes | BinaryIO,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    time_budget: float = DEFAULT_TIME_BUDGET,
+) -> Outcome:
+    """``extract_text`` without Django: the reason stays untranslated."""
+    budget = _Budget(time_budget)
+    sink = _TextSink()
+    try:
+        raw = _read(data, max_bytes)
+        _extract_into(name, content_type, raw, sink, budget, depth=0)
+    except NotScanned as exc:
+        return Outcome(sink.text, False, exc.message, exc.params)
+    except RecursionError:
+        return Outcome("", False, gettext_noop("broken document (nested too deeply)"))
+    except MemoryError:
+        return Outcome("", False, gettext_noop("document needs too much memory"))
+    except Exception as exc:
+        return Outcome("", False, gettext_noop("broken document (%(error)s)"),
+                       {"error": type(exc).__name__})
+    return Outcome(sink.text, True)
 
 
 def extract_text(
@@ -266,81 +333,10 @@ def extract_text(
 ) -> ExtractResult:
     """The text of an attachment, or ``scanned=False`` with the reason it could not be read.
 
-    Budgets are checked between pages, paragraphs and rows; a single pathological page
-    can overrun them, which ``extract_text_isolated`` guards against.
+    Runs in the calling process. Budgets are checked between pages, paragraphs and rows; a
+    single pathological page can overrun them, which is why the product calls
+    ``zegel.dlp.isolation.extract_text_isolated`` instead.
     """
-    budget = _Budget(time_budget)
-    sink = _TextSink()
-    try:
-        raw = _read(data, max_bytes)
-        _extract_into(name, content_type, raw, sink, budget, depth=0)
-    except NotScanned as exc:
-        return ExtractResult(sink.text, scanned=False, reason=str(exc))
-    except RecursionError:
-        return ExtractResult("", scanned=False, reason=_("broken document (nested too deeply)"))
-    except MemoryError:
-        return ExtractResult("", scanned=False, reason=_("document needs too much memory"))
-    except Exception as exc:
-        reason = _("broken document (%(error)s)") % {"error": type(exc).__name__}
-        return ExtractResult("", scanned=False, reason=reason)
-    return ExtractResult(sink.text, scanned=True)
-
-
-def _child(
-    conn: multiprocessing.connection.Connection,
-    name: str,
-    content_type: str,
-    data: bytes,
-    max_bytes: int,
-    time_budget: float,
-    memory_limit: int,
-) -> None:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
-    result = extract_text(name, content_type, data, max_bytes=max_bytes, time_budget=time_budget)
-    conn.send(result)
-    conn.close()
-
-
-def extract_text_isolated(
-    name: str,
-    content_type: str,
-    data: bytes | BinaryIO,
-    *,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    time_budget: float = DEFAULT_TIME_BUDGET,
-    memory_limit: int = 1024 * 1024 * 1024,
-) -> ExtractResult:
-    """``extract_text`` in a forked child that is killed when the budget is over."""
-    try:
-        raw = _read(data, max_bytes)
-    except NotScanned as exc:
-        return ExtractResult("", scanned=False, reason=str(exc))
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(
-        target=_child,
-        args=(sender, name, content_type, raw, max_bytes, time_budget, memory_limit),
-        daemon=True,
-    )
-    child.start()
-    sender.close()
-    try:
-        # A little grace over the budget for the child's own cooperative check to fire.
-        if receiver.poll(time_budget + 1.0):
-            result = receiver.recv()
-            if isinstance(result, ExtractResult):
-                return result
-        return ExtractResult("", scanned=False,
-                             reason=_("time budget of %(s)g s exceeded") % {"s": time_budget})
-    except EOFError:
-        return ExtractResult(
-            "", scanned=False, reason=_("document could not be read (reader crashed)")
-        )
-    finally:
-        receiver.close()
-        if child.is_alive():
-            child.kill()
-        child.join(1.0)
-        child.close()
+    return extract_outcome(
+        name, content_type, data, max_bytes=max_bytes, time_budget=time_budget
+    ).translated()

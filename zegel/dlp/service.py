@@ -21,7 +21,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from zegel.audit.log import record, staff_actor
-from zegel.dlp import extract, rules
+from zegel.dlp import extract, isolation, rules
 from zegel.dlp.detectors import scan_text
 from zegel.dlp.findings import NOT_SCANNED, REPORT_THRESHOLD, Finding
 from zegel.dlp.medical import TermSet, default_terms
@@ -34,7 +34,7 @@ from zegel.dlp.recipients import (
     check_recipients,
     domain_of,
 )
-from zegel.messaging.content import attachment_meta, iter_attachment
+from zegel.messaging.content import AttachmentMeta, attachment_meta, iter_attachment
 from zegel.messaging.errors import ActionError
 from zegel.messaging.guards import Draft, DraftRecipient
 from zegel.messaging.models import Attachment, Conversation
@@ -51,6 +51,7 @@ _HISTORY_LIMIT = 20_000
 TEXT_BUDGET_SECONDS = 2.0
 ATTACHMENT_BUDGET_SECONDS = 5.0
 ATTACHMENT_MAX_BYTES = extract.DEFAULT_MAX_BYTES
+ATTACHMENT_MEMORY_LIMIT = isolation.DEFAULT_MEMORY_LIMIT
 
 
 @dataclass(frozen=True)
@@ -261,16 +262,19 @@ def _history(organisation: Organisation, addresses: set[str]) -> _History:
 # --- Checking -----------------------------------------------------------------------------
 
 
-def _attachment_bytes(attachment: Attachment, limit: int) -> bytes | None:
-    """The decrypted file, or None if it is larger than ``limit``."""
-    if attachment.size > limit:
-        return None
-    data = bytearray()
-    for chunk in iter_attachment(attachment):
-        data += chunk
-        if len(data) > limit:
-            return None
-    return bytes(data)
+def _extract_attachment(attachment: Attachment, meta: AttachmentMeta) -> extract.ExtractResult:
+    """The attachment's text, extracted in a limited child process that is fed the decrypted
+    file chunk by chunk: the web process never holds the whole file, nor runs a parser."""
+    if meta.size > ATTACHMENT_MAX_BYTES:
+        return extract.too_large(ATTACHMENT_MAX_BYTES).result()
+    return isolation.extract_text_isolated(
+        meta.name,
+        meta.content_type,
+        iter_attachment(attachment),
+        max_bytes=ATTACHMENT_MAX_BYTES,
+        time_budget=ATTACHMENT_BUDGET_SECONDS,
+        memory_limit=ATTACHMENT_MEMORY_LIMIT,
+    )
 
 
 def _scan_attachments(
@@ -280,21 +284,8 @@ def _scan_attachments(
     for index, attachment in enumerate(attachments):
         meta = attachment_meta(attachment)
         name = meta.name
-        data = _attachment_bytes(attachment, ATTACHMENT_MAX_BYTES)
-        if data is None:
-            size_mb = ATTACHMENT_MAX_BYTES // (1024 * 1024)
-            text, scanned, reason = "", False, f"file larger than {size_mb} MB"
-        else:
-            # Staff uploads come from inside the organisation, so in-process extraction is
-            # enough; extract_text still bounds size, time and decompression.
-            result = extract.extract_text(
-                name,
-                meta.content_type,
-                data,
-                max_bytes=ATTACHMENT_MAX_BYTES,
-                time_budget=ATTACHMENT_BUDGET_SECONDS,
-            )
-            text, scanned, reason = result.text, result.scanned, result.reason
+        result = _extract_attachment(attachment, meta)
+        text, scanned, reason = result.text, result.scanned, result.reason
         if not scanned:
             found.append(
                 LocatedFinding("attachment", Finding(NOT_SCANNED, 0, 0, 1.0, reason), index, name)
