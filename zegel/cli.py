@@ -138,9 +138,13 @@ def cmd_token_revoke(args: argparse.Namespace) -> None:
 
 
 def cmd_keys_rotate(args: argparse.Namespace) -> None:
+    from zegel.crypto.keyring import KeyringError
     from zegel.keystore.rotation import rotate_keys
 
-    new_id, count = rotate_keys()
+    try:
+        new_id, count = rotate_keys()
+    except KeyringError as exc:
+        raise CommandError(str(exc)) from None
     say(f"New key {new_id} is current; {count} data keys re-wrapped.")
 
 

@@ -96,6 +96,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "zegel.core.integrity.ContentIntegrityMiddleware",
 ]
 
 ROOT_URLCONF = "zegel.urls"

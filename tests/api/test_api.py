@@ -37,6 +37,7 @@ def test_the_whole_send_side_works_through_the_api(api: Client) -> None:
     uploaded = response.json()
     assert uploaded["sha256"] == hashlib.sha256(data).hexdigest()
     assert uploaded["size"] == len(data) and uploaded["name"] == "brief.pdf"
+    assert uploaded["content_type"] == "application/pdf"
     response = _message(api, attachments=[uploaded["id"]])
     assert response.status_code == 201, response.content
     sent = response.json()
@@ -44,6 +45,9 @@ def test_the_whole_send_side_works_through_the_api(api: Client) -> None:
     token = deliver_and_get_link()
     status = api.get(f"/api/v1/messages/{sent['id']}").json()
     assert status["recipients"][0]["status"] == "notified"
+    # The sender still gets the hash and type back, from the sealed metadata.
+    assert status["attachments"] == [{key: uploaded[key] for key in
+                                      ("id", "name", "size", "sha256", "content_type")}]
     guest = Client()
     guest.post(f"/m/{token}/code")
     guest.post(f"/m/{token}/verify", {"code": latest_sms_code()})

@@ -371,7 +371,7 @@ def test_it_rejects_an_empty_final_chunk_after_full_chunks() -> None:
     # Re-seal by hand what a non-canonical writer would produce: full chunk, then empty last.
     salt = b"\x03" * 16
     header = b"ZGLS" + bytes([FORMAT_VERSION]) + salt
-    subkey = HKDF(SHA256(), 32, salt, b"zegel stream v1" + OBJECT_ID).derive(DEK)
+    subkey = HKDF(SHA256(), 32, salt, b"zegel stream v2" + OBJECT_ID).derive(DEK)
     aead, ad = AESGCM(subkey), header + OBJECT_ID
     body = aead.encrypt(bytes(11) + b"\x00", b"a" * CHUNK_SIZE, ad)
     body += aead.encrypt((1).to_bytes(11, "big") + b"\x01", b"", ad)
@@ -383,8 +383,8 @@ def test_it_rejects_bad_magic_and_unknown_versions() -> None:
     ciphertext = encrypt_bytes(DEK, OBJECT_ID, b"x")
     with pytest.raises(DecryptionError, match="magic"):
         decrypt_bytes(DEK, OBJECT_ID, b"GZIP" + ciphertext[4:])
-    with pytest.raises(DecryptionError, match="version 2"):
-        decrypt_bytes(DEK, OBJECT_ID, ciphertext[:4] + b"\x02" + ciphertext[5:])
+    with pytest.raises(DecryptionError, match="version 3"):
+        decrypt_bytes(DEK, OBJECT_ID, ciphertext[:4] + b"\x03" + ciphertext[5:])
 
 
 def test_a_failed_decryptor_stays_failed(three_chunks: tuple[bytes, bytes]) -> None:
@@ -425,26 +425,66 @@ def _vector_plaintext(case: dict[str, Any]) -> bytes:
     return (pattern * (length // len(pattern) + 1))[:length]
 
 
-@pytest.mark.parametrize("name", ["empty", "five_bytes", "two_chunks"])
-def test_it_matches_the_checked_in_vectors(name: str) -> None:
-    vectors = _vectors()
-    assert vectors["chunk_size"] == CHUNK_SIZE
-    dek = bytes.fromhex(vectors["dek_hex"])
-    salt = bytes.fromhex(vectors["salt_hex"])
-    object_id = bytes.fromhex(vectors["object_id_hex"])
-    case = next(case for case in vectors["cases"] if case["name"] == name)
-    plaintext = _vector_plaintext(case)
+def _case(section: dict[str, Any], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(case for case in section["cases"] if case["name"] == name)
+    return found
 
-    encryptor = Encryptor(dek, object_id, salt=salt)
-    ciphertext = encryptor.header + encryptor.update(plaintext) + encryptor.finalize()
 
+def _check_case(case: dict[str, Any], ciphertext: bytes) -> None:
     assert hashlib.sha256(ciphertext).hexdigest() == case["ciphertext_sha256"]
     if "ciphertext_hex" in case:
         assert ciphertext.hex() == case["ciphertext_hex"]
     else:
         assert len(ciphertext) == case["ciphertext_length"]
         assert ciphertext.endswith(bytes.fromhex(case["ciphertext_last_chunk_hex"]))
-    assert decrypt_bytes(dek, object_id, ciphertext) == plaintext
+
+
+@pytest.mark.parametrize("name", ["empty", "five_bytes", "two_chunks"])
+def test_it_matches_the_checked_in_v2_vectors(name: str) -> None:
+    vectors = _vectors()
+    assert vectors["chunk_size"] == CHUNK_SIZE
+    dek = bytes.fromhex(vectors["dek_hex"])
+    salt = bytes.fromhex(vectors["salt_hex"])
+    object_id = bytes.fromhex(vectors["object_id_hex"])
+    context = bytes.fromhex(vectors["v2"]["context_hex"])
+    case = _case(vectors["v2"], name)
+    plaintext = _vector_plaintext(case)
+
+    encryptor = Encryptor(dek, object_id, context=context, salt=salt)
+    ciphertext = encryptor.header + encryptor.update(plaintext) + encryptor.finalize()
+
+    _check_case(case, ciphertext)
+    assert decrypt_bytes(dek, object_id, ciphertext, context=context) == plaintext
+    with pytest.raises(DecryptionError):
+        decrypt_bytes(dek, object_id, ciphertext, context=context[:-1] + b"\x01")
+
+
+@pytest.mark.parametrize("name", ["empty", "five_bytes", "two_chunks"])
+def test_version_1_objects_still_decrypt(name: str) -> None:
+    vectors = _vectors()
+    dek = bytes.fromhex(vectors["dek_hex"])
+    salt = bytes.fromhex(vectors["salt_hex"])
+    object_id = bytes.fromhex(vectors["object_id_hex"])
+    case = _case(vectors["v1"], name)
+    plaintext = _vector_plaintext(case)
+
+    encryptor = Encryptor(dek, object_id, salt=salt, version=stream.LEGACY_VERSION)
+    ciphertext = encryptor.header + encryptor.update(plaintext) + encryptor.finalize()
+
+    _check_case(case, ciphertext)
+    assert decrypt_bytes(dek, object_id, ciphertext, version=stream.LEGACY_VERSION) == plaintext
+
+
+def test_it_refuses_a_version_1_object_where_version_2_is_expected() -> None:
+    """A v1 object has no context; accepting it for a v2 owner would drop the binding."""
+    legacy = encrypt_bytes(DEK, OBJECT_ID, b"old", version=stream.LEGACY_VERSION)
+    with pytest.raises(DecryptionError, match="version 1, expected 2"):
+        decrypt_bytes(DEK, OBJECT_ID, legacy, context=b"owner")
+    current = encrypt_bytes(DEK, OBJECT_ID, b"new", context=b"owner")
+    with pytest.raises(DecryptionError, match="version 2, expected 1"):
+        decrypt_bytes(DEK, OBJECT_ID, current, version=stream.LEGACY_VERSION)
+    with pytest.raises(ValueError, match="no context"):
+        Decryptor(DEK, OBJECT_ID, context=b"owner", version=stream.LEGACY_VERSION)
 
 
 def test_the_vectors_follow_the_documented_layout() -> None:
@@ -453,17 +493,21 @@ def test_the_vectors_follow_the_documented_layout() -> None:
     dek = bytes.fromhex(vectors["dek_hex"])
     salt = bytes.fromhex(vectors["salt_hex"])
     object_id = bytes.fromhex(vectors["object_id_hex"])
-    subkey = HKDF(SHA256(), 32, salt, b"zegel stream v1" + object_id).derive(dek)
-    assert subkey.hex() == vectors["subkey_hex"]
-    for case in vectors["cases"]:
-        if "ciphertext_hex" not in case:
-            continue
-        ciphertext = bytes.fromhex(case["ciphertext_hex"])
-        header = ciphertext[:21]
-        assert header == b"ZGLS\x01" + salt
-        nonce = (0).to_bytes(11, "big") + b"\x01"
-        plaintext = AESGCM(subkey).decrypt(nonce, ciphertext[21:], header + object_id)
-        assert plaintext == bytes.fromhex(case["plaintext_hex"])
+    for version, extra_ad in ((1, b""), (2, bytes.fromhex(vectors["v2"]["context_hex"]))):
+        section = vectors[f"v{version}"]
+        info = b"zegel stream v%d" % version
+        subkey = HKDF(SHA256(), 32, salt, info + object_id).derive(dek)
+        assert subkey.hex() == section["subkey_hex"]
+        for case in section["cases"]:
+            if "ciphertext_hex" not in case:
+                continue
+            ciphertext = bytes.fromhex(case["ciphertext_hex"])
+            header = ciphertext[:21]
+            assert header == b"ZGLS" + bytes([version]) + salt
+            nonce = (0).to_bytes(11, "big") + b"\x01"
+            plaintext = AESGCM(subkey).decrypt(nonce, ciphertext[21:],
+                                               header + object_id + extra_ad)
+            assert plaintext == bytes.fromhex(case["plaintext_hex"])
 
 
 def test_encryptor_works_in_bounded_memory() -> None:

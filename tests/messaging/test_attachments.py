@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from zegel.crypto.keyring import new_dek
 from zegel.crypto.stream import encrypt_bytes
 from zegel.files.blobs import blob_store, new_blob_id
 from zegel.files.names import clean_filename, guess_content_type
-from zegel.files.uploads import EncryptedUpload
+from zegel.files.uploads import EncryptedUpload, file_context
 from zegel.messaging import actions, content
 from zegel.messaging.models import Attachment
 from zegel.orgs.models import User
@@ -25,13 +26,16 @@ from zegel.orgs.models import User
 def make_attachment(user: User, data: bytes, name: str = "uitslag.pdf") -> Attachment:
     """An attachment as the upload handler would leave it: ciphertext in the blob store."""
     blob_id = new_blob_id()
+    attachment_id = uuid.uuid4()
     dek = new_dek()
     writer = blob_store().writer(blob_id)
-    writer.write(encrypt_bytes(dek, bytes.fromhex(blob_id), data))
+    writer.write(encrypt_bytes(dek, bytes.fromhex(blob_id), data,
+                               context=file_context(user.organisation_id, attachment_id)))
     writer.commit()
     clean = clean_filename(name)
     upload = EncryptedUpload(clean, guess_content_type(clean), len(data),
-                             hashlib.sha256(data).hexdigest(), blob_id, dek)
+                             hashlib.sha256(data).hexdigest(), blob_id, dek,
+                             organisation_id=user.organisation_id, attachment_id=attachment_id)
     return actions.store_upload(upload, organisation=user.organisation, user=user)
 
 
@@ -66,10 +70,11 @@ def test_upload_through_compose_is_encrypted_while_streaming(sender_client: Clie
     assert response.status_code == 302, response.content[:500]
     attachment = Attachment.objects.get()
     assert attachment.size == len(payload)
-    assert attachment.sha256 == hashlib.sha256(payload).hexdigest()
-    assert content.attachment_name(attachment) == "dossier Piet.pdf"
+    meta = content.attachment_meta(attachment)
+    assert meta.sha256 == hashlib.sha256(payload).hexdigest()
+    assert meta.name == "dossier Piet.pdf"
     # The browser's claimed type is not trusted.
-    assert attachment.content_type == "application/pdf"
+    assert meta.content_type == "application/pdf"
     stored = blob_store().path(attachment.blob_id).read_bytes()
     assert b"PATIENT-DOSSIER" not in stored
     assert b"".join(content.iter_attachment(attachment)) == payload
@@ -119,7 +124,12 @@ def test_a_database_dump_and_the_blobs_hold_no_content(sender: User, settings: A
     client = Client()
     client.post(f"/m/{token}/code")
     client.post(f"/m/{token}/verify", {"code": latest_sms_code()})
-    client.post(f"/m/{token}/reply", {"body": "Antwoord-MN55"})
+    reply_file = b"antwoordbestand-RS21 " * 100
+    client.post(f"/m/{token}/reply", {
+        "body": "Antwoord-MN55",
+        "attachments": [SimpleUploadedFile("reactie.docx", reply_file, "text/plain")],
+    })
+    assert Attachment.objects.count() == 2
     # Every value of every table, raw: what a database dump or backup would hold.
     data = b""
     with connection.cursor() as cursor:
@@ -135,5 +145,14 @@ def test_a_database_dump_and_the_blobs_hold_no_content(sender: User, settings: A
         if path.is_file():
             data += path.read_bytes()
     for needle in (secret_subject, secret_body, secret_name, "bestandsinhoud-KJ77",
-                   "Antwoord-MN55"):
+                   "Antwoord-MN55", "reactie.docx", "antwoordbestand-RS21"):
         assert needle.encode() not in data, f"{needle} readable at rest"
+    # No fingerprint either: with a plaintext hash or the file type in a clear column, anyone
+    # with a dump can confirm that a known document was sent, and to whom.
+    for plain in (secret_file, reply_file):
+        digest = hashlib.sha256(plain)
+        for form in (digest.hexdigest(), digest.hexdigest().upper()):
+            assert form.encode() not in data, "a file's SHA-256 is readable at rest"
+        assert digest.digest() not in data, "a file's SHA-256 is readable at rest"
+    for content_type in ("application/pdf", "vnd.openxmlformats-officedocument"):
+        assert content_type.encode() not in data, f"{content_type} readable at rest"

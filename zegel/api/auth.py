@@ -22,14 +22,15 @@ class BearerToken(HttpBearer):
         return entry.user
 
 
-def may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> bool:
-    """Files sent to POST /attachments are stored only for a valid token
-    (see zegel.files.uploads)."""
+def may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> int | None:
+    """Files sent to POST /attachments are stored only for a valid token (see
+    zegel.files.uploads); answers the token owner's organisation."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _sep, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return False
-    return BearerToken().authenticate(request, token.strip()) is not None
+        return None
+    user = BearerToken().authenticate(request, token.strip())
+    return user.organisation_id if user is not None else None
 
 
 def api_user(request: HttpRequest) -> User:

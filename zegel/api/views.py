@@ -18,7 +18,8 @@ from zegel.api.dlp_admin import router as dlp_admin_router
 from zegel.audit.log import record
 from zegel.dlp import service as dlp
 from zegel.files.uploads import EncryptedUpload, accepts_uploads_at, upload_refused
-from zegel.messaging import access, actions
+from zegel.keystore.keys import ShreddedError
+from zegel.messaging import access, actions, content
 from zegel.messaging.models import Attachment, Message, RecipientEvent
 from zegel.orgs.models import User
 
@@ -86,8 +87,10 @@ def upload_attachment(request: HttpRequest, file: File[UploadedFile]) -> Status:
     record("attachment.uploaded", organisation=user.organisation, actor_type="api",
            actor_id=user.pk, actor_label=user.email, object_type="attachment",
            object_id=attachment.pk, request=request, data={"size": attachment.size})
-    return Status(201, {"id": attachment.pk, "name": file.name or "", "size": attachment.size,
-                        "sha256": attachment.sha256, "content_type": attachment.content_type})
+    # Read back from the sealed metadata: no clear column holds the hash or the type.
+    meta = content.attachment_meta(attachment)
+    return Status(201, {"id": attachment.pk, "name": meta.name, "size": meta.size,
+                        "sha256": meta.sha256, "content_type": meta.content_type})
 
 
 class RecipientIn(Schema):
@@ -134,6 +137,23 @@ class MessageOut(Schema):
     expires_at: str | None
     revoked_at: str | None
     recipients: list[RecipientOut]
+    attachments: list[AttachmentOut]
+
+
+def _attachments_out(message: Message) -> list[dict[str, Any]]:
+    """Name, size, SHA-256 and type of each file, from its sealed metadata: for the sender
+    only, and nothing once the content was destroyed."""
+    if message.conversation.revoked_at is not None:
+        return []
+    out = []
+    for attachment in message.attachments.select_related("key"):
+        try:
+            meta = content.attachment_meta(attachment)
+        except ShreddedError:
+            return []
+        out.append({"id": attachment.pk, "name": meta.name, "size": meta.size,
+                    "sha256": meta.sha256, "content_type": meta.content_type})
+    return out
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -161,7 +181,8 @@ def _message_out(message: Message) -> dict[str, Any]:
     return {"id": message.pk, "conversation_id": message.conversation_id,
             "expires_at": conversation.expires_at.isoformat() if conversation.expires_at else None,
             "revoked_at": conversation.revoked_at.isoformat() if conversation.revoked_at else None,
-            "created_at": message.created_at.isoformat(), "recipients": recipients}
+            "created_at": message.created_at.isoformat(), "recipients": recipients,
+            "attachments": _attachments_out(message)}
 
 
 def _draft(user: User, payload: MessageIn) -> tuple[list[actions.RecipientSpec],

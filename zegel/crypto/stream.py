@@ -4,10 +4,16 @@ An object is a header followed by a STREAM (Hoang, Reyhanitabar, Rogaway, Vizár
 AES-256-GCM chunks. The byte layout, the reasons behind it and test vectors are in
 docs/crypto.md; keep that file in step with this one.
 
-    header  = b"ZGLS" || version (1 byte) || salt (16 bytes)
-    subkey  = HKDF-SHA256(ikm=dek, salt=salt, info=b"zegel stream v1" || object_id)
+    header  = b"ZGLS" || version (1 byte, 02) || salt (16 bytes)
+    subkey  = HKDF-SHA256(ikm=dek, salt=salt, info=b"zegel stream v2" || object_id)
     chunk i = AES-256-GCM(subkey, nonce=i (11 bytes, big-endian) || last flag (1 byte),
-                          ad=header || object_id, plaintext[i*CHUNK_SIZE:(i+1)*CHUNK_SIZE])
+                          ad=header || object_id || context,
+                          plaintext[i*CHUNK_SIZE:(i+1)*CHUNK_SIZE])
+
+The context is what the object belongs to (zegel.keystore.binding builds it: organisation,
+conversation, message or attachment, field role); this module treats it as opaque bytes.
+Version 1 (info b"zegel stream v1", ad = header || object_id, no context) is still read when
+the caller says an object is version 1: files stored before version 2 are never re-encrypted.
 
 Every chunk but the last holds exactly CHUNK_SIZE plaintext bytes; the last holds 1..CHUNK_SIZE
 bytes, or 0 bytes only when the whole plaintext is empty. That makes the encoding of a plaintext
@@ -29,6 +35,7 @@ __all__ = [
     "CHUNK_SIZE",
     "FORMAT_VERSION",
     "HEADER_SIZE",
+    "LEGACY_VERSION",
     "DecryptionError",
     "Decryptor",
     "Encryptor",
@@ -39,7 +46,8 @@ __all__ = [
 ]
 
 CHUNK_SIZE: int = 65536
-FORMAT_VERSION: int = 1
+FORMAT_VERSION: int = 2
+LEGACY_VERSION: int = 1
 
 MAGIC = b"ZGLS"
 SALT_SIZE = 16
@@ -57,7 +65,7 @@ _COUNTER_SIZE = 11
 _MAX_COUNTER = 2 ** (8 * _COUNTER_SIZE) - 1
 _NOT_LAST = b"\x00"
 _LAST = b"\x01"
-_HKDF_INFO = b"zegel stream v1"
+_HKDF_INFO = {1: b"zegel stream v1", 2: b"zegel stream v2"}
 
 # What update() accepts: bytes, or a buffer the caller reuses (it is copied before returning).
 _Bytes = bytes | bytearray | memoryview
@@ -70,17 +78,22 @@ class DecryptionError(Exception):
     """
 
 
-def _check_key_inputs(dek: bytes, object_id: bytes) -> None:
+def _check_key_inputs(dek: bytes, object_id: bytes, context: bytes, version: int) -> None:
     if len(dek) != DEK_SIZE:
         raise ValueError(f"dek must be {DEK_SIZE} bytes")
     if len(object_id) != OBJECT_ID_SIZE:
         raise ValueError(f"object_id must be {OBJECT_ID_SIZE} bytes (a UUID's bytes)")
+    if version not in _HKDF_INFO:
+        raise ValueError(f"unknown format version {version}")
+    if version == LEGACY_VERSION and context:
+        # Version 1 has no place for a context; accepting one would pretend to check it.
+        raise ValueError("format version 1 objects carry no context")
 
 
-def _subkey(dek: bytes, salt: bytes, object_id: bytes) -> AESGCM:
+def _subkey(dek: bytes, salt: bytes, object_id: bytes, version: int) -> AESGCM:
     # A fresh salt per write gives every written object its own key, so counter nonces starting
     # at zero never repeat under one key even when the same object id is written twice.
-    hkdf = HKDF(algorithm=SHA256(), length=32, salt=salt, info=_HKDF_INFO + object_id)
+    hkdf = HKDF(algorithm=SHA256(), length=32, salt=salt, info=_HKDF_INFO[version] + object_id)
     return AESGCM(hkdf.derive(dek))
 
 
@@ -101,19 +114,22 @@ class Encryptor:
     """Encrypts one object incrementally with at most one chunk of plaintext held back.
 
     Write `header` first, then everything `update()` returns, then what `finalize()` returns.
+    `context` names the owner and role of the object; the decryptor must be given the same.
+    `version` 1 exists only to produce legacy objects in tests.
     """
 
     header: bytes
 
-    def __init__(self, dek: bytes, object_id: bytes, *, salt: bytes | None = None) -> None:
-        _check_key_inputs(dek, object_id)
+    def __init__(self, dek: bytes, object_id: bytes, *, context: bytes = b"",
+                 salt: bytes | None = None, version: int = FORMAT_VERSION) -> None:
+        _check_key_inputs(dek, object_id, context, version)
         if salt is None:
             salt = os.urandom(SALT_SIZE)
         elif len(salt) != SALT_SIZE:
             raise ValueError(f"salt must be {SALT_SIZE} bytes")
-        self.header = MAGIC + bytes([FORMAT_VERSION]) + salt
-        self._aead = _subkey(dek, salt, object_id)
-        self._ad = self.header + object_id
+        self.header = MAGIC + bytes([version]) + salt
+        self._aead = _subkey(dek, salt, object_id, version)
+        self._ad = self.header + object_id + context
         self._counter = 0
         # Plaintext not yet sealed. A full chunk stays here until more data arrives, because
         # only then do we know it is not the last one (its nonce carries the last-chunk flag).
@@ -193,12 +209,19 @@ class Decryptor:
     which also raises DecryptionError when the object was truncated or extended. Plaintext
     returned before `finalize()` is authentic but may be a prefix: treat the object as valid
     only after `finalize()` returned.
+
+    The object must be of exactly `version` (its header says which): the caller knows from an
+    authenticated source which version it stored, so a version-1 object cannot stand in for a
+    version-2 one and shed its context.
     """
 
-    def __init__(self, dek: bytes, object_id: bytes) -> None:
-        _check_key_inputs(dek, object_id)
+    def __init__(self, dek: bytes, object_id: bytes, *, context: bytes = b"",
+                 version: int = FORMAT_VERSION) -> None:
+        _check_key_inputs(dek, object_id, context, version)
         self._dek = dek
         self._object_id = object_id
+        self._context = context
+        self._version = version
         self._aead: AESGCM | None = None  # set once the header (and so the salt) is in
         self._ad = b""
         self._counter = 0
@@ -227,11 +250,11 @@ class Decryptor:
         if header[: len(MAGIC)] != MAGIC:
             raise self._fail("not a zegel encrypted object (bad magic)")
         version = header[len(MAGIC)]
-        if version != FORMAT_VERSION:
-            raise self._fail(f"unsupported format version {version}")
+        if version != self._version:
+            raise self._fail(f"format version {version}, expected {self._version}")
         salt = header[len(MAGIC) + 1 :]
-        self._ad = header + self._object_id
-        return _subkey(self._dek, salt, self._object_id)
+        self._ad = header + self._object_id + self._context
+        return _subkey(self._dek, salt, self._object_id, version)
 
     def _next_nonce(self, last: bool) -> bytes:
         if self._counter > _MAX_COUNTER:
@@ -326,27 +349,30 @@ class Decryptor:
         return plaintext
 
 
-def encrypt_bytes(dek: bytes, object_id: bytes, plaintext: bytes) -> bytes:
+def encrypt_bytes(dek: bytes, object_id: bytes, plaintext: bytes, *, context: bytes = b"",
+                  version: int = FORMAT_VERSION) -> bytes:
     """Encrypt a small in-memory value (still chunked, so the format is the same as streams)."""
-    encryptor = Encryptor(dek, object_id)
+    encryptor = Encryptor(dek, object_id, context=context, version=version)
     return b"".join((encryptor.header, encryptor.update(plaintext), encryptor.finalize()))
 
 
-def decrypt_bytes(dek: bytes, object_id: bytes, ciphertext: bytes) -> bytes:
+def decrypt_bytes(dek: bytes, object_id: bytes, ciphertext: bytes, *, context: bytes = b"",
+                  version: int = FORMAT_VERSION) -> bytes:
     """Decrypt a whole object held in memory; raises DecryptionError unless all of it is valid."""
-    decryptor = Decryptor(dek, object_id)
+    decryptor = Decryptor(dek, object_id, context=context, version=version)
     body = decryptor.update(ciphertext)
     return body + decryptor.finalize()
 
 
-def iter_decrypt(dek: bytes, object_id: bytes, chunks: Iterable[bytes]) -> Iterator[bytes]:
+def iter_decrypt(dek: bytes, object_id: bytes, chunks: Iterable[bytes], *,
+                 context: bytes = b"", version: int = FORMAT_VERSION) -> Iterator[bytes]:
     """Yield plaintext as each chunk authenticates; raise DecryptionError at the end if the
     object was truncated or extended.
 
     Consumers streaming to a client must abort (not complete) the response on that error, so
     the recipient never mistakes a truncated file for a whole one.
     """
-    decryptor = Decryptor(dek, object_id)
+    decryptor = Decryptor(dek, object_id, context=context, version=version)
     for piece in chunks:
         plaintext = decryptor.update(piece)
         if plaintext:

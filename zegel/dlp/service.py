@@ -34,7 +34,7 @@ from zegel.dlp.recipients import (
     check_recipients,
     domain_of,
 )
-from zegel.messaging.content import attachment_name, iter_attachment
+from zegel.messaging.content import AttachmentMeta, attachment_meta, iter_attachment
 from zegel.messaging.errors import ActionError
 from zegel.messaging.guards import Draft, DraftRecipient
 from zegel.messaging.models import Attachment, Conversation
@@ -262,14 +262,14 @@ def _history(organisation: Organisation, addresses: set[str]) -> _History:
 # --- Checking -----------------------------------------------------------------------------
 
 
-def _extract_attachment(attachment: Attachment, name: str) -> extract.ExtractResult:
+def _extract_attachment(attachment: Attachment, meta: AttachmentMeta) -> extract.ExtractResult:
     """The attachment's text, extracted in a limited child process that is fed the decrypted
     file chunk by chunk: the web process never holds the whole file, nor runs a parser."""
-    if attachment.size > ATTACHMENT_MAX_BYTES:
+    if meta.size > ATTACHMENT_MAX_BYTES:
         return extract.too_large(ATTACHMENT_MAX_BYTES).result()
     return isolation.extract_text_isolated(
-        name,
-        attachment.content_type,
+        meta.name,
+        meta.content_type,
         iter_attachment(attachment),
         max_bytes=ATTACHMENT_MAX_BYTES,
         time_budget=ATTACHMENT_BUDGET_SECONDS,
@@ -282,8 +282,9 @@ def _scan_attachments(
 ) -> list[LocatedFinding]:
     found: list[LocatedFinding] = []
     for index, attachment in enumerate(attachments):
-        name = attachment_name(attachment)
-        result = _extract_attachment(attachment, name)
+        meta = attachment_meta(attachment)
+        name = meta.name
+        result = _extract_attachment(attachment, meta)
         text, scanned, reason = result.text, result.scanned, result.reason
         if not scanned:
             found.append(

@@ -4,12 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.http import StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
+from zegel.keystore.integrity import report_integrity_failure
+from zegel.keystore.keys import ContentIntegrityError
 
-def download_response(name: str, chunks: Iterator[bytes], size: int) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(chunks, content_type="application/octet-stream")
+
+def _reporting(chunks: Iterator[bytes], request: HttpRequest) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    except ContentIntegrityError as exc:
+        # Headers are gone already: audit it, then let the error break the connection off.
+        # The client got fewer bytes than Content-Length said, so no browser or HTTP library
+        # takes the cut-off file for a complete one.
+        report_integrity_failure(exc, request)
+        raise
+
+
+def download_response(name: str, chunks: Iterator[bytes], size: int, *,
+                      request: HttpRequest) -> StreamingHttpResponse:
+    """`size` must be the authenticated size (the sealed metadata's), never a clear column:
+    a smaller size would make a truncated file look complete."""
+    response = StreamingHttpResponse(_reporting(chunks, request),
+                                     content_type="application/octet-stream")
     response["Content-Length"] = str(size)
     response["Content-Disposition"] = content_disposition_header(True, name) or "attachment"
     response["X-Content-Type-Options"] = "nosniff"

@@ -4,6 +4,7 @@ are allowed to take files (see accepts_uploads) get them."""
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -16,17 +17,31 @@ from zegel.crypto.keyring import new_dek
 from zegel.crypto.stream import Encryptor
 from zegel.files.blobs import BlobWriter, blob_store, new_blob_id
 from zegel.files.names import clean_filename, guess_content_type
+from zegel.keystore.binding import Owner, Role, binding
+
+
+def file_context(organisation_id: int, attachment_id: uuid.UUID) -> bytes:
+    """The context a file's content is encrypted with: known while it streams in, before any
+    message exists; the key's wrap adds conversation and message once a message claims it."""
+    return binding(Role.FILE, Owner(kind="attachment", organisation=organisation_id,
+                                    attachment=attachment_id))
 
 
 class EncryptedUpload(UploadedFile):
-    """An upload that was encrypted while it streamed in; only ciphertext touched the disk."""
+    """An upload that was encrypted while it streamed in; only ciphertext touched the disk.
+
+    It was encrypted for one organisation and one attachment id (see file_context); the
+    attachment made from it must use both.
+    """
 
     def __init__(self, name: str, content_type: str, size: int, sha256: str, blob_id: str,
-                 dek: bytes) -> None:
+                 dek: bytes, *, organisation_id: int, attachment_id: uuid.UUID) -> None:
         super().__init__(file=None, name=name, content_type=content_type, size=size)
         self.sha256 = sha256
         self.blob_id = blob_id
         self.dek = dek
+        self.organisation_id = organisation_id
+        self.attachment_id = attachment_id
         self.claimed = False
 
     def open(self, *args: Any, **kwargs: Any) -> EncryptedUpload:
@@ -41,8 +56,9 @@ class EncryptingUploadHandler(FileUploadHandler):
     # Larger pieces mean fewer trips through Python per megabyte; memory stays at one piece.
     chunk_size = 1024 * 1024
 
-    def __init__(self, request: HttpRequest) -> None:
+    def __init__(self, request: HttpRequest, organisation_id: int) -> None:
         super().__init__(request)
+        self.organisation_id = organisation_id
         self.writer: BlobWriter | None = None
         self.encryptor: Encryptor | None = None
         self.digest: Any = None
@@ -52,8 +68,10 @@ class EncryptingUploadHandler(FileUploadHandler):
     def new_file(self, *args: Any, **kwargs: Any) -> None:
         super().new_file(*args, **kwargs)
         self.blob_id = new_blob_id()
+        self.attachment_id = uuid.uuid4()
         self.dek = new_dek()
-        self.encryptor = Encryptor(self.dek, bytes.fromhex(self.blob_id))
+        self.encryptor = Encryptor(self.dek, bytes.fromhex(self.blob_id),
+                                   context=file_context(self.organisation_id, self.attachment_id))
         self.writer = blob_store().writer(self.blob_id)
         self.writer.write(self.encryptor.header)
         self.digest = hashlib.sha256()
@@ -81,7 +99,9 @@ class EncryptingUploadHandler(FileUploadHandler):
         self.writer.commit()
         name = clean_filename(self.file_name or "")
         upload = EncryptedUpload(name, guess_content_type(name), self.size,
-                                 self.digest.hexdigest(), self.blob_id, self.dek)
+                                 self.digest.hexdigest(), self.blob_id, self.dek,
+                                 organisation_id=self.organisation_id,
+                                 attachment_id=self.attachment_id)
         self.request.encrypted_uploads.append(upload)  # type: ignore[union-attr]
         self.writer = None
         return upload
@@ -92,7 +112,8 @@ class EncryptingUploadHandler(FileUploadHandler):
             self.writer = None
 
 
-UploadCheck = Callable[[HttpRequest, dict[str, Any]], bool]
+# Answers the organisation the uploader belongs to (files are encrypted for it), or None.
+UploadCheck = Callable[[HttpRequest, dict[str, Any]], int | None]
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
 
@@ -171,8 +192,9 @@ class EncryptingUploadMiddleware:
             return
         check: UploadCheck | None = (getattr(view_func, "zegel_upload_check", None)
                                      or _PATH_CHECKS.get(request.path_info))
-        if check is not None and check(request, view_kwargs):
-            handler = EncryptingUploadHandler(request)
+        organisation_id = check(request, view_kwargs) if check is not None else None
+        if organisation_id is not None:
+            handler = EncryptingUploadHandler(request, organisation_id)
             request._zegel_upload_handler = handler  # type: ignore[attr-defined]
             request.upload_handlers = [handler]
 

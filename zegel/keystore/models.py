@@ -18,6 +18,9 @@ class DataKey(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kek_id = models.CharField(max_length=16)
     wrapped = models.BinaryField()
+    # The wrap context (binding.wrap_context) this key was last wrapped with, for rotation only:
+    # reads rebuild it from the row that uses the key, so editing it unlocks nothing.
+    context = models.BinaryField(default=b"")
     created_at = models.DateTimeField(default=timezone.now)
     shredded_at = models.DateTimeField(null=True, blank=True)
 

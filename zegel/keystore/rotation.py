@@ -3,31 +3,68 @@ under it; a KEK that no data key needs any more can then leave the key file."""
 
 from __future__ import annotations
 
+import logging
+import uuid
+
 from django.db import connection, transaction
 
 from zegel.audit.log import record
-from zegel.crypto.keyring import KeyringError, get_keyring, reset_keyring_cache
+from zegel.crypto.keyring import Keyring, KeyringError, get_keyring, reset_keyring_cache
 from zegel.keystore.models import DataKey
+
+log = logging.getLogger(__name__)
 
 
 def rotate_keys() -> tuple[str, int]:
+    """Returns the new KEK id and how many keys were re-wrapped. Raises KeyringError at the end
+    if some keys could not be re-wrapped (they stay readable under their old KEK)."""
     keyring = get_keyring()
     new_id = keyring.rotate()
     reset_keyring_cache()
     keyring = get_keyring()
     count = 0
-    for key in DataKey.objects.filter(shredded_at__isnull=True).exclude(kek_id=new_id).iterator():
-        dek = keyring.unwrap(key.kek_id, bytes(key.wrapped), context=key.id.bytes)
-        kek_id, wrapped = keyring.wrap(dek, context=key.id.bytes)
+    failed = 0
+    for pk in (DataKey.objects.filter(shredded_at__isnull=True).exclude(kek_id=new_id)
+               .values_list("pk", flat=True).iterator()):
+        outcome = _rewrap_one(keyring, pk, new_id)
+        count += outcome == "rewrapped"
+        failed += outcome == "failed"
+    record("keys.rotated", organisation=None, actor_type="system",
+           data={"kek": new_id, "rewrapped": count, "failed": failed})
+    if failed:
+        raise KeyringError(f"{failed} data keys could not be re-wrapped under {new_id} and stay "
+                           "under their old key; do not retire it (see the log)")
+    return new_id, count
+
+
+def _rewrap_one(keyring: Keyring, pk: uuid.UUID, new_id: str) -> str:
+    # A claim may re-wrap the key for its message between our read and our write; then read
+    # it again. Claims lock the row, so this settles within a few tries.
+    for _attempt in range(5):
+        key = DataKey.objects.filter(pk=pk, shredded_at__isnull=True).first()
+        if key is None or key.kek_id == new_id:
+            return "unchanged"
+        # The stored context is the one the key was wrapped with; a tampered one fails here
+        # (it is in the wrap's associated data) instead of spreading into the new wrap.
+        context = bytes(key.context)
+        try:
+            dek = keyring.unwrap(key.kek_id, bytes(key.wrapped), context=context)
+        except KeyringError:
+            log.error("data key %s does not unwrap with its stored context; left as it is",
+                      key.pk)
+            return "failed"
+        kek_id, wrapped = keyring.wrap(dek, context=context)
         with transaction.atomic():
             # Only if the row is still as read: a key destroyed meanwhile (revoke, expiry)
-            # must stay destroyed, not come back re-wrapped.
-            count += DataKey.objects.filter(
-                pk=key.pk, kek_id=key.kek_id, shredded_at__isnull=True,
-            ).update(kek_id=kek_id, wrapped=wrapped)
-    record("keys.rotated", organisation=None, actor_type="system", data={"kek": new_id,
-                                                                         "rewrapped": count})
-    return new_id, count
+            # must stay destroyed, and a key re-wrapped meanwhile for a new owner (an
+            # attachment claimed by a message) must keep that wrap. Every wrap has a fresh
+            # nonce, so the wrapped bytes tell one wrap from any other.
+            if DataKey.objects.filter(
+                pk=key.pk, kek_id=key.kek_id, wrapped=key.wrapped, shredded_at__isnull=True,
+            ).update(kek_id=kek_id, wrapped=wrapped):
+                return "rewrapped"
+    log.error("data key %s kept changing during rotation; left as it is", pk)
+    return "failed"
 
 
 class RetireRefused(Exception):

@@ -3,6 +3,8 @@ and the data-leak checks. Nothing here writes."""
 
 from __future__ import annotations
 
+import itertools
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,9 +13,11 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from zegel.crypto.stream import CHUNK_SIZE, iter_decrypt
+from zegel.crypto.stream import CHUNK_SIZE, FORMAT_VERSION, DecryptionError, iter_decrypt
 from zegel.files.blobs import blob_store
-from zegel.keystore.keys import ShreddedError, open_text, unwrap
+from zegel.files.uploads import file_context
+from zegel.keystore.binding import Role
+from zegel.keystore.keys import ContentIntegrityError, ShreddedError, open_text, unwrap
 from zegel.messaging import access
 from zegel.messaging.models import (
     Attachment,
@@ -27,19 +31,105 @@ from zegel.orgs.models import hash_token
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
+@dataclass(frozen=True)
+class AttachmentMeta:
+    """What is known about a file, sealed together as the attachment's metadata object."""
+
+    name: str
+    content_type: str
+    sha256: str
+    size: int
+    # The stream format version of the stored file: files stored before version 2 stay
+    # version 1, and only the sealed metadata can say so.
+    stream: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps({"name": self.name, "content_type": self.content_type,
+                           "sha256": self.sha256, "size": self.size, "stream": self.stream},
+                          sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> AttachmentMeta:
+        data = json.loads(text)
+        return cls(name=str(data["name"]), content_type=str(data["content_type"]),
+                   sha256=str(data["sha256"]), size=int(data["size"]),
+                   stream=int(data["stream"]))
+
+
+def _open_meta(attachment: Attachment, dek: bytes) -> AttachmentMeta:
+    return AttachmentMeta.from_json(open_text(dek, attachment.meta_oid, attachment.meta_ct,
+                                              role=Role.FILE_METADATA,
+                                              owner=attachment.upload_owner()))
+
+
+def _with_key(attachment: Attachment) -> Attachment:
+    # The row and its key from one statement. Claiming re-wraps the key; a draft row read
+    # before a claim committed, paired with its key read after, would look like tampering.
+    if Attachment.key.is_cached(attachment):
+        return attachment
+    return Attachment.objects.select_related("key", "message__conversation").get(
+        pk=attachment.pk)
+
+
+def attachment_meta(attachment: Attachment) -> AttachmentMeta:
+    """Name, content type, SHA-256 and size of a file; ContentIntegrityError if the row does not
+    belong where it is (moved to another message, conversation or organisation)."""
+    attachment = _with_key(attachment)
+    return _open_meta(attachment, unwrap(attachment.key, attachment.owner()))
+
+
 def attachment_name(attachment: Attachment) -> str:
-    return open_text(unwrap(attachment.key), attachment.name_oid, attachment.name_ct)
+    return attachment_meta(attachment).name
 
 
 def iter_attachment(attachment: Attachment) -> Iterator[bytes]:
-    dek = unwrap(attachment.key)
+    """The file's plaintext, chunk by chunk (see open_attachment)."""
+    return open_attachment(attachment)[1]
+
+
+def open_attachment(attachment: Attachment) -> tuple[AttachmentMeta, Iterator[bytes]]:
+    """The file's sealed metadata and its plaintext, chunk by chunk.
+
+    The first chunk is decrypted before this returns, so a moved or altered file fails here,
+    before a response has started. A failure later (the blob cut or altered in the middle)
+    raises ContentIntegrityError from the iterator; the response must then break off, and
+    since the final chunk is released only after the whole file authenticated, the bytes sent
+    are always fewer than the sealed size the response announced.
+    """
+    attachment = _with_key(attachment)
+    owner = attachment.owner()
+    dek = unwrap(attachment.key, owner)
+    meta = _open_meta(attachment, dek)
+    context = (file_context(attachment.organisation_id, attachment.pk)
+               if meta.stream != 1 else b"")
+    try:
+        handle = blob_store().open(attachment.blob_id)
+    except OSError:
+        raise ContentIntegrityError(f"file {attachment.pk}: stored content missing", owner,
+                                    Role.FILE) from None
 
     def chunks() -> Iterator[bytes]:
-        with blob_store().open(attachment.blob_id) as handle:
+        with handle:
             while block := handle.read(CHUNK_SIZE + 16):
                 yield block
 
-    return iter_decrypt(dek, bytes.fromhex(attachment.blob_id), chunks())
+    def checked() -> Iterator[bytes]:
+        total = 0
+        try:
+            for piece in iter_decrypt(dek, bytes.fromhex(attachment.blob_id), chunks(),
+                                      context=context, version=meta.stream):
+                total += len(piece)
+                yield piece
+        except DecryptionError as exc:
+            raise ContentIntegrityError(f"file {attachment.pk}: {exc}", owner,
+                                        Role.FILE) from None
+        if total != meta.size:
+            raise ContentIntegrityError(f"file {attachment.pk}: {total} bytes, sealed size "
+                                        f"{meta.size}", owner, Role.FILE)
+
+    stream = checked()
+    first = next(stream, None)
+    return meta, (stream if first is None else itertools.chain([first], stream))
 
 
 @dataclass
@@ -51,21 +141,29 @@ class OpenMessage:
     attachments: list[tuple[Attachment, str]]
 
 
+def message_subject(message: Message, dek: bytes | None = None) -> str:
+    owner = message.owner()
+    return open_text(dek or unwrap(message.key, owner), message.subject_oid, message.subject_ct,
+                     role=Role.SUBJECT, owner=owner)
+
+
 def open_message(message: Message) -> OpenMessage:
-    dek = unwrap(message.key)
+    owner = message.owner()
+    dek = unwrap(message.key, owner)
     author = (message.author_user.display_name if message.author_user
               else message.author_recipient.label if message.author_recipient else "")
     return OpenMessage(
         message=message,
-        subject=open_text(dek, message.subject_oid, message.subject_ct),
-        body=open_text(dek, message.body_oid, message.body_ct),
+        subject=message_subject(message, dek),
+        body=open_text(dek, message.body_oid, message.body_ct, role=Role.BODY, owner=owner),
         author=author,
         attachments=[(a, attachment_name(a)) for a in message.attachments.all()],
     )
 
 
 def conversation_subject(conversation: Conversation) -> str:
-    first = conversation.messages.select_related("key").order_by("created_at", "id").first()
+    first = (conversation.messages.select_related("key", "conversation")
+             .order_by("created_at", "id").first())
     return _subject_of(first)
 
 
@@ -87,7 +185,7 @@ def _subject_of(first: Message | None) -> str:
     if first is None:
         return ""
     try:
-        return open_text(unwrap(first.key), first.subject_oid, first.subject_ct)
+        return message_subject(first)
     except ShreddedError:
         return _("(revoked: content destroyed)")
 
@@ -100,7 +198,7 @@ def visible_messages(recipient: Recipient) -> QuerySet[Message]:
         Message.objects.filter(conversation_id=recipient.conversation_id)
         .filter(Q(author_user__isnull=False, created_at__gte=recipient.created_at)
                 | Q(author_recipient=recipient))
-        .select_related("key", "author_user", "author_recipient")
+        .select_related("key", "conversation", "author_user", "author_recipient")
         .prefetch_related("attachments__key")
     )
 

@@ -8,6 +8,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from zegel.keystore.binding import Owner
+
 
 class Conversation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -83,9 +85,20 @@ class Message(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
 
+    def owner(self) -> Owner:
+        """What the message's key, subject and body are bound to (docs/crypto.md)."""
+        return Owner(kind="message", organisation=self.conversation.organisation_id,
+                     conversation=self.conversation_id, message=self.pk)
+
 
 class Attachment(models.Model):
-    """An encrypted file. Uploaded first (a draft, message unset), then bound to a message."""
+    """An encrypted file. Uploaded first (a draft, message unset), then bound to a message.
+
+    The name, content type, SHA-256 and size of the file are sealed together in meta_ct
+    (content.attachment_meta): a clear hash or extension would let anyone with a database dump
+    confirm that a known document was sent, and to whom. `size` stays clear for listings; the
+    stored blob's length shows it anyway.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organisation = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT,
@@ -97,16 +110,30 @@ class Attachment(models.Model):
     uploaded_by_recipient = models.ForeignKey(Recipient, null=True, blank=True,
                                               on_delete=models.CASCADE, related_name="+")
     key = models.ForeignKey("keystore.DataKey", on_delete=models.PROTECT, related_name="+")
-    name_oid = models.UUIDField(default=uuid.uuid4)
-    name_ct = models.BinaryField()
+    meta_oid = models.UUIDField(default=uuid.uuid4)
+    meta_ct = models.BinaryField()
     blob_id = models.CharField(max_length=32, unique=True)  # also the content's object id
     size = models.BigIntegerField()
-    sha256 = models.CharField(max_length=64)
-    content_type = models.CharField(max_length=100)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def upload_owner(self) -> Owner:
+        """What the file and its metadata are sealed for: fixed when it is uploaded, before any
+        message exists."""
+        return Owner(kind="attachment", organisation=self.organisation_id, attachment=self.pk)
+
+    def owner(self) -> Owner:
+        """What the attachment's key is wrapped for now: the upload owner while it is a draft,
+        and with the conversation and message once a message claimed it."""
+        if self.message is None:
+            return self.upload_owner()
+        conversation = self.message.conversation
+        # The conversation's organisation, not the row's own: a conversation moved to another
+        # organisation must take its files' keys with it into failure, as it does its messages'.
+        return Owner(kind="attachment", organisation=conversation.organisation_id,
+                     conversation=conversation.pk, message=self.message_id, attachment=self.pk)
 
 
 class RecipientEvent(models.Model):

@@ -22,7 +22,9 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from zegel.audit.log import record
-from zegel.keystore.keys import create_data_key, open_text, seal_text, unwrap
+from zegel.keystore.binding import Owner, Role
+from zegel.keystore.integrity import report_integrity_failure
+from zegel.keystore.keys import ContentIntegrityError, create_data_key, open_text, seal_text, unwrap
 from zegel.notify.backends import SmsError, send_sms
 from zegel.notify.models import OutboxItem
 from zegel.notify.signals import delivery_finished
@@ -45,12 +47,21 @@ class Email:
     reply_to: str = ""
 
 
-def _seal(payload: dict[str, Any]) -> tuple[Any, bytes, Any]:
+def _payload_owner(organisation_id: int, recipient_id: int | None,
+                   message_id: Any) -> Owner:
+    # A payload (with its link or code) moved to another row, organisation, recipient or
+    # message does not open: the worker cannot be made to send it to someone else.
+    return Owner(kind="outbox", organisation=organisation_id, message=message_id,
+                 recipient=recipient_id)
+
+
+def _seal(payload: dict[str, Any], owner: Owner) -> tuple[Any, bytes, Any]:
     import uuid
 
-    key, dek = create_data_key()
+    key, dek = create_data_key(owner=owner)
     oid = uuid.UUID(bytes=key.id.bytes)
-    return key, seal_text(dek, oid, json.dumps(payload)), oid
+    return key, seal_text(dek, oid, json.dumps(payload), role=Role.OUTBOX_PAYLOAD,
+                          owner=owner), oid
 
 
 def _enqueue(org: Organisation, channel: str, dedupe_key: str, purpose: str,
@@ -58,7 +69,8 @@ def _enqueue(org: Organisation, channel: str, dedupe_key: str, purpose: str,
              message: models.Model | None) -> OutboxItem | None:
     if OutboxItem.objects.filter(dedupe_key=dedupe_key).exists():
         return None
-    key, sealed, _oid = _seal(payload)
+    key, sealed, _oid = _seal(payload, _payload_owner(org.pk, recipient.pk if recipient else None,
+                                                      message.pk if message else None))
     try:
         with transaction.atomic():
             return OutboxItem.objects.create(
@@ -86,9 +98,11 @@ def enqueue_sms(org: Organisation, to: str, body: str, *, dedupe_key: str, purpo
 def _payload(item: OutboxItem) -> dict[str, Any]:
     import uuid
 
-    dek = unwrap(item.key)
+    owner = _payload_owner(item.organisation_id, item.recipient_id, item.message_id)
+    dek = unwrap(item.key, owner)
     data: dict[str, Any] = json.loads(open_text(dek, uuid.UUID(bytes=item.key.id.bytes),
-                                                item.payload_ct))
+                                                item.payload_ct, role=Role.OUTBOX_PAYLOAD,
+                                                owner=owner))
     return data
 
 
@@ -182,6 +196,10 @@ def deliver(pk: int) -> str:
                 raise
     except PermanentFailure as exc:
         return _finish_failed(item, str(exc), bounced=True)
+    except ContentIntegrityError as exc:
+        # A payload moved to another row (or its key swapped) never opens: audit it and stop.
+        report_integrity_failure(exc)
+        return _finish_failed(item, "the payload failed its integrity check", bounced=False)
     except (ValueError, KeyError) as exc:
         # A malformed address or payload does not get better by trying again.
         return _finish_failed(item, f"cannot build the message: {type(exc).__name__}",

@@ -92,8 +92,9 @@ def _conversation(request: HttpRequest, token: str, recipient: Recipient, *,
                   status: int = 200, **extra: Any) -> HttpResponse:
     messages = list(content.visible_messages(recipient))
     try:
-        actions.record_opened(recipient, messages, request=request)
+        # Decrypted first: a message that fails its integrity check was not opened.
         opened = [content.open_message(m) for m in messages]
+        actions.record_opened(recipient, messages, request=request)
     except actions.LockedOut:
         return _locked(request, recipient)
     except (actions.NotFound, ShreddedError):
@@ -175,16 +176,17 @@ def download(request: HttpRequest, token: str, attachment_id: str) -> HttpRespon
         return _not_found(request)
     visible = content.visible_messages(recipient).values_list("pk", flat=True)
     pk = _uuid_or_none(attachment_id)
-    attachment = (Attachment.objects.select_related("key", "organisation")
+    attachment = (Attachment.objects.select_related("key", "message__conversation")
                   .filter(pk=pk, message_id__in=list(visible)).first() if pk else None)
     if attachment is None:
         return _not_found(request)
     try:
+        # Opened (and the first chunk checked) before the download is recorded or a byte is sent.
+        meta, chunks = content.open_attachment(attachment)
         actions.record_download(attachment, recipient=recipient, request=request)
-    except actions.ActionError:
+    except (actions.ActionError, ShreddedError):
         return _not_found(request)
-    return download_response(content.attachment_name(attachment),
-                             content.iter_attachment(attachment), attachment.size)
+    return download_response(meta.name, chunks, meta.size, request=request)
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:
@@ -194,9 +196,11 @@ def _uuid_or_none(value: str) -> uuid.UUID | None:
         return None
 
 
-def _guest_may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> bool:
+def _guest_may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> int | None:
     recipient = content.resolve_link(str(view_kwargs.get("token", "")))
-    return recipient is not None and not recipient.locked_at and _verified(request, recipient)
+    if recipient is None or recipient.locked_at or not _verified(request, recipient):
+        return None
+    return recipient.conversation.organisation_id
 
 
 @accepts_uploads(_guest_may_upload)

@@ -167,8 +167,8 @@ def _expiry_on(value: str) -> datetime | None:
     return timezone.make_aware(end, timezone.get_current_timezone())
 
 
-def _staff_may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> bool:
-    return bool(request.user.is_authenticated)
+def _staff_may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> int | None:
+    return staff_user(request).organisation_id if request.user.is_authenticated else None
 
 
 @accepts_uploads(_staff_may_upload)
@@ -258,9 +258,10 @@ def download(request: HttpRequest, conversation_id: str, attachment_id: str) -> 
     attachment = access.attachment_for_user(staff_user(request), convo, attachment_id)
     if convo.revoked_at is not None:
         raise Http404
+    # Opened (and the first chunk checked) before the download is recorded or a byte is sent.
+    meta, chunks = content.open_attachment(attachment)
     actions.record_download(attachment, user=staff_user(request), request=request)
-    return download_response(content.attachment_name(attachment),
-                             content.iter_attachment(attachment), attachment.size)
+    return download_response(meta.name, chunks, meta.size, request=request)
 
 
 def home(request: HttpRequest) -> HttpResponseBase:

@@ -11,9 +11,11 @@ from django.utils.translation import gettext as _
 
 from zegel.files.blobs import blob_store
 from zegel.files.uploads import EncryptedUpload
-from zegel.keystore.keys import create_data_key, seal_text
+from zegel.keystore.binding import Role
+from zegel.keystore.keys import create_data_key, rewrap, seal_text, unwrap
 from zegel.keystore.models import DataKey
 from zegel.messaging import access
+from zegel.messaging.content import AttachmentMeta
 from zegel.messaging.errors import NotFound
 from zegel.messaging.models import (
     Attachment,
@@ -26,13 +28,20 @@ from zegel.orgs.models import Organisation, User
 def store_upload(upload: EncryptedUpload, *, organisation: Organisation,
                  user: User | None = None, recipient: Recipient | None = None) -> Attachment:
     """Take an upload that the encrypting handler already wrote as ciphertext."""
+    if upload.organisation_id != organisation.pk:
+        # The file was encrypted for another organisation; it could never be read here.
+        raise ValueError("upload was encrypted for another organisation")
     with transaction.atomic(durable=True):
-        key, dek = create_data_key(upload.dek)
-        attachment = Attachment(organisation=organisation, uploaded_by_user=user,
-                                uploaded_by_recipient=recipient, key=key,
-                                blob_id=upload.blob_id, size=upload.size or 0, sha256=upload.sha256,
-                                content_type=upload.content_type or "application/octet-stream")
-        attachment.name_ct = seal_text(dek, attachment.name_oid, upload.name or "attachment")
+        attachment = Attachment(id=upload.attachment_id, organisation=organisation,
+                                uploaded_by_user=user, uploaded_by_recipient=recipient,
+                                blob_id=upload.blob_id, size=upload.size or 0)
+        owner = attachment.upload_owner()
+        attachment.key, dek = create_data_key(upload.dek, owner=owner)
+        meta = AttachmentMeta(name=upload.name or "attachment",
+                              content_type=upload.content_type or "application/octet-stream",
+                              sha256=upload.sha256, size=attachment.size)
+        attachment.meta_ct = seal_text(dek, attachment.meta_oid, meta.to_json(),
+                                       role=Role.FILE_METADATA, owner=owner)
         attachment.save()
         upload.claimed = True
     return attachment
@@ -56,6 +65,15 @@ def claim_attachments(attachments: Sequence[Attachment], message: Message, *,
     updated = Attachment.objects.filter(pk__in=ids, message__isnull=True).update(message=message)
     if updated != len(set(ids)):
         raise NotFound(_("An attachment could not be found."), field="attachments")
+    # Re-wrap each file's key for its place in the conversation (cheap: the file itself is not
+    # re-encrypted), so an attachment row moved to another message afterwards does not unwrap.
+    # Unwrapping for the draft owner first means a row pointed at another upload's key fails.
+    for attachment in Attachment.objects.filter(pk__in=ids):
+        # Locked, so a key rotation running now waits and then sees the new wrap.
+        key = DataKey.objects.select_for_update().get(pk=attachment.key_id)
+        dek = unwrap(key, attachment.upload_owner())
+        attachment.message = message
+        rewrap(key, dek, attachment.owner())
 
 
 def discard_draft_attachments(older_than: timedelta = timedelta(days=1), *,

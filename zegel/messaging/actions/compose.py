@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zegel.audit.log import record, staff_actor
+from zegel.keystore.binding import Role
 from zegel.keystore.keys import create_data_key, seal_text
 from zegel.messaging import access, guards
 from zegel.messaging.actions.attachments import check_owned, claim_attachments
@@ -44,11 +45,12 @@ def new_message(conversation: Conversation, subject: str, body: str, *,
         raise ActionError(_("The subject is too long."), field="subject")
     if len(body) > MAX_BODY:
         raise ActionError(_("The message is too long."), field="body")
-    key, dek = create_data_key()
-    message = Message(conversation=conversation, author_user=user, author_recipient=recipient,
-                      key=key)
-    message.subject_ct = seal_text(dek, message.subject_oid, subject)
-    message.body_ct = seal_text(dek, message.body_oid, body)
+    message = Message(conversation=conversation, author_user=user, author_recipient=recipient)
+    owner = message.owner()
+    message.key, dek = create_data_key(owner=owner)
+    message.subject_ct = seal_text(dek, message.subject_oid, subject, role=Role.SUBJECT,
+                                   owner=owner)
+    message.body_ct = seal_text(dek, message.body_oid, body, role=Role.BODY, owner=owner)
     message.save()
     return message
 
