@@ -38,21 +38,20 @@ def record_notification_status(sender: Any, item: OutboxItem, outcome: str, deta
 def refuse_revoked_or_expired(sender: Any, item: OutboxItem, **kwargs: Any) -> str:
     """The reason not to send `item` now, read through its links; empty to send it."""
     conversation: Conversation | None = None
+    recipient: Recipient | None = None
     if item.recipient_id is not None:
         recipient = (Recipient.objects.select_related("conversation")
                      .filter(pk=item.recipient_id).first())
-        if recipient is not None:
-            if recipient.revoked_at is not None:
-                return "recipient revoked"
-            conversation = recipient.conversation
+        conversation = recipient.conversation if recipient is not None else None
     if conversation is None and item.message_id is not None:
         message = (Message.objects.select_related("conversation")
                    .filter(pk=item.message_id).first())
         conversation = message.conversation if message is not None else None
-    if conversation is None:
-        return ""
-    if conversation.revoked_at is not None:
+    if conversation is not None and conversation.revoked_at is not None:
         return "conversation revoked"
-    if conversation.expires_at is not None and conversation.expires_at <= timezone.now():
+    if (conversation is not None and conversation.expires_at is not None
+            and conversation.expires_at <= timezone.now()):
         return "conversation expired"
+    if recipient is not None and recipient.revoked_at is not None:
+        return "recipient revoked"
     return ""
