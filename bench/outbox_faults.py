@@ -48,7 +48,8 @@ def main() -> int:
     scenario = Scenario(
         notifications=args.notifications, smtp_timeout=args.timeout,
         # Most answers within two seconds; some after more than the timeout, up to max-delay.
-        short_delay=min(2.0, 0.4 * args.timeout), long_delay=(args.timeout + 1.0, max(args.max_delay, args.timeout + 2)),
+        short_delay=min(2.0, 0.4 * args.timeout),
+        long_delay=(args.timeout + 1.0, max(args.max_delay, args.timeout + 2.0)),
         p_long=0.04, kill_every=(3.0, 5.0), pause_every=120.0, retry_seconds=args.retry,
         time_limit=3600.0, **options)
     outcome = run(scenario, org, workdir)
