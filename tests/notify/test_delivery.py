@@ -150,6 +150,7 @@ def test_an_undecryptable_row_backs_off_then_fails_and_the_sender_is_told(sender
     assert RecipientEvent.objects.filter(recipient=piet, kind="failed").count() == 1
     notice = CapturedMessage.objects.get(to="anna@zorggroep-noord.nl")
     assert "kon niet worden bezorgd" in notice.subject
+    assert "De ontvanger heeft de link niet gekregen" in notice.text
     assert "piet@example.nl" in notice.text and "Uw uitslag" not in notice.text
     assert not CapturedMessage.objects.filter(to="piet@example.nl").exists()
     # One notice per failed notification, however often the worker runs.
