@@ -120,6 +120,12 @@ def test_a_gateway_answering_garbage_backs_off_and_the_next_row_goes_out(
     assert "BadStatusLine" in code.last_error and "HELLO" not in code.last_error
     assert code.next_attempt_at > timezone.now()
     assert CapturedMessage.objects.filter(channel="email", to="klaas@example.nl").exists()
+    for _ in range(MAX_FAULTS - 1):
+        _due_again(code)
+        deliver_due()
+    code.refresh_from_db()
+    assert code.state == "failed" and code.faults == MAX_FAULTS
+    assert AuditEvent.objects.filter(action="sms.failed", object_id=str(code.pk)).exists()
 
 
 def _poison_then_good(sender: User) -> tuple[OutboxItem, Recipient]:
@@ -147,6 +153,7 @@ def test_an_undecryptable_row_backs_off_then_fails_and_the_sender_is_told(sender
         deliver_due()
     poison.refresh_from_db()
     assert poison.state == "failed" and poison.faults == MAX_FAULTS
+    assert bytes(poison.payload_ct) == b""
     assert RecipientEvent.objects.filter(recipient=piet, kind="failed").count() == 1
     notice = CapturedMessage.objects.get(to="anna@zorggroep-noord.nl")
     assert "kon niet worden bezorgd" in notice.subject
@@ -166,6 +173,14 @@ def test_a_row_under_an_unknown_key_backs_off_without_blocking(sender: User) -> 
     assert poison.state == "pending" and "KeyringError" in poison.last_error
     assert poison.faults == 1 and poison.claim == ""
     assert CapturedMessage.objects.filter(to="klaas@example.nl").count() == 1
+    for _ in range(MAX_FAULTS - 1):
+        _due_again(poison)
+        deliver_due()
+    poison.refresh_from_db()
+    assert poison.state == "failed"
+    assert RecipientEvent.objects.filter(recipient__email="piet@example.nl",
+                                         kind="failed").exists()
+    assert CapturedMessage.objects.filter(to="anna@zorggroep-noord.nl").count() == 1
 
 
 def test_mail_for_a_revoked_recipient_is_cancelled(sender: User) -> None:
