@@ -94,7 +94,8 @@ class Outcome:
         """Duplicates explained by a kill, by a pause, and a description of the others.
 
         A kill explains the killed worker's last delivery if it came at most a few seconds
-        before the kill (the server had said 250, the worker had not committed yet). A pause
+        before the kill (the server had said 250, the worker had not committed yet) and the
+        copy came only after the dead worker's lease could have run out. A pause
         explains a delivery by the paused worker from shortly before the stop until it had
         time to finish its send after SIGCONT. Each process is killed once, so one kill
         explains at most one delivery.
@@ -113,8 +114,12 @@ class Outcome:
             needed = len(copies) - 1
             if not needed:
                 continue
+            # The dead worker's row stayed claimed until its lease ran out, so the copy that
+            # replaced its delivery came at least lease - send deadline later.
+            gap = self.scenario.lease - self.scenario.send_deadline - 1.0
             killed = [d for d in copies if d.pid in kills and last_by_pid[d.pid] is d
-                      and d.at - 1.0 <= kills[d.pid] <= d.at + window]
+                      and d.at - 1.0 <= kills[d.pid] <= d.at + window
+                      and any(o.at >= d.at + gap for o in copies if o is not d)]
             paused = [d for d in copies if d not in killed and any(
                 pid == d.pid and start - window <= d.at <= end + window
                 for pid, start, end in self.pauses)]
@@ -136,6 +141,7 @@ class Outcome:
         for copies in by_id.values():
             if len(copies) < 2:
                 continue
+            copies = sorted(copies, key=lambda d: d.at)
             parts = []
             for d in sorted(copies, key=lambda d: d.at):
                 note = ""
@@ -144,7 +150,7 @@ class Outcome:
                 for pid, start, end in self.pauses:
                     if pid == d.pid:
                         note += f" paused {start - d.at:+.2f}..{end - d.at:+.2f}s"
-                parts.append(f"pid {d.pid}{note}")
+                parts.append(f"pid {d.pid} at +{d.at - copies[0].at:.2f}s{note}")
             lines.append("; ".join(parts))
         return lines
 
