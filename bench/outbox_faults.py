@@ -53,7 +53,7 @@ def main() -> int:
         p_long=0.04, kill_every=(3.0, 5.0), pause_every=120.0, retry_seconds=args.retry,
         time_limit=3600.0, **options)
     outcome = run(scenario, org, workdir)
-    unexplained = outcome.explain_duplicates()[2]
+    unexplained = outcome.explain_duplicates()[3]
     arrived = len({d.to for d in outcome.deliveries})
     print(outcome.figures())
     print(f"arrived: {arrived} of {scenario.notifications}; recorded as sent: "

@@ -41,15 +41,15 @@ ROOT = Path(__file__).resolve().parents[2]
 class Scenario:
     notifications: int = 300
     workers: int = 3
-    smtp_timeout: int = 1  # the workers' ZEGEL_EMAIL_URL ?timeout=; the lease is 10 times it
+    smtp_timeout: int = 2  # the workers' ZEGEL_EMAIL_URL ?timeout=; the lease is 10 times it
     short_delay: float = 0.2  # most answers come after up to this long (< the timeout)
-    long_delay: tuple[float, float] = (11.0, 14.0)  # some after this long (> the lease)
+    long_delay: tuple[float, float] = (21.0, 24.0)  # some after this long (> the lease)
     p_long: float = 0.03
     p_drop: float = 0.03
     p_421: float = 0.03
     p_451: float = 0.03
     kill_every: tuple[float, float] = (3.0, 5.0)
-    pause_every: float = 20.0  # one SIGSTOP for longer than the lease, this often
+    pause_every: float = 30.0  # one SIGSTOP for longer than the lease, this often
     retry_seconds: int = 1
     time_limit: float = 240.0
     seed: int = field(default_factory=lambda: random.SystemRandom().randrange(1 << 30))
@@ -85,22 +85,29 @@ class Outcome:
     exit_codes: list[int | None]
     wall: float
     answers: dict[str, int]
+    row_of: dict[str, int]  # recipient address -> outbox row id
+    log_of: dict[int, str]  # worker pid -> its log
 
     @property
     def duplicates(self) -> int:
         return len(self.deliveries) - len({d.message_id for d in self.deliveries})
 
-    def explain_duplicates(self) -> tuple[int, int, list[str]]:
-        """Duplicates explained by a kill, by a pause, and a description of the others.
+    def explain_duplicates(self) -> tuple[int, int, int, list[str]]:
+        """Duplicates explained by a kill, by a pause, by a lost 250, and the others.
 
         A kill explains the killed worker's last delivery if it came at most a few seconds
         before the kill (the server had said 250, the worker had not committed yet) and the
         copy came only after the dead worker's lease could have run out. A pause
         explains a delivery by the paused worker from shortly before the stop until it had
         time to finish its send after SIGCONT. Each process is killed once, so one kill
-        explains at most one delivery.
+        explains at most one delivery. A lost 250 is SMTP's own duplicate (RFC 1047): the
+        server took the message in, but its answer came after the client's timeout or send
+        deadline; it counts only if that worker logged the failed attempt for that very row.
         """
         window = self.scenario.send_deadline + 2.0
+        # The dead worker's row stayed claimed until its lease ran out, so the copy that
+        # replaced its delivery came at least lease - send deadline later.
+        gap = self.scenario.lease - self.scenario.send_deadline - 1.0
         kills = dict(self.kills)
         last_by_pid: dict[int, Delivery] = {}
         for delivery in sorted(self.deliveries, key=lambda d: d.at):
@@ -108,27 +115,40 @@ class Outcome:
         by_id: dict[str, list[Delivery]] = {}
         for delivery in self.deliveries:
             by_id.setdefault(delivery.message_id, []).append(delivery)
-        by_kill = by_pause = 0
+        by_kill = by_pause = by_lost = 0
         unexplained = []
         for message_id, copies in by_id.items():
             needed = len(copies) - 1
             if not needed:
                 continue
-            # The dead worker's row stayed claimed until its lease ran out, so the copy that
-            # replaced its delivery came at least lease - send deadline later.
-            gap = self.scenario.lease - self.scenario.send_deadline - 1.0
             killed = [d for d in copies if d.pid in kills and last_by_pid[d.pid] is d
                       and d.at - 1.0 <= kills[d.pid] <= d.at + window
                       and any(o.at >= d.at + gap for o in copies if o is not d)]
             paused = [d for d in copies if d not in killed and any(
                 pid == d.pid and start - window <= d.at <= end + window
                 for pid, start, end in self.pauses)]
-            by_kill += min(len(killed), needed)
-            by_pause += min(len(paused), needed - min(len(killed), needed))
-            if len(killed) + len(paused) < needed:
+            lost = [d for d in copies if d not in killed and d not in paused
+                    and self._logged_failure(d)]
+            left = needed
+            for found in (killed, paused, lost):
+                take = min(len(found), left)
+                left -= take
+                if found is killed:
+                    by_kill += take
+                elif found is paused:
+                    by_pause += take
+                else:
+                    by_lost += take
+            if left:
                 unexplained.append(
                     f"{message_id}: {[(d.pid, round(d.at, 2)) for d in copies]}")
-        return by_kill, by_pause, unexplained
+        return by_kill, by_pause, by_lost, unexplained
+
+    def _logged_failure(self, delivery: Delivery) -> bool:
+        row = self.row_of.get(delivery.to)
+        text = self.log_of.get(delivery.pid, "")
+        return row is not None and (f"outbox item {row}: attempt" in text
+                                    or f"outbox item {row}: recording the outcome" in text)
 
     def duplicate_details(self) -> list[str]:
         """Each duplicated Message-ID with its deliveries (pid, seconds before the kill or the
@@ -155,13 +175,14 @@ class Outcome:
         return lines
 
     def figures(self) -> str:
-        by_kill, by_pause, unexplained = self.explain_duplicates()
+        by_kill, by_pause, by_lost, unexplained = self.explain_duplicates()
         s = self.scenario
         return (f"{s.notifications} notifications, {s.workers} workers, seed {s.seed}: "
                 f"{len(self.deliveries)} deliveries of "
                 f"{len({d.message_id for d in self.deliveries})} messages, "
                 f"{self.duplicates} duplicates ({by_kill} after a kill, {by_pause} after a "
-                f"pause, {len(unexplained)} unexplained), {len(self.kills)} kills, "
+                f"pause, {by_lost} lost 250, {len(unexplained)} unexplained), "
+                f"{len(self.kills)} kills, "
                 f"{len(self.pauses)} pauses, {self.fenced} completions fenced off, "
                 f"{self.attempts} attempts, server answers {self.answers}, "
                 f"wall time {self.wall:.0f} s")
@@ -210,11 +231,18 @@ class FaultyRelay:
         with self.lock:
             self.answers[answer] = self.answers.get(answer, 0) + 1
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        s = self.scenario
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        # Who is sending: looked up now, while the client surely still waits for this answer.
         with self.lock:
             pids = list(self.pids)
-        pid = _owner(_socket_inode(session.peer[1], self.port), pids)
+        session.worker_pid = _owner(_socket_inode(session.peer[1], self.port), pids)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        s = self.scenario
+        pid = getattr(session, "worker_pid", 0)
         roll = self.random.random()
         if roll < s.p_drop:
             self._count("drop")
@@ -270,6 +298,7 @@ class Workers:
         }
         self.started = 0
         self.log_of: dict[int, Path] = {}
+        self.up: set[int] = set()
 
     def start(self) -> subprocess.Popen[bytes]:
         self.started += 1
@@ -286,6 +315,13 @@ class Workers:
     def fenced(self) -> int:
         return sum(path.read_text(errors="replace").count("claim lost")
                    for path in self.log_of.values())
+
+    def running(self, proc: subprocess.Popen[bytes]) -> bool:
+        if proc.pid not in self.up:
+            if "Worker running." not in self.log_of[proc.pid].read_text(errors="replace"):
+                return False
+            self.up.add(proc.pid)
+        return True
 
     def wait_running(self, proc: subprocess.Popen[bytes], limit: float = 60.0) -> None:
         """Until the worker has its SIGTERM handler: a SIGTERM during start-up would end it
@@ -339,13 +375,16 @@ def run(scenario: Scenario, org: Organisation, workdir: Path) -> Outcome:
                 os.kill(paused[0].pid, signal.SIGCONT)
                 pauses.append((paused[0].pid, paused[1], time.time()))
                 paused = None
-            if now >= next_pause and paused is None:
-                victim = chaos.choice(procs)
+            if now >= next_pause and paused is None and any(map(workers.running, procs)):
+                victim = chaos.choice([p for p in procs if workers.running(p)])
                 os.kill(victim.pid, signal.SIGSTOP)
                 paused = (victim, time.time(), now + scenario.lease + 2.0)
                 next_pause = now + scenario.pause_every
-            if now >= next_kill:
-                candidates = [p for p in procs if paused is None or p is not paused[0]]
+            # Only a worker that is up and delivering is worth killing: on a busy machine a
+            # start takes seconds, and killing starters would test nothing.
+            candidates = [p for p in procs if (paused is None or p is not paused[0])
+                          and workers.running(p)]
+            if now >= next_kill and candidates:
                 victim = chaos.choice(candidates)
                 victim.kill()
                 kills.append((victim.pid, time.time()))
@@ -385,6 +424,9 @@ def run(scenario: Scenario, org: Organisation, workdir: Path) -> Outcome:
         distinct_sent_events=events.values("object_id").distinct().count(),
         attempts=sum(items.values_list("attempts", flat=True)), fenced=workers.fenced(),
         exit_codes=exit_codes, wall=wall, answers=dict(relay.answers),
+        row_of={f"r{key.split(':')[1]}@example.nl": pk
+                for pk, key in items.values_list("id", "dedupe_key")},
+        log_of={pid: path.read_text(errors="replace") for pid, path in workers.log_of.items()},
     )
 
 
