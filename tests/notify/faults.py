@@ -48,10 +48,10 @@ class Scenario:
     p_drop: float = 0.03
     p_421: float = 0.03
     p_451: float = 0.03
-    kill_every: tuple[float, float] = (3.0, 5.0)
+    kill_every: tuple[float, float] = (4.0, 7.0)
     pause_every: float = 30.0  # one SIGSTOP for longer than the lease, this often
     retry_seconds: int = 1
-    time_limit: float = 240.0
+    time_limit: float = 360.0
     seed: int = field(default_factory=lambda: random.SystemRandom().randrange(1 << 30))
 
     @property
