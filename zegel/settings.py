@@ -214,6 +214,8 @@ EMAIL_HOST_PASSWORD = EMAIL.password
 EMAIL_USE_TLS = EMAIL.use_tls
 EMAIL_USE_SSL = EMAIL.use_ssl
 EMAIL_TIMEOUT = EMAIL.timeout
+# The outbox's first retry waits this long, doubling on every failure up to an hour.
+OUTBOX_RETRY_SECONDS = env_int("ZEGEL_OUTBOX_RETRY_SECONDS", 60)
 
 # Codes and links.
 CODE_TTL_SECONDS = 600

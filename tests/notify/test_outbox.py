@@ -73,7 +73,7 @@ def test_a_refused_recipient_is_shown_as_bounced(settings: Any, sender: User,
     smtp_server.handle_RCPT = refuse
     send(sender)
     deliver_due()
-    assert OutboxItem.objects.get().state == "failed"
+    assert OutboxItem.objects.get(purpose="notification").state == "failed"
     assert RecipientEvent.objects.filter(kind="bounced").exists()
 
 
@@ -178,7 +178,7 @@ def test_it_gives_up_after_days_not_after_a_count(sender: User, settings: Any) -
     OutboxItem.objects.update(created_at=timezone.now() - timedelta(days=6),
                               next_attempt_at=timezone.now())
     deliver_due()
-    assert OutboxItem.objects.get().state == "failed"
+    assert OutboxItem.objects.get(purpose="notification").state == "failed"
     assert RecipientEvent.objects.filter(kind="failed").exists()
 
 

@@ -25,7 +25,7 @@ def run_worker(stop: threading.Event, *, poll_seconds: float = 1.0) -> None:
     while not stop.is_set():
         close_old_connections()
         try:
-            handled = deliver_due()
+            handled = deliver_due(stop=stop)
             anchor_due()
             if time.monotonic() - last_expiry > EXPIRE_EVERY:
                 expire_due()

@@ -1,14 +1,16 @@
-"""How a notification's delivery ended becomes the recipient's status for the sender."""
+"""How a notification's delivery ended becomes the recipient's status for the sender; and
+mail for a revoked recipient or a revoked or expired conversation is not sent at all."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.dispatch import receiver
+from django.utils import timezone
 
-from zegel.messaging.models import RecipientEvent
+from zegel.messaging.models import Conversation, Message, Recipient, RecipientEvent
 from zegel.notify.models import OutboxItem
-from zegel.notify.signals import delivery_finished
+from zegel.notify.signals import delivery_check, delivery_finished
 
 _KIND = {"sent": RecipientEvent.Kind.NOTIFIED, "bounced": RecipientEvent.Kind.BOUNCED,
          "failed": RecipientEvent.Kind.FAILED}
@@ -21,3 +23,35 @@ def record_notification_status(sender: Any, item: OutboxItem, outcome: str, deta
         return
     RecipientEvent.objects.create(recipient_id=item.recipient_id, message_id=item.message_id,
                                   kind=_KIND[outcome], detail=detail)
+    if outcome != "sent":
+        from zegel.messaging.actions.guest_auth import tell_sender
+
+        recipient = Recipient.objects.select_related(
+            "conversation__organisation", "conversation__created_by").get(pk=item.recipient_id)
+        # No message or recipient on the notice itself: it must reach the sender even when
+        # the conversation is revoked meanwhile. One notice per failed notification.
+        tell_sender("notification_failed", recipient, purpose="failure_notice",
+                    dedupe_key=f"notify-failed:{item.pk}")
+
+
+@receiver(delivery_check)
+def refuse_revoked_or_expired(sender: Any, item: OutboxItem, **kwargs: Any) -> str:
+    """The reason not to send `item` now, read through its links; empty to send it."""
+    conversation: Conversation | None = None
+    recipient: Recipient | None = None
+    if item.recipient_id is not None:
+        recipient = (Recipient.objects.select_related("conversation")
+                     .filter(pk=item.recipient_id).first())
+        conversation = recipient.conversation if recipient is not None else None
+    if conversation is None and item.message_id is not None:
+        message = (Message.objects.select_related("conversation")
+                   .filter(pk=item.message_id).first())
+        conversation = message.conversation if message is not None else None
+    if conversation is not None and conversation.revoked_at is not None:
+        return "conversation revoked"
+    if (conversation is not None and conversation.expires_at is not None
+            and conversation.expires_at <= timezone.now()):
+        return "conversation expired"
+    if recipient is not None and recipient.revoked_at is not None:
+        return "recipient revoked"
+    return ""

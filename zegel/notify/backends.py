@@ -16,6 +16,9 @@ from django.core.mail.backends.base import BaseEmailBackend
 from zegel.config import SmsConfig
 from zegel.notify.models import CapturedMessage
 
+# Socket timeout of one SMS webhook call; the outbox's lease is sized from it (and the SMTP one).
+SMS_TIMEOUT = 15
+
 
 class CaptureEmailBackend(BaseEmailBackend):
     """Keeps mail in the database for /dev/outbox instead of sending it."""
@@ -64,7 +67,7 @@ def send_sms(to: str, body: str, config: SmsConfig | None = None) -> None:
             method="POST",
         )
         try:
-            with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=SMS_TIMEOUT) as response:  # noqa: S310
                 response.read(1024)
         except urllib.error.HTTPError as exc:
             permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)

@@ -17,6 +17,8 @@ class OutboxItem(models.Model):
         SENDING = "sending"
         SENT = "sent"
         FAILED = "failed"
+        # Not sent on purpose: the recipient or the conversation was revoked or has expired.
+        CANCELLED = "cancelled"
 
     organisation = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT,
                                      related_name="+")
@@ -32,9 +34,16 @@ class OutboxItem(models.Model):
     # Emptied once delivered.
     key = models.ForeignKey("keystore.DataKey", on_delete=models.PROTECT, related_name="+")
     payload_ct = models.BinaryField()
-    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    # Claims so far, counted when a worker takes the row (a worker that dies mid-send counts).
     attempts = models.PositiveIntegerField(default=0)
+    # Attempts that ended in an error the outbox does not expect (a broken key, a gateway that
+    # answers garbage): these give up after a few tries instead of after days.
+    faults = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The current claim: a random token and the end of its lease. Every completion is written
+    # only where the token still matches, so a worker that outlived its lease writes nothing.
+    claim = models.CharField(max_length=32, blank=True, default="")
     claimed_until = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -1,40 +1,76 @@
 """Enqueueing and delivering outbox items.
 
 Enqueue happens inside the caller's transaction, so a notification exists if and only if the
-change that caused it was committed. Delivery claims a row with a conditional UPDATE (works on
-SQLite and PostgreSQL, any number of workers), sends, and marks it sent; a failure pushes the
-row into the future with exponential backoff instead of crash-looping.
+change that caused it was committed.
+
+Delivery takes one row at a time, right before sending it: a conditional UPDATE sets it to
+`sending` with a fresh random claim token and a lease (on PostgreSQL the candidate is picked
+with SELECT ... FOR UPDATE SKIP LOCKED, so N workers do not queue on the same row). Every
+completion (sent, retry, failed, cancelled) is written `WHERE pk = ... AND claim = ...`: a worker
+that outlived its lease, whose row another worker has taken since, writes and records nothing.
+Every error is caught per item and pushes that item into the future; one bad row never stops
+the loop or the rows after it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import secrets
 import smtplib
+import socket
+import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import formataddr, make_msgid
+from types import TracebackType
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from zegel.audit.log import record
 from zegel.keystore.binding import Owner, Role
 from zegel.keystore.integrity import report_integrity_failure
 from zegel.keystore.keys import ContentIntegrityError, create_data_key, open_text, seal_text, unwrap
-from zegel.notify.backends import SmsError, send_sms
+from zegel.notify.backends import SMS_TIMEOUT, SmsError, send_sms
 from zegel.notify.models import OutboxItem
-from zegel.notify.signals import delivery_finished
+from zegel.notify.signals import delivery_check, delivery_finished
 from zegel.orgs.models import Organisation
 
 log = logging.getLogger(__name__)
 
-# Like a mail server's queue: keep trying for days (backoff up to an hour), then give up.
+# Like a mail server's queue: keep trying transient failures (a relay that is down, 4xx
+# answers) for days, backing off up to an hour, then give up.
 GIVE_UP_AFTER = timedelta(days=5)
-LEASE = timedelta(minutes=5)
+MAX_BACKOFF_SECONDS = 3600
+# An error the outbox does not expect (a payload that does not decrypt, a retired key, a
+# gateway answering garbage) does not heal by waiting days: give up after this many.
+MAX_FAULTS = 5
+# How many due rows a worker tries on SQLite before it concludes that others took them all.
+CANDIDATES = 10
+# Errors of the relay or the network: worth trying again later, for days.
+TRANSIENT = (TimeoutError, OSError, smtplib.SMTPException, SmsError)
+
+
+def send_deadline() -> float:
+    """Seconds after which an SMTP exchange is cut off, however slowly the relay dribbles:
+    four socket timeouts (connect, greeting, envelope, data)."""
+    return 4.0 * float(settings.EMAIL_TIMEOUT or 30)
+
+
+def lease() -> timedelta:
+    """How long a claim holds: ten socket timeouts of the slower channel, so 300 s with the
+    default 30 s SMTP timeout. An e-mail is cut off after four (send_deadline); an SMS webhook
+    call waits at most five times (connect, TLS, request, answer, body). The lease is thus at
+    least twice the worst single send, and a live worker always completes within it."""
+    longest = float(settings.EMAIL_TIMEOUT or 30)
+    if settings.SMS.backend == "webhook":
+        longest = max(longest, float(SMS_TIMEOUT))
+    return timedelta(seconds=10 * longest)
 
 
 @dataclass(frozen=True)
@@ -86,7 +122,10 @@ def enqueue_email(org: Organisation, email: Email, *, dedupe_key: str, purpose: 
                   recipient: models.Model | None = None,
                   message: models.Model | None = None) -> OutboxItem | None:
     payload = {"to": email.to, "subject": email.subject, "text": email.text, "html": email.html,
-               "from_name": email.from_name, "reply_to": email.reply_to}
+               "from_name": email.from_name, "reply_to": email.reply_to,
+               # Fixed now, so every attempt carries the same id and a receiving server (or
+               # a person) can tell a repeated delivery from a new message.
+               "message_id": make_msgid(idstring="zegel", domain=org.domain)}
     return _enqueue(org, "email", dedupe_key, purpose, payload, recipient, message)
 
 
@@ -122,6 +161,32 @@ class PermanentFailure(Exception):
     pass
 
 
+class _Deadline:
+    """Cuts an SMTP exchange off after `seconds` by shutting its socket: the per-read timeout
+    alone lets a relay that answers byte by byte hold a send, and its claim, for ever."""
+
+    def __init__(self, backend: Any, seconds: float) -> None:
+        self._backend = backend
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def _cut(self) -> None:
+        sock = getattr(getattr(self._backend, "connection", None), "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed: the send ended by itself
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._timer.cancel()
+
+
 def _send_email(item: OutboxItem, payload: dict[str, Any]) -> None:
     org = item.organisation
     message = EmailMultiAlternatives(
@@ -132,15 +197,17 @@ def _send_email(item: OutboxItem, payload: dict[str, Any]) -> None:
         reply_to=[payload["reply_to"]] if payload.get("reply_to") else None,
         headers={
             # The same id on every attempt: a receiving server can drop a duplicate delivery.
-            "Message-ID": make_msgid(idstring=f"outbox{item.pk}", domain=org.domain),
+            "Message-ID": payload.get("message_id")
+            or make_msgid(idstring=f"outbox{item.pk}", domain=org.domain),
             "Auto-Submitted": "auto-generated",
         },
     )
     if payload.get("html"):
         message.attach_alternative(payload["html"], "text/html")
     try:
-        with get_connection(fail_silently=False) as connection:
-            connection.send_messages([message])
+        backend = get_connection(fail_silently=False)
+        with _Deadline(backend, send_deadline()), backend:
+            backend.send_messages([message])
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _message in exc.recipients.values()]
         if codes and all(500 <= code < 600 for code in codes):
@@ -152,65 +219,126 @@ def _send_email(item: OutboxItem, payload: dict[str, Any]) -> None:
         raise
 
 
+def _send(item: OutboxItem, payload: dict[str, Any]) -> None:
+    if item.channel == "email":
+        _send_email(item, payload)
+        return
+    try:
+        send_sms(payload["to"], payload["body"])
+    except SmsError as exc:
+        if exc.permanent:
+            raise PermanentFailure(str(exc)) from exc
+        raise
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One worker's hold on one row: the row's id and the token only this claim knows."""
+
+    pk: int
+    token: str
+
+
+def _due(now: datetime) -> Q:
+    # A worker that died mid-send left its row in SENDING; it is due again after the lease.
+    return (Q(state=OutboxItem.State.PENDING, next_attempt_at__lte=now)
+            | Q(state=OutboxItem.State.SENDING, claimed_until__lt=now))
+
+
+def claim_next() -> Claim | None:
+    """Take the next due row for this worker, or None when nothing is due."""
+    now = timezone.now()
+    token = secrets.token_hex(16)
+    claimed = {"state": OutboxItem.State.SENDING, "claim": token,
+               "claimed_until": now + lease(), "attempts": F("attempts") + 1}
+    due = OutboxItem.objects.filter(_due(now)).order_by("next_attempt_at", "id")
+    if connection.vendor == "postgresql":
+        with transaction.atomic(durable=True):
+            pk = due.select_for_update(skip_locked=True).values_list("id", flat=True).first()
+            if pk is None:
+                return None
+            won = OutboxItem.objects.filter(_due(now), pk=pk).update(**claimed)
+            return Claim(pk, token) if won else None
+    # SQLite has one writer at a time: the conditional UPDATE alone decides who wins.
+    for pk in list(due.values_list("id", flat=True)[:CANDIDATES]):
+        if OutboxItem.objects.filter(_due(now), pk=pk).update(**claimed):
+            return Claim(pk, token)
+    return None
+
+
+def _complete(claim: Claim, outcome: str, **fields: Any) -> bool:
+    """Write a completion if the claim still holds; False (and nothing written) if another
+    worker took the row after this claim's lease ran out."""
+    won = OutboxItem.objects.filter(
+        pk=claim.pk, claim=claim.token, state=OutboxItem.State.SENDING,
+    ).update(claim="", claimed_until=None, **fields)
+    if not won:
+        log.warning("outbox item %s: claim lost (lease ran out, another worker took the row); "
+                    "outcome %r not recorded", claim.pk, outcome)
+    return bool(won)
+
+
 def _finished(item: OutboxItem, outcome: str, detail: str = "") -> None:
     """Tell whoever listens (the recipient's status in messaging) how a delivery ended; runs
-    inside the transaction that records the outcome."""
-    delivery_finished.send(sender=OutboxItem, item=item, outcome=outcome, detail=detail[:200])
-
-
-def claim_due(limit: int = 20) -> list[int]:
-    now = timezone.now()
-    due = list(
-        OutboxItem.objects.filter(state=OutboxItem.State.PENDING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit]
-    )
-    # A worker that died mid-send left its rows in SENDING; take them back after the lease.
-    due += list(
-        OutboxItem.objects.filter(state=OutboxItem.State.SENDING, claimed_until__lt=now)
-        .values_list("id", flat=True)[:limit]
-    )
-    claimed = []
-    for pk in due:
-        won = OutboxItem.objects.filter(
-            pk=pk, state__in=[OutboxItem.State.PENDING, OutboxItem.State.SENDING],
-        ).exclude(claimed_until__gte=now).update(
-            state=OutboxItem.State.SENDING, claimed_until=now + LEASE,
-        )
-        if won:
-            claimed.append(pk)
-    return claimed
-
-
-def deliver(pk: int) -> str:
-    item = OutboxItem.objects.select_related("organisation", "key").get(pk=pk)
+    inside the transaction that records the outcome. A listener that fails is logged and
+    rolled back on its own: the outcome itself must still be recorded, or a sent mail would
+    be sent again after the lease."""
     try:
-        payload = _payload(item)
-        if item.channel == "email":
-            _send_email(item, payload)
-        else:
-            try:
-                send_sms(payload["to"], payload["body"])
-            except SmsError as exc:
-                if exc.permanent:
-                    raise PermanentFailure(str(exc)) from exc
-                raise
+        with transaction.atomic():
+            delivery_finished.send(sender=OutboxItem, item=item, outcome=outcome,
+                                   detail=detail[:200])
+    except Exception as exc:
+        log.error("outbox item %s: a delivery_finished listener failed (%s)", item.pk,
+                  type(exc).__name__)
+
+
+def _cancel_reason(item: OutboxItem) -> str:
+    for _receiver, reason in delivery_check.send(sender=OutboxItem, item=item):
+        if reason:
+            return str(reason)
+    return ""
+
+
+def deliver(claim: Claim) -> str:
+    """Deliver one claimed row; returns the outcome ("sent", "retry", "failed", "cancelled",
+    or "fenced" when the claim no longer held). Never raises for what the row contains."""
+    item = (OutboxItem.objects.select_related("organisation", "key")
+            .filter(pk=claim.pk, claim=claim.token).first())
+    if item is None:
+        log.warning("outbox item %s: claim lost before sending", claim.pk)
+        return "fenced"
+    try:
+        reason = _cancel_reason(item)
+        if reason:
+            return _finish_cancelled(item, claim, reason)
+        _send(item, _payload(item))
     except PermanentFailure as exc:
-        return _finish_failed(item, str(exc), bounced=True)
+        return _finish_failed(item, claim, str(exc), bounced=True)
     except ContentIntegrityError as exc:
         # A payload moved to another row (or its key swapped) never opens: audit it and stop.
         report_integrity_failure(exc)
-        return _finish_failed(item, "the payload failed its integrity check", bounced=False)
+        return _finish_failed(item, claim, "the payload failed its integrity check",
+                              bounced=False)
     except (ValueError, KeyError) as exc:
         # A malformed address or payload does not get better by trying again.
-        return _finish_failed(item, f"cannot build the message: {type(exc).__name__}",
+        return _finish_failed(item, claim, f"cannot build the message: {type(exc).__name__}",
                               bounced=False)
-    except (TimeoutError, OSError, smtplib.SMTPException, SmsError) as exc:
-        return _retry_later(item, exc)
-    with transaction.atomic():
-        OutboxItem.objects.filter(pk=item.pk).update(
-            state=OutboxItem.State.SENT, sent_at=timezone.now(), claimed_until=None,
-            attempts=item.attempts + 1, payload_ct=b"", last_error="",
-        )
+    except TRANSIENT as exc:
+        return _retry_later(item, claim, f"{type(exc).__name__}: {str(exc)[:200]}",
+                            fault=False)
+    except Exception as exc:
+        # Anything else (DecryptionError, a retired key, a gateway answering garbage): the
+        # type only, since a message may quote what it choked on.
+        return _retry_later(item, claim, f"unexpected {type(exc).__module__}."
+                            f"{type(exc).__name__}", fault=True)
+    return _finish_sent(item, claim)
+
+
+def _finish_sent(item: OutboxItem, claim: Claim) -> str:
+    with transaction.atomic(durable=True):
+        if not _complete(claim, "sent", state=OutboxItem.State.SENT, sent_at=timezone.now(),
+                         payload_ct=b"", last_error=""):
+            return "fenced"
         _finished(item, "sent")
         record(f"{item.channel}.sent", organisation=item.organisation, actor_type="system",
                object_type="outbox", object_id=item.pk,
@@ -218,27 +346,33 @@ def deliver(pk: int) -> str:
     return "sent"
 
 
-def _retry_later(item: OutboxItem, exc: BaseException) -> str:
-    attempts = item.attempts + 1
-    reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+def _retry_later(item: OutboxItem, claim: Claim, reason: str, *, fault: bool) -> str:
+    faults = item.faults + (1 if fault else 0)
+    if faults >= MAX_FAULTS:
+        return _finish_failed(item, claim, f"{reason} ({faults} times)", bounced=False,
+                              faults=faults)
     if timezone.now() - item.created_at > GIVE_UP_AFTER:
-        return _finish_failed(item, reason, bounced=False)
-    delay = min(60 * 2 ** (attempts - 1), 3600)
-    OutboxItem.objects.filter(pk=item.pk).update(
-        state=OutboxItem.State.PENDING, attempts=attempts, claimed_until=None,
-        next_attempt_at=timezone.now() + timedelta(seconds=delay), last_error=reason,
-    )
-    log.warning("outbox item %s: attempt %s failed (%s); next try in %ss", item.pk, attempts,
-                type(exc).__name__, delay)
+        return _finish_failed(item, claim, reason, bounced=False, faults=faults)
+    # item.attempts already counts this attempt: it is raised when the row is claimed.
+    delay = min(settings.OUTBOX_RETRY_SECONDS * 2 ** max(item.attempts - 1, 0),
+                MAX_BACKOFF_SECONDS)
+    with transaction.atomic(durable=True):
+        if not _complete(claim, "retry", state=OutboxItem.State.PENDING, faults=faults,
+                         next_attempt_at=timezone.now() + timedelta(seconds=delay),
+                         last_error=reason[:300]):
+            return "fenced"
+    log.warning("outbox item %s: attempt %s failed (%s); next try in %ss", item.pk,
+                item.attempts, reason.split(":", 1)[0], delay)
     return "retry"
 
 
-def _finish_failed(item: OutboxItem, reason: str, *, bounced: bool) -> str:
-    with transaction.atomic():
-        OutboxItem.objects.filter(pk=item.pk).update(
-            state=OutboxItem.State.FAILED, attempts=item.attempts + 1, claimed_until=None,
-            payload_ct=b"", last_error=reason[:300],
-        )
+def _finish_failed(item: OutboxItem, claim: Claim, reason: str, *, bounced: bool,
+                   faults: int | None = None) -> str:
+    with transaction.atomic(durable=True):
+        if not _complete(claim, "failed", state=OutboxItem.State.FAILED, payload_ct=b"",
+                         last_error=reason[:300],
+                         faults=item.faults if faults is None else faults):
+            return "fenced"
         _finished(item, "bounced" if bounced else "failed", reason)
         record(f"{item.channel}.failed", organisation=item.organisation, actor_type="system",
                object_type="outbox", object_id=item.pk,
@@ -248,9 +382,33 @@ def _finish_failed(item: OutboxItem, reason: str, *, bounced: bool) -> str:
     return "failed"
 
 
-def deliver_due(limit: int = 20) -> int:
-    """Deliver what is due now; returns how many items were handled."""
-    claimed = claim_due(limit)
-    for pk in claimed:
-        deliver(pk)
-    return len(claimed)
+def _finish_cancelled(item: OutboxItem, claim: Claim, reason: str) -> str:
+    with transaction.atomic(durable=True):
+        if not _complete(claim, "cancelled", state=OutboxItem.State.CANCELLED, payload_ct=b"",
+                         last_error=reason[:300]):
+            return "fenced"
+        record(f"{item.channel}.cancelled", organisation=item.organisation,
+               actor_type="system", object_type="outbox", object_id=item.pk,
+               data={"purpose": item.purpose, "recipient": item.recipient_id,
+                     "reason": reason[:200]})
+    log.info("outbox item %s not sent: %s", item.pk, reason)
+    return "cancelled"
+
+
+def deliver_due(limit: int = 20, stop: threading.Event | None = None) -> int:
+    """Deliver what is due now, one claim at a time, until nothing is due, `limit` rows were
+    handled or `stop` is set; returns how many rows were handled."""
+    handled = 0
+    while handled < limit and not (stop is not None and stop.is_set()):
+        claim = claim_next()
+        if claim is None:
+            break
+        handled += 1
+        try:
+            deliver(claim)
+        except Exception as exc:
+            # Recording the outcome failed (the database, most likely): the row stays claimed
+            # and is taken again after its lease. The other rows go on.
+            log.error("outbox item %s: recording the outcome failed (%s)", claim.pk,
+                      type(exc).__name__)
+    return handled

@@ -6,3 +6,8 @@ from django.dispatch import Signal
 # Sent inside the transaction that records the outcome, with item (OutboxItem), outcome
 # ("sent", "bounced" or "failed") and detail (a reason fit for the sender, never content).
 delivery_finished = Signal()
+
+# Sent right before a claimed item is delivered, with item (OutboxItem). A receiver that
+# returns a non-empty reason ("recipient revoked", "conversation expired") stops the delivery:
+# the item is cancelled and audited as not sent. Receivers only read.
+delivery_check = Signal()
