@@ -15,7 +15,7 @@ from zegel.dlp.detectors import (
     scan_text,
 )
 from zegel.dlp.findings import NOT_SCANNED
-from zegel.dlp.medical import default_terms, detect_medical
+from zegel.dlp.medical import default_terms, detect_medical, parse_terms
 
 VALID_BSN = "111222333"
 
@@ -189,6 +189,17 @@ def test_it_skips_terms_in_an_exception_phrase() -> None:
     assert len(detect_medical("melding bij Veilig Thuis; veroordeling wegens diefstal")) == 2
     extended = default_terms().extended(["!depressie * uitgebreid"])
     assert extended.find("de depressie is uitgebreid") == []
+
+
+def test_it_scans_a_word_ending_written_with_a_dotted_capital_i() -> None:
+    # "İ" lower-cases to two characters, so its lower case is no ending; this raised before.
+    text = "tendinİtis en TENDİNİTİS, diabetes"
+    assert [text[f.start : f.end] for f in detect_medical(text)] == ["diabetes"]
+
+
+def test_it_ignores_an_exception_word_with_two_wildcards() -> None:
+    # "a*b*c" would make the regex try every split of a word: polynomial time.
+    assert [t.text for t in parse_terms(["!kom** veilig", "!ver*lo*en thuis"])] == ["kom* veilig"]
 
 
 def test_it_accepts_extra_terms_from_the_admin() -> None:
