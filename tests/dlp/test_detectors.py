@@ -214,8 +214,8 @@ def test_it_scans_a_50_mb_text_within_its_budget() -> None:
     text = (chunk * (50_000_000 // len(chunk) + 1))[:50_000_000]
     started = time.monotonic()
     findings = scan_text(text, budget_seconds=1.0)
-    # Generous bound: the budget is checked per 128 KB chunk.
-    assert time.monotonic() - started < 15
+    # Generous bound for a busy machine: the budget is checked inside every detector's loop.
+    assert time.monotonic() - started < 5
     assert findings[-1].kind == NOT_SCANNED
     assert findings[-1].end == len(text)
 
