@@ -166,8 +166,12 @@ def _message_out(message: Message) -> dict[str, Any]:
 
 def _draft(user: User, payload: MessageIn) -> tuple[list[actions.RecipientSpec],
                                                     list[Attachment]]:
+    # An attachment already sent, or whose key is destroyed, is refused before anything
+    # decrypts it: /check would otherwise read a sent file again, or fail on a shredded key.
     attachments = list(Attachment.objects.filter(pk__in=payload.attachments,
-                                                 uploaded_by_user=user).select_related("key"))
+                                                 uploaded_by_user=user, message__isnull=True,
+                                                 key__shredded_at__isnull=True)
+                       .exclude(key__wrapped=b"").select_related("key"))
     if len(attachments) != len(set(payload.attachments)):
         raise actions.ActionError("An attachment id is unknown or already used.",
                                   field="attachments", status=404)
