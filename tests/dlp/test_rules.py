@@ -117,3 +117,21 @@ def test_unread_content_holds_a_sensitive_kind_only_where_that_makes_a_rule_hold
     assert required({"not": {"not": {"any_kind": "bsn"}}})
     assert required({"not": {"any": [{"not": {"any_kind": "bsn"}}]}})
     assert not required({"any_kind": "bsn", "domains": ["elders.nl"]})
+
+
+def test_it_refuses_a_condition_nested_too_deeply() -> None:
+    nested: dict = {"any_kind": "bsn"}
+    for _ in range(31):
+        nested = {"not": nested}
+    validate_rule(Rule("x", nested, "warn", "", ""))  # 32 levels: the most allowed
+    with pytest.raises(RuleError, match="nested more than 32 levels"):
+        validate_rule(Rule("x", {"not": nested}, "warn", "", ""))
+    with pytest.raises(RuleError, match="nested more than 32 levels"):
+        validate_rule(Rule("x", {"any_kind": _deep_list()}, "warn", "", ""))
+
+
+def _deep_list() -> list:
+    value: list = ["bsn"]
+    for _ in range(40):
+        value = [value]
+    return value

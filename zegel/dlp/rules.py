@@ -40,6 +40,9 @@ ACTIONS = (AUDIT, SUGGEST, WARN, REQUIRE, BLOCK)
 SEVERITY = {action: level for level, action in enumerate(ACTIONS)}
 
 VERIFICATION_METHODS = frozenset(["email_code", "sms", "access_code"])
+# Objects and lists inside a condition, counted from the condition itself. Real rules use a
+# few; the bound keeps validation and evaluation (both recursive) far from Python's limit.
+MAX_DEPTH = 32
 
 CONDITION_KEYS = frozenset(
     [
@@ -106,8 +109,31 @@ def _as_list(value: Any) -> list[str]:
     raise RuleError(f"expected a string or a list, got {value!r}")
 
 
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether objects and lists sit more than ``limit`` deep in value (without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children = list(item.values())
+        elif isinstance(item, list | tuple):
+            children = list(item)
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def validate_condition(condition: Mapping[str, Any]) -> None:
-    """Raise RuleError if the condition uses unknown keys or wrong types."""
+    """Raise RuleError if the condition uses unknown keys or wrong types, or is too deep."""
+    if _nested_deeper_than(condition, MAX_DEPTH):
+        raise RuleError(f"the condition is nested more than {MAX_DEPTH} levels deep")
+    _validate(condition)
+
+
+def _validate(condition: Mapping[str, Any]) -> None:
     if not isinstance(condition, Mapping):
         raise RuleError("a condition must be a JSON object")
     unknown = set(condition) - CONDITION_KEYS
@@ -126,9 +152,9 @@ def validate_condition(condition: Mapping[str, Any]) -> None:
             if not isinstance(condition[key], list):
                 raise RuleError(f"{key} must be a list of conditions")
             for sub in condition[key]:
-                validate_condition(sub)
+                _validate(sub)
     if "not" in condition:
-        validate_condition(condition["not"])
+        _validate(condition["not"])
 
 
 def validate_rule(rule: Rule) -> None:
