@@ -15,7 +15,7 @@ from zegel.dlp.detectors import (
     scan_text,
 )
 from zegel.dlp.findings import NOT_SCANNED
-from zegel.dlp.medical import default_terms, detect_medical
+from zegel.dlp.medical import default_terms, detect_medical, parse_terms
 
 VALID_BSN = "111222333"
 
@@ -191,6 +191,17 @@ def test_it_skips_terms_in_an_exception_phrase() -> None:
     assert extended.find("de depressie is uitgebreid") == []
 
 
+def test_it_scans_a_word_ending_written_with_a_dotted_capital_i() -> None:
+    # "İ" lower-cases to two characters, so its lower case is no ending; this raised before.
+    text = "tendinİtis en TENDİNİTİS, diabetes"
+    assert [text[f.start : f.end] for f in detect_medical(text)] == ["diabetes"]
+
+
+def test_it_ignores_an_exception_word_with_two_wildcards() -> None:
+    # "a*b*c" would make the regex try every split of a word: polynomial time.
+    assert [t.text for t in parse_terms(["!kom** veilig", "!ver*lo*en thuis"])] == ["kom* veilig"]
+
+
 def test_it_accepts_extra_terms_from_the_admin() -> None:
     assert not [f for f in scan_text("lijdt aan netelroos") if f.kind == "medical"]
     extended = default_terms().extended(["[allergie]", "netelroos"])
@@ -203,8 +214,8 @@ def test_it_scans_a_50_mb_text_within_its_budget() -> None:
     text = (chunk * (50_000_000 // len(chunk) + 1))[:50_000_000]
     started = time.monotonic()
     findings = scan_text(text, budget_seconds=1.0)
-    # Generous bound: the budget is checked per 128 KB chunk.
-    assert time.monotonic() - started < 15
+    # Generous bound for a busy machine: the budget is checked inside every detector's loop.
+    assert time.monotonic() - started < 5
     assert findings[-1].kind == NOT_SCANNED
     assert findings[-1].end == len(text)
 

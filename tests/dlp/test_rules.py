@@ -77,3 +77,61 @@ def test_it_blocks_when_required_methods_conflict() -> None:
         Rule("b", {}, "require", "", "", required_methods=frozenset({"access_code"})),
     ]
     assert evaluate(rules, [], [], CTX).blocked
+
+
+UNREAD = Finding("not_scanned", 0, 0, 1.0, "PDF contains no text (scanned image?)")
+EMAIL = RuleContext(frozenset({"example.nl"}), 1, "email_code")
+
+
+def test_unread_content_counts_as_sensitive_for_the_rules_that_require_a_method() -> None:
+    decision = evaluate(default_rules(), [UNREAD], [], EMAIL)
+    required = {r.rule for r in decision.results if r.action == "require"}
+    assert required == {"BSN needs strong verification",
+                        "Medical content needs strong verification"}
+    assert decision.required_methods == {"sms", "access_code"}
+    assert all(r.unscanned for r in decision.results if r.action == "require")
+    # A rule that held on what was read is not put down to the unread part.
+    decision = evaluate(default_rules(), [UNREAD, BSN], [], EMAIL)
+    assert [r.unscanned for r in decision.results if r.rule.startswith("BSN")] == [False]
+
+
+def test_unread_content_does_not_block_or_warn() -> None:
+    decision = evaluate(default_rules(), [UNREAD], [FREE], CTX)
+    assert not decision.blocked and not decision.needs_confirmation
+    card_only = Rule("card", {"any_kind": "payment_card"}, "require", "", "",
+                     required_methods=frozenset({"sms"}))
+    assert evaluate([card_only], [UNREAD], [], EMAIL).results == []
+
+
+def test_unread_content_holds_a_sensitive_kind_only_where_that_makes_a_rule_hold() -> None:
+    def required(condition: dict) -> bool:
+        rule = Rule("r", condition, "require", "", "", required_methods=frozenset({"sms"}))
+        return bool(evaluate([rule], [UNREAD], [], EMAIL).results)
+
+    assert required({"any_kind": "medical", "min_count": 5})
+    assert required({"all_kinds": ["bsn", "medical"]})
+    assert required({"any": [{"any_kind": "iban"}, {"any_kind": "bsn"}]})
+    # Under "not" the unread part is taken to hold nothing, so "no BSN" still holds...
+    assert required({"not": {"any_kind": "bsn"}})
+    # ...and under two it holds everything again.
+    assert required({"not": {"not": {"any_kind": "bsn"}}})
+    assert required({"not": {"any": [{"not": {"any_kind": "bsn"}}]}})
+    assert not required({"any_kind": "bsn", "domains": ["elders.nl"]})
+
+
+def test_it_refuses_a_condition_nested_too_deeply() -> None:
+    nested: dict = {"any_kind": "bsn"}
+    for _ in range(31):
+        nested = {"not": nested}
+    validate_rule(Rule("x", nested, "warn", "", ""))  # 32 levels: the most allowed
+    with pytest.raises(RuleError, match="nested more than 32 levels"):
+        validate_rule(Rule("x", {"not": nested}, "warn", "", ""))
+    with pytest.raises(RuleError, match="nested more than 32 levels"):
+        validate_rule(Rule("x", {"any_kind": _deep_list()}, "warn", "", ""))
+
+
+def _deep_list() -> list:
+    value: list = ["bsn"]
+    for _ in range(40):
+        value = [value]
+    return value

@@ -125,7 +125,12 @@ def test_adopting_the_defaults_copies_them(client: Client, admin: User) -> None:
         ({"action": "explode"}, "action", "Choose an action"),
         ({"action": "require"}, "required_methods", "verification method"),
         ({"position": "first"}, "position", "whole number"),
+        ({"position": "2147483648"}, "position", "whole number from 0 to 2147483647"),
+        ({"position": "9" * 30}, "position", "whole number from 0 to 2147483647"),
         ({"message_en": ""}, "name", "Dutch and in English"),
+        ({"condition": "[" * 100_000}, "condition", "nested more than 32 levels deep"),
+        ({"condition": '{"not": ' * 40 + "{}" + "}" * 40}, "condition",
+         "nested more than 32 levels deep"),
     ],
 )
 def test_refused_rules_show_the_form_again_with_the_error(

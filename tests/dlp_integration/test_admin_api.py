@@ -102,3 +102,29 @@ def test_terms(admin_api: Client, other_api: Client) -> None:
     assert other_api.get("/api/v1/dlp/terms").json() == []
     assert other_api.delete(f"/api/v1/dlp/terms/{created.json()['id']}").status_code == 404
     assert admin_api.delete(f"/api/v1/dlp/terms/{created.json()['id']}").status_code == 204
+
+
+@pytest.mark.parametrize("position", [2_147_483_648, 10**20])
+def test_a_position_beyond_the_column_is_refused_with_a_problem(
+        admin_api: Client, position: int) -> None:
+    response = _json(admin_api, "post", "/rules", {**RULE, "position": position})
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["field"] == "position" and "2147483647" in problem["detail"]
+    assert not DlpRule.objects.exists()
+    assert _json(admin_api, "post", "/rules", {**RULE, "position": 2_147_483_647}
+                 ).status_code == 201
+
+
+def test_a_deeply_nested_condition_is_refused_with_a_problem(admin_api: Client) -> None:
+    nested: dict[str, Any] = {}
+    for _ in range(40):
+        nested = {"not": nested}
+    response = _json(admin_api, "post", "/rules", {**RULE, "condition": nested})
+    assert response.status_code == 400
+    assert response.json()["field"] == "condition"
+    assert "nested more than 32 levels deep" in response.json()["detail"]
+    deep = '{"name": "x", "condition": {"any": ' + "[" * 100_000 + "]" * 100_000 + "}}"
+    response = admin_api.post("/api/v1/dlp/rules", deep, content_type="application/json")
+    assert response.status_code == 400
+    assert not DlpRule.objects.exists()

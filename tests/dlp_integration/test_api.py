@@ -82,3 +82,47 @@ def test_check_refuses_someone_elses_attachment(api: Client, outsider: User) -> 
     theirs = make_attachment(outsider, b"BSN 111222333", "x.txt")
     response = _post(api, "check", attachments=[str(theirs.pk)])
     assert response.status_code == 404
+
+
+def test_check_refuses_an_attachment_that_was_already_sent(api: Client, sender: User) -> None:
+    from tests.messaging.test_attachments import make_attachment
+
+    sent = make_attachment(sender, b"Uitslag bloedonderzoek", "uitslag.txt")
+    response = _post(api, "messages", body="Zie bijlage.", attachments=[str(sent.pk)],
+                     confirm_warnings=True)
+    assert response.status_code == 201, response.content
+    # Sent files are not decrypted again by the check, just as the send refuses them.
+    for path in ("check", "messages"):
+        response = _post(api, path, body="Zie bijlage.", attachments=[str(sent.pk)])
+        assert response.status_code == 404, (path, response.content)
+        assert response["Content-Type"] == "application/problem+json"
+
+
+def test_check_answers_404_for_an_attachment_whose_key_was_shredded(
+    api: Client, sender: User
+) -> None:
+    from django.utils import timezone
+
+    from tests.messaging.test_attachments import make_attachment
+    from zegel.keystore.models import DataKey
+
+    for shredded in ({"wrapped": b"", "shredded_at": timezone.now()}, {"wrapped": b""}):
+        upload = make_attachment(sender, b"BSN 111222333", "x.txt")
+        DataKey.objects.filter(pk=upload.key_id).update(**shredded)
+        for path in ("check", "messages"):
+            response = _post(api, path, body="Zie bijlage.", attachments=[str(upload.pk)])
+            assert response.status_code == 404, (path, response.content)
+    assert not Message.objects.exists()
+
+
+def test_check_answers_404_for_the_attachment_of_a_revoked_message(
+    api: Client, sender: User
+) -> None:
+    from tests.messaging.test_attachments import make_attachment
+
+    upload = make_attachment(sender, b"Uitslag", "uitslag.txt")
+    sent = _post(api, "messages", body="Zie bijlage.", attachments=[str(upload.pk)],
+                 confirm_warnings=True).json()
+    assert api.post(f"/api/v1/messages/{sent['id']}/revoke").status_code == 200
+    response = _post(api, "check", body="Zie bijlage.", attachments=[str(upload.pk)])
+    assert response.status_code == 404

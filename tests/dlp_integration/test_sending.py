@@ -136,7 +136,12 @@ def test_an_unreadable_attachment_is_reported_not_scanned(sender: User) -> None:
     assert message.attachments.count() == 1
     decision = AuditEvent.objects.get(action="dlp.decision")
     assert decision.data["findings"] == {"not_scanned": 1}
-    assert [r["name"] for r in decision.data["rules"]] == ["Attachment not scanned"]
+    # Sent by SMS: the rules that require it count the unread file as sensitive.
+    assert [r["name"] for r in decision.data["rules"]] == [
+        "BSN needs strong verification", "Medical content needs strong verification",
+        "Attachment not scanned",
+    ]
+    assert decision.data["sensitive"] is True
 
 
 def test_sensitive_history_is_kept_in_its_own_table(sender: User) -> None:

@@ -187,6 +187,8 @@ def _message_out(message: Message) -> dict[str, Any]:
 
 def _draft(user: User, payload: MessageIn) -> tuple[list[actions.RecipientSpec],
                                                     list[Attachment]]:
+    # An attachment already sent, or whose key is destroyed, is refused before anything
+    # decrypts it (access.draft_attachments): /check never reads a sent file again.
     attachments = access.draft_attachments(payload.attachments, user=user)
     specs = [actions.RecipientSpec(email=r.email, name=r.name, kind=r.kind,
                                    method=r.verification or "", phone=r.phone,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import time
 from collections.abc import Callable, Iterable, Sequence
 
 import phonenumbers
@@ -17,6 +16,7 @@ from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.nl import bsn as stdnum_bsn
 
+from zegel.dlp.budget import Budget, BudgetExceeded, check
 from zegel.dlp.findings import (
     BSN,
     DATE_OF_BIRTH,
@@ -32,7 +32,8 @@ from zegel.dlp.medical import TermSet, default_terms, detect_medical
 from zegel.dlp.normalize import normalize
 from zegel.dlp.patterns import OrgPattern, detect_org_patterns
 
-Detector = Callable[[str], list[Finding]]
+# A detector takes normalised text and the scan's budget, which it checks once per candidate.
+Detector = Callable[[str, Budget | None], list[Finding]]
 
 # How far (in characters) before a number a label such as "BSN:" is looked for.
 _CONTEXT_BEFORE = 60
@@ -183,7 +184,7 @@ _RUN_AFTER_GROUPED = re.compile(r"^[ .,/\-][0-9]")
 _INTERNATIONAL_PREFIX = re.compile(r"(?:\+|00)[0-9]{1,3}[ \-]?(?:\(0\)[ \-]?)?$")
 
 
-def detect_bsn(text: str) -> list[Finding]:
+def detect_bsn(text: str, budget: Budget | None = None) -> list[Finding]:
     """Dutch citizen service numbers that pass the 11-proef.
 
     Nine digits as 123456782, 1234.56.782 (or 1234 56 782), 123.456.782, 123 456 782 or
@@ -192,6 +193,7 @@ def detect_bsn(text: str) -> list[Finding]:
     """
     findings: list[Finding] = []
     for m in _BSN.finditer(text):
+        check(budget)
         start, end = m.start(), m.end()
         raw = m.group()
         if _RUN_BEFORE.search(text[max(0, start - 2) : start]):
@@ -224,10 +226,11 @@ def detect_bsn(text: str) -> list[Finding]:
 _IBAN_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])[A-Za-z]{2}[0-9]{2}(?: ?[0-9A-Za-z]){11,30}")
 
 
-def _iban_spans(text: str) -> list[tuple[int, int, str]]:
+def _iban_spans(text: str, budget: Budget | None = None) -> list[tuple[int, int, str]]:
     """(start, end, compact IBAN) for every checksum-valid IBAN in the text."""
     spans: list[tuple[int, int, str]] = []
     for m in _IBAN_CANDIDATE.finditer(text):
+        check(budget)
         candidate = m.group()
         # Possible ends: after each alphanumeric that is followed by a space or the end, so a
         # word after the IBAN ("NL91 ABNA 0417 1643 00 en") is trimmed off again.
@@ -254,11 +257,11 @@ def _inside_iban(text: str, start: int, end: int) -> bool:
     return any(s + lo <= start and end <= e + lo for s, e, _ in _iban_spans(window))
 
 
-def detect_iban(text: str) -> list[Finding]:
+def detect_iban(text: str, budget: Budget | None = None) -> list[Finding]:
     """IBANs of any country that pass mod-97 and the country's length, any case or spacing."""
     return [
         Finding(IBAN, s, e, 0.99, f"IBAN ({compact[:2]}, mod-97 valid) {mask(compact)}")
-        for s, e, compact in _iban_spans(text)
+        for s, e, compact in _iban_spans(text, budget)
     ]
 
 
@@ -291,10 +294,11 @@ _PASSPORT_LABELS = _keyword_re(
 _NEVER = re.compile(r"(?!x)x")
 
 
-def detect_passport_nl(text: str) -> list[Finding]:
+def detect_passport_nl(text: str, budget: Budget | None = None) -> list[Finding]:
     """Dutch passport and identity card numbers; above 0.5 only with a document label."""
     findings: list[Finding] = []
     for m in _PASSPORT.finditer(text):
+        check(budget)
         value = m.group()
         context = _context(text, m.start(), m.end(), _PASSPORT_LABELS, _NEVER)
         if context <= 0 and sum(c.isdigit() for c in value) < 2:
@@ -363,10 +367,11 @@ def _card_grouping_ok(raw: str) -> bool:
     return all(g == 4 for g in groups[:-1]) and 1 <= groups[-1] <= 4
 
 
-def detect_payment_card(text: str) -> list[Finding]:
+def detect_payment_card(text: str, budget: Budget | None = None) -> list[Finding]:
     """Card numbers of 13-19 digits with a Visa, Mastercard, Amex or Maestro prefix and Luhn."""
     findings: list[Finding] = []
     for m in _CARD.finditer(text):
+        check(budget)
         raw = m.group()
         following = text[m.end() : m.end() + 2]
         if len(following) == 2 and following[0] in " -" and following[1].isdigit():
@@ -403,13 +408,14 @@ _PHONE = re.compile(
 )
 
 
-def detect_phone_nl(text: str) -> list[Finding]:
+def detect_phone_nl(text: str, budget: Budget | None = None) -> list[Finding]:
     """Dutch phone numbers (national or +31/0031), validated with the phonenumbers library.
 
     Digit groups may be separated by a space, dash or dot, or by " - " ("010 - 4122 300").
     """
     findings: list[Finding] = []
     for m in _PHONE.finditer(text):
+        check(budget)
         try:
             number = phonenumbers.parse(m.group(), "NL")
         except phonenumbers.NumberParseException:
@@ -518,7 +524,7 @@ def _parse_date(m: re.Match[str]) -> datetime.date | None:
         return None
 
 
-def detect_date_of_birth(text: str) -> list[Finding]:
+def detect_date_of_birth(text: str, budget: Budget | None = None) -> list[Finding]:
     """A real past date right after a birth label (0.9) or right after a person's name (0.6).
 
     After a name only a date more than a year back counts: a recent date after a name is
@@ -528,6 +534,7 @@ def detect_date_of_birth(text: str) -> list[Finding]:
     today = datetime.date.today()
     a_year_ago = today - datetime.timedelta(days=365)
     for m in _DATE.finditer(text):
+        check(budget)
         date = _parse_date(m)
         if date is None or date > today:
             continue
@@ -544,6 +551,11 @@ def detect_date_of_birth(text: str) -> list[Finding]:
 
 # --- Registry and the scan entry point ----------------------------------------------------
 
+
+def _detect_shipped_terms(text: str, budget: Budget | None = None) -> list[Finding]:
+    return detect_medical(text, None, budget)
+
+
 DETECTORS: dict[str, Detector] = {
     BSN: detect_bsn,
     IBAN: detect_iban,
@@ -551,24 +563,26 @@ DETECTORS: dict[str, Detector] = {
     PAYMENT_CARD: detect_payment_card,
     PHONE_NL: detect_phone_nl,
     DATE_OF_BIRTH: detect_date_of_birth,
-    "medical": detect_medical,
+    "medical": _detect_shipped_terms,
 }
 
-# Text is scanned in chunks so a huge input is bounded by the time budget; chunks overlap so
-# nothing that straddles a boundary is lost.
+# Text is scanned in chunks that overlap, so nothing that straddles a boundary is lost; the
+# budget is checked inside every detector's loop, so no chunk runs past it either.
 CHUNK_SIZE = 131_072
 _OVERLAP = 256
 
 
-def _scan_chunk(chunk: str, org_patterns: Sequence[OrgPattern], terms: TermSet) -> list[Finding]:
-    normal = normalize(chunk)
+def _scan_chunk(
+    chunk: str, org_patterns: Sequence[OrgPattern], terms: TermSet, budget: Budget
+) -> list[Finding]:
+    normal = normalize(chunk, budget)
     found: list[Finding] = []
     for kind, detector in DETECTORS.items():
-        if kind == "medical":
-            found.extend(detect_medical(normal.text, terms))
+        if kind == "medical":  # with the organisation's own terms
+            found.extend(detect_medical(normal.text, terms, budget))
         else:
-            found.extend(detector(normal.text))
-    found.extend(detect_org_patterns(normal.text, org_patterns))
+            found.extend(detector(normal.text, budget))
+    found.extend(detect_org_patterns(normal.text, org_patterns, budget))
     if not normal.removal_points:
         return found
     mapped: list[Finding] = []
@@ -576,6 +590,17 @@ def _scan_chunk(chunk: str, org_patterns: Sequence[OrgPattern], terms: TermSet) 
         start, end = normal.original_span(f.start, f.end)
         mapped.append(Finding(f.kind, start, end, f.confidence, f.detail))
     return mapped
+
+
+def _not_scanned(text: str, position: int, budget: Budget) -> Finding:
+    return Finding(
+        NOT_SCANNED,
+        position,
+        len(text),
+        1.0,
+        f"time budget of {budget.seconds:g} s used up; "
+        f"{len(text) - position} characters not scanned",
+    )
 
 
 def scan_text(
@@ -588,11 +613,12 @@ def scan_text(
     """All findings in ``text``, sorted by position, with offsets into ``text`` itself.
 
     ``terms`` adds the organisation's own special-category terms to the shipped lists (pass a
-    prepared ``TermSet`` to avoid rebuilding it per call). If the budget runs out the rest of
-    the text is reported as one ``not_scanned`` finding instead of being skipped silently.
+    prepared ``TermSet`` to avoid rebuilding it per call). If the budget runs out, also in
+    the middle of a chunk, the rest of the text from that chunk on is reported as one
+    ``not_scanned`` finding instead of being skipped silently.
     """
     term_set = terms if isinstance(terms, TermSet) else default_terms().extended(terms or ())
-    deadline = time.monotonic() + budget_seconds
+    budget = Budget(budget_seconds)
     findings: set[Finding] = set()
     position = 0
     while position < len(text):
@@ -605,21 +631,18 @@ def scan_text(
         # The chunk starts a little early so a label such as "BSN:" before the core is seen.
         chunk_start = max(0, position - _OVERLAP)
         chunk = text[chunk_start : min(len(text), core_end + _OVERLAP)]
-        for f in _scan_chunk(chunk, org_patterns, term_set):
+        try:
+            found = _scan_chunk(chunk, org_patterns, term_set, budget)
+        except BudgetExceeded:
+            # What this chunk found so far is dropped with it: the rest counts as unread.
+            findings.add(_not_scanned(text, position, budget))
+            break
+        for f in found:
             start = f.start + chunk_start
             if position <= start < core_end:
                 findings.add(Finding(f.kind, start, f.end + chunk_start, f.confidence, f.detail))
         position = core_end
-        if position < len(text) and time.monotonic() > deadline:
-            findings.add(
-                Finding(
-                    NOT_SCANNED,
-                    position,
-                    len(text),
-                    1.0,
-                    f"time budget of {budget_seconds:g} s used up; "
-                    f"{len(text) - position} characters not scanned",
-                )
-            )
+        if position < len(text) and budget.exceeded():
+            findings.add(_not_scanned(text, position, budget))
             break
     return sorted(findings, key=lambda f: (f.start, f.end, f.kind))

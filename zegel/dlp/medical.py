@@ -14,18 +14,30 @@ Term files (terms/*.txt) are plain data an admin can extend:
     !veilig thuis gekomen   an exception: a term inside this phrase is not reported
     !kom* veilig thuis      (in an exception "woord*" is any word starting so, "*" any word)
 
-All terms are compiled into one case-insensitive trie regex (word endings into a second
-one), so the text is searched in C; Python only checks the few words that contain a term.
+Whole-word terms are compiled into one Aho-Corasick automaton (pyahocorasick) that reports
+every occurrence of every term in one pass over the lower-cased text, in C; Python then checks
+each occurrence once against the letters around it, looked up in a table of the text's words
+made in the same pass. Nothing walks back over a word per occurrence, so a scan of ``"hiv" *
+8000`` (one 24 KB "word" holding 8000 rejected occurrences) takes as long per byte as prose.
+Word endings and exception phrases are regexes anchored at a word start (a lookbehind), so
+each is tried once per word; an exception word has at most one ``*``, which keeps every
+attempt linear in the word's length.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from itertools import accumulate
 from pathlib import Path
 
+import ahocorasick
+
+from zegel.dlp.budget import Budget, check
 from zegel.dlp.findings import MEDICAL, Finding
 
 TERMS_DIR = Path(__file__).parent / "terms"
@@ -116,10 +128,6 @@ _SUFFIX_INFLECTIONS = r"(?:sen|en|'s)?"
 _ABBREVIATION_INFLECTIONS = frozenset(["", "s", "'s"])
 
 
-def _is_word_char(c: str) -> bool:
-    return c.isalpha()
-
-
 @dataclass(frozen=True)
 class Term:
     text: str
@@ -184,8 +192,13 @@ def parse_terms(lines: Iterable[str], default_category: str = CUSTOM_CATEGORY) -
             category = line[1:-1].strip() or default_category
             continue
         if line.startswith("!"):
-            phrase = " ".join(line[1:].lower().split())
-            if len(phrase.replace("*", "")) >= 3:
+            phrase = re.sub(r"\*+", "*", " ".join(line[1:].lower().split()))
+            # Two wildcards in one word ("a*b*c") would let the regex try every way to split
+            # the word between them: polynomial time in the word's length. Such a phrase is
+            # ignored like any other line the syntax does not allow.
+            if len(phrase.replace("*", "")) >= 3 and all(
+                word.count("*") <= 1 for word in phrase.split()
+            ):
                 terms.append(Term(phrase, category, False, exception=True))
             continue
         if line.startswith("*"):
@@ -202,6 +215,120 @@ def parse_terms(lines: Iterable[str], default_category: str = CUSTOM_CATEGORY) -
     return terms
 
 
+# How far past a term's end its word is read to judge an ending or a compound head: longer
+# than any inflection and any compound head plus a linking "s".
+_REST_LOOKAHEAD = max(len(h) for h in (*_COMPOUND_HEADS, *_INFLECTIONS)) + 2
+# Whitespace the automaton cannot see as one space: a run of several, or a tab or newline.
+_ODD_SPACE = re.compile(r"\s{2,}|[^\S ]")
+# Letters a case-insensitive regex takes for "i" or "s" although their lower case is another
+# letter. A term written with one never counted (its lower case is no term), and an occurrence
+# through one still does not; it only stops shorter terms at the same place, as before.
+_CASE_ONLY = "\u0130\u0131\u017f"
+_CASE_ONLY_TABLE = str.maketrans(_CASE_ONLY, "iis")
+_CASE_ONLY_RE = re.compile("[" + _CASE_ONLY + "]")
+
+
+@cache
+def _letter_run() -> re.Pattern[str]:
+    """Runs of the characters ``str.isalpha()`` accepts, the words of ``_accept``.
+
+    ``[^\\W\\d_]`` alone also takes numerals that are not digits (², Ⅻ), which are not letters.
+    """
+    numerals = [
+        ord(c)
+        for c in map(chr, range(sys.maxunicode + 1))
+        if c.isalnum() and not c.isalpha() and not c.isdecimal()
+    ]
+    ranges: list[list[int]] = []
+    for code in numerals:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    excluded = "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+    return re.compile(r"[^\W\d_" + excluded + "]+")
+
+
+@cache
+def _letter_split() -> re.Pattern[str]:
+    return re.compile("(" + _letter_run().pattern + ")")
+
+
+class _Folded:
+    """Text lower-cased character for character, every whitespace run one space, with a map
+    back to offsets in the original."""
+
+    __slots__ = ("case_only", "points", "shifts", "text")
+
+    def __init__(self, text: str, budget: Budget | None) -> None:
+        lowered = text.lower()
+        if len(lowered) != len(text):
+            # "İ" lower-cases to two characters; kept as it is here, so offsets stay put.
+            lowered = "".join(low if len(low := c.lower()) == 1 else c for c in text)
+        # points[k]: folded index of the k-th collapsed run; shifts[k]: characters removed
+        # up to and including it.
+        self.points: list[int] = []
+        self.shifts: list[int] = []
+        self.text = self._collapse(lowered, budget)
+        # Folded indexes of the letters in _CASE_ONLY, which are replaced by "i" or "s".
+        self.case_only: list[int] = []
+        if _CASE_ONLY_RE.search(self.text) is not None:
+            self.case_only = [m.start() for m in _CASE_ONLY_RE.finditer(self.text)]
+            self.text = self.text.translate(_CASE_ONLY_TABLE)
+
+    def _collapse(self, lowered: str, budget: Budget | None) -> str:
+        if _ODD_SPACE.search(lowered) is None:
+            return lowered
+        pieces: list[str] = []
+        removed = last = 0
+        for m in _ODD_SPACE.finditer(lowered):
+            check(budget)
+            pieces.append(lowered[last : m.start()])
+            pieces.append(" ")
+            if m.end() - m.start() > 1:
+                self.points.append(m.start() - removed)
+                removed += m.end() - m.start() - 1
+                self.shifts.append(removed)
+            last = m.end()
+        pieces.append(lowered[last:])
+        return "".join(pieces)
+
+    def original(self, index: int) -> int:
+        k = bisect_left(self.points, index)
+        return index + (self.shifts[k - 1] if k else 0)
+
+    def through_case_only(self, start: int, end: int) -> bool:
+        """Whether folded text[start:end] holds one of the letters of _CASE_ONLY."""
+        k = bisect_left(self.case_only, start)
+        return k < len(self.case_only) and self.case_only[k] < end
+
+
+class _Words:
+    """Where each word (run of letters) of a text starts and ends, for O(log n) look-ups."""
+
+    __slots__ = ("ends", "starts")
+
+    def __init__(self, text: str, budget: Budget | None) -> None:
+        # Split into non-letters, letters, non-letters, ...; the running sum of the pieces'
+        # lengths gives every boundary, all in C (a Python loop per word costs more than the
+        # rest of the term scan on ordinary text).
+        pieces = _letter_split().split(text)
+        bounds = [0, *accumulate(map(len, pieces))]
+        self.starts: list[int] = bounds[1:-1:2]
+        self.ends: list[int] = bounds[2::2]
+        check(budget)
+
+    def start_before(self, index: int) -> int:
+        """Start of the word that ends at or runs through ``index``; ``index`` if none."""
+        r = bisect_right(self.starts, index - 1) - 1
+        return self.starts[r] if r >= 0 and self.ends[r] >= index else index
+
+    def end_after(self, index: int) -> int:
+        """End of the word that runs on from ``index``; ``index`` if none."""
+        r = bisect_right(self.starts, index) - 1
+        return self.ends[r] if r >= 0 and self.ends[r] > index else index
+
+
 class TermSet:
     """A compiled set of special-category terms."""
 
@@ -212,10 +339,13 @@ class TermSet:
         for term in terms:
             kind = self.exceptions if term.exception else self.suffixes if term.suffix else None
             (self.terms if kind is None else kind).setdefault(term.text, term)
-        pattern = _trie_pattern(self.terms) if self.terms else r"(?!x)x"
-        self._regex = re.compile(pattern, re.IGNORECASE)
-        # Word endings: reversed into a trie would be faster, but a plain alternation after a
-        # run of letters is bounded (one pass per word start) and the list is short.
+        self._automaton = ahocorasick.Automaton()
+        for key, term in self.terms.items():
+            self._automaton.add_word(key, (len(key), term))
+        if self.terms:
+            self._automaton.make_automaton()
+        # Word endings: a lazy run of letters from a word start, then the ending, then the
+        # word's end; tried once per word start, in time linear in the word.
         self._suffix_regex = (
             re.compile(
                 r"(?<![^\W_])[^\W\d_]{3,}?(?P<ending>"
@@ -248,25 +378,29 @@ class TermSet:
             [*self.terms.values(), *self.suffixes.values(), *self.exceptions.values(), *added]
         )
 
-    def _accept(self, term: Term, text: str, start: int, end: int) -> tuple[int, int] | None:
+    def _accept(
+        self, term: Term, text: str, start: int, end: int, words: _Words
+    ) -> tuple[int, int] | None:
         """Span of the whole word(s) if the term occurrence at text[start:end] counts."""
-        word_start = start
-        while word_start > 0 and _is_word_char(text[word_start - 1]):
-            word_start -= 1
-        word_end = end
-        while word_end < len(text) and _is_word_char(text[word_end]):
-            word_end += 1
-        rest = text[end:word_end].lower()
+        word_start = words.start_before(start)
+        word_end = words.end_after(end)
+        # Only the first letters of the rest of the word matter; reading all of a long word
+        # for every occurrence in it would make the scan quadratic.
+        rest_length = word_end - end
+        rest = text[end : min(word_end, end + _REST_LOOKAHEAD)].lower()
+        whole_rest = rest_length <= _REST_LOOKAHEAD
         if term.cased:
             if text[start:end] != term.cased or word_start != start:
                 return None
-            return (word_start, word_end) if rest in _ABBREVIATION_INFLECTIONS else None
+            counts = whole_rest and rest in _ABBREVIATION_INFLECTIONS
+            return (word_start, word_end) if counts else None
         if word_start == start:
             if not rest or term.prefix:
                 return word_start, word_end
             # A short term ("soa", "hiv") takes only the plural endings of an abbreviation, so
             # "soar" is not "soa" + "r".
-            if rest in (_ABBREVIATION_INFLECTIONS if len(term.text) <= 3 else _INFLECTIONS):
+            endings = _ABBREVIATION_INFLECTIONS if len(term.text) <= 3 else _INFLECTIONS
+            if whole_rest and rest in endings:
                 return word_start, word_end
             head = rest[1:] if rest[0] == "s" else rest
             if any(head.startswith(h) for h in _COMPOUND_HEADS) or any(
@@ -278,7 +412,7 @@ class TermSet:
             if (
                 len(term.text) >= _MIN_COMPOUND_FIRST_TERM
                 and " " not in term.text
-                and len(head) >= _MIN_COMPOUND_SECOND_PART
+                and (len(head) >= _MIN_COMPOUND_SECOND_PART or not whole_rest)
             ):
                 return word_start, word_end
             return None
@@ -286,47 +420,85 @@ class TermSet:
         if (
             len(term.text) >= _MIN_TAIL_TERM
             and start - word_start >= _MIN_COMPOUND_HEAD_PART
-            and (not rest or rest in _INFLECTIONS or term.prefix)
+            and (not rest or (whole_rest and rest in _INFLECTIONS) or term.prefix)
         ):
             return word_start, word_end
         return None
 
-    def find(self, text: str) -> list[Finding]:
+    def _whole_terms(self, text: str, budget: Budget | None) -> list[Finding]:
+        """Whole-word terms, leftmost first; of the terms starting at one place the longest."""
+        if not self.terms:
+            return []
+        folded = _Folded(text, budget)
+        longest: dict[int, tuple[int, Term]] = {}
+        for last, (length, term) in self._automaton.iter(folded.text):
+            check(budget)
+            start = last - length + 1
+            known = longest.get(start)
+            if known is None or known[0] < length:
+                longest[start] = (length, term)
+        if not longest:
+            return []
+        words = _Words(text, budget)
         findings: list[Finding] = []
         last_end = -1
-        position = 0
-        while True:
-            m = self._regex.search(text, position)
-            if m is None:
-                break
-            key = " ".join(m.group().lower().split())
-            term = self.terms.get(key)
-            span = self._accept(term, text, m.start(), m.end()) if term else None
-            if term is not None and span is not None and span[0] >= last_end:
+        for start in sorted(longest):
+            check(budget)
+            length, term = longest[start]
+            original_start = folded.original(start)
+            # An occurrence inside the words of the previous finding is part of it.
+            if original_start < last_end:
+                continue
+            if folded.case_only and folded.through_case_only(start, start + length):
+                continue
+            original_end = folded.original(start + length - 1) + 1
+            span = self._accept(term, text, original_start, original_end, words)
+            if span is not None and span[0] >= last_end:
                 detail = f"special-category term ({term.category})"
                 findings.append(Finding(MEDICAL, span[0], span[1], 0.8, detail))
                 last_end = span[1]
-                position = span[1]
-            else:
-                # Retry one character later so a term inside this match is not lost.
-                position = m.start() + 1
+        return findings
+
+    def find(self, text: str, budget: Budget | None = None) -> list[Finding]:
+        """Every special-category term in ``text``; raises BudgetExceeded past the budget."""
+        findings = self._whole_terms(text, budget)
         if self._suffix_regex is not None:
-            taken = list(findings)
+            # Term findings do not overlap and are sorted, so their ends are sorted too.
+            taken_starts = [f.start for f in findings]
+            taken_ends = [f.end for f in findings]
             for m in self._suffix_regex.finditer(text):
-                if any(f.start < m.end() and m.start() < f.end for f in taken):
+                check(budget)
+                i = bisect_right(taken_ends, m.start())
+                if i < len(taken_ends) and taken_starts[i] < m.end():
                     continue
-                term = self.suffixes[m.group("ending").lower()]
+                term = self.suffixes.get(m.group("ending").lower())
+                if term is None:  # an ending written with "İ": its lower case is no ending
+                    continue
                 detail = f"special-category term ({term.category})"
                 findings.append(Finding(MEDICAL, m.start(), m.end(), 0.8, detail))
             findings.sort(key=lambda f: f.start)
         if findings and self._exception_regex is not None:
             # Terms used in another sense: "veilig thuis gekomen", "probation period".
-            excepted = [(e.start(), e.end()) for e in self._exception_regex.finditer(text)]
+            excepted = []
+            for e in self._exception_regex.finditer(text):
+                check(budget)
+                excepted.append((e.start(), e.end()))
             if excepted:
-                findings = [
-                    f for f in findings if not any(s < f.end and f.start < e for s, e in excepted)
-                ]
+                findings = _outside(findings, excepted)
         return findings
+
+
+def _outside(findings: list[Finding], excepted: list[tuple[int, int]]) -> list[Finding]:
+    """The findings that overlap no excepted span; both sorted and without overlaps."""
+    kept: list[Finding] = []
+    j = 0
+    for f in findings:
+        while j < len(excepted) and excepted[j][1] <= f.start:
+            j += 1
+        if j < len(excepted) and excepted[j][0] < f.end:
+            continue
+        kept.append(f)
+    return kept
 
 
 @cache
@@ -338,6 +510,8 @@ def default_terms() -> TermSet:
     return TermSet(terms)
 
 
-def detect_medical(text: str, terms: TermSet | None = None) -> list[Finding]:
+def detect_medical(
+    text: str, terms: TermSet | None = None, budget: Budget | None = None
+) -> list[Finding]:
     """Special-category terms (health, youth care, criminal records) as whole words."""
-    return (terms or default_terms()).find(text)
+    return (terms or default_terms()).find(text, budget)

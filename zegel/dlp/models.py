@@ -14,6 +14,9 @@ from django.utils.translation import gettext_lazy as _
 
 from zegel.dlp import patterns, rules
 
+# The largest value of a PositiveIntegerField that every supported database accepts.
+MAX_POSITION = 2_147_483_647
+
 
 class DlpRule(models.Model):
     class Action(models.TextChoices):
@@ -49,6 +52,12 @@ class DlpRule(models.Model):
     def clean(self) -> None:
         if not isinstance(self.required_methods, list):
             raise ValidationError({"required_methods": _("Give a list of methods.")})
+        # The column's range on every database (SQLite would store more, PostgreSQL fails).
+        if not 0 <= self.position <= MAX_POSITION:
+            raise ValidationError(
+                {"position": _("The position is a whole number from 0 to %(max)d.")
+                 % {"max": MAX_POSITION}}
+            )
         try:
             rules.validate_rule(self.as_rule())
         except rules.RuleError as exc:

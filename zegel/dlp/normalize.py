@@ -12,6 +12,8 @@ import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
+from zegel.dlp.budget import Budget, check
+
 # Removed: zero-width space/non-joiner/joiner, LRM/RLM, word joiner and invisible operators,
 # byte-order mark, soft hyphen, Mongolian vowel separator.
 _REMOVED = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e"
@@ -61,7 +63,7 @@ def _replacement(char: str) -> str:
     return str(unicodedata.decimal(char))
 
 
-def normalize(text: str) -> NormalizedText:
+def normalize(text: str, budget: Budget | None = None) -> NormalizedText:
     """Return ``text`` with hiding characters neutralised and a map back to the original."""
     if _SUSPECT.search(text) is None:
         return NormalizedText(text)
@@ -70,6 +72,7 @@ def normalize(text: str) -> NormalizedText:
     last = 0
     out_len = 0
     for match in _SUSPECT.finditer(text):
+        check(budget)
         start = match.start()
         pieces.append(text[last:start])
         out_len += start - last

@@ -20,6 +20,8 @@ from stdnum import luhn
 from stdnum.iso7064 import mod_97_10
 from stdnum.nl import bsn as stdnum_bsn
 
+from zegel.dlp import budget as scan_budget
+from zegel.dlp.budget import Budget
 from zegel.dlp.findings import Finding, mask
 
 MAX_PATTERN_LENGTH = 300
@@ -172,12 +174,13 @@ def _compiled(regex: str) -> re2._Regexp:
     return re2.compile(regex, _options())
 
 
-def _find(pattern: OrgPattern, text: str) -> list[Finding]:
+def _find(pattern: OrgPattern, text: str, budget: Budget | None = None) -> list[Finding]:
     compiled = _compiled(pattern.regex)
     check = CHECKS[pattern.check] if pattern.check else None
     has_value_group = "value" in compiled.groupindex
     findings: list[Finding] = []
     for m in compiled.finditer(text):
+        scan_budget.check(budget)
         value = m.group("value") if has_value_group else m.group()
         if value is None or (check is not None and not check(value)):
             continue
@@ -193,12 +196,15 @@ def _find(pattern: OrgPattern, text: str) -> list[Finding]:
     return findings
 
 
-def detect_org_patterns(text: str, patterns: Sequence[OrgPattern]) -> list[Finding]:
+def detect_org_patterns(
+    text: str, patterns: Sequence[OrgPattern], budget: Budget | None = None
+) -> list[Finding]:
     """Findings for every organisation pattern; invalid patterns are skipped, not fatal."""
     findings: list[Finding] = []
     for pattern in patterns:
+        scan_budget.check(budget)
         try:
-            findings.extend(_find(pattern, text))
+            findings.extend(_find(pattern, text, budget))
         except PatternError:
             continue
     return findings

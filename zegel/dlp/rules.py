@@ -16,6 +16,10 @@ A condition is a JSON object; every key present must hold (AND):
 
 A string may be given where a list is expected. An empty condition always holds.
 Actions, least to most severe: audit, suggest, warn, require, block.
+
+Fail closed: content the scan could not read or finish (a ``not_scanned`` finding) may hold
+anything, so for a ``require`` rule it counts as holding every sensitive kind, as often as the
+rule asks. Other actions see only what was found: an unreadable scan does not block or warn.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ ACTIONS = (AUDIT, SUGGEST, WARN, REQUIRE, BLOCK)
 SEVERITY = {action: level for level, action in enumerate(ACTIONS)}
 
 VERIFICATION_METHODS = frozenset(["email_code", "sms", "access_code"])
+# Objects and lists inside a condition, counted from the condition itself. Real rules use a
+# few; the bound keeps validation and evaluation (both recursive) far from Python's limit.
+MAX_DEPTH = 32
 
 CONDITION_KEYS = frozenset(
     [
@@ -77,6 +84,8 @@ class RuleResult:
     message_nl: str
     message_en: str
     required_methods: frozenset[str] = frozenset()
+    # The rule matched only because part of the content could not be scanned.
+    unscanned: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,8 +109,31 @@ def _as_list(value: Any) -> list[str]:
     raise RuleError(f"expected a string or a list, got {value!r}")
 
 
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether objects and lists sit more than ``limit`` deep in value (without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children = list(item.values())
+        elif isinstance(item, list | tuple):
+            children = list(item)
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def validate_condition(condition: Mapping[str, Any]) -> None:
-    """Raise RuleError if the condition uses unknown keys or wrong types."""
+    """Raise RuleError if the condition uses unknown keys or wrong types, or is too deep."""
+    if _nested_deeper_than(condition, MAX_DEPTH):
+        raise RuleError(f"the condition is nested more than {MAX_DEPTH} levels deep")
+    _validate(condition)
+
+
+def _validate(condition: Mapping[str, Any]) -> None:
     if not isinstance(condition, Mapping):
         raise RuleError("a condition must be a JSON object")
     unknown = set(condition) - CONDITION_KEYS
@@ -120,9 +152,9 @@ def validate_condition(condition: Mapping[str, Any]) -> None:
             if not isinstance(condition[key], list):
                 raise RuleError(f"{key} must be a list of conditions")
             for sub in condition[key]:
-                validate_condition(sub)
+                _validate(sub)
     if "not" in condition:
-        validate_condition(condition["not"])
+        _validate(condition["not"])
 
 
 def validate_rule(rule: Rule) -> None:
@@ -146,17 +178,37 @@ def matches(
     findings: Sequence[Finding],
     recipient_findings: Sequence[RecipientFinding],
     context: RuleContext,
+    *,
+    unscanned_as: frozenset[str] = frozenset(),
 ) -> bool:
-    """Whether the condition holds for these findings and this context."""
+    """Whether the condition holds for these findings and this context.
+
+    If there is a ``not_scanned`` finding, the kinds in ``unscanned_as`` count as present,
+    as many times as a condition asks, wherever that makes the condition more likely to hold:
+    outside a ``not`` as present, inside one as absent, inside two as present again.
+    """
+    unscanned = any(f.kind == NOT_SCANNED for f in findings)
+    assumed = unscanned_as if unscanned else frozenset()
+    return _matches(condition, findings, recipient_findings, context, assumed, frozenset())
+
+
+def _matches(
+    condition: Mapping[str, Any],
+    findings: Sequence[Finding],
+    recipient_findings: Sequence[RecipientFinding],
+    context: RuleContext,
+    assumed: frozenset[str],
+    assumed_under_not: frozenset[str],
+) -> bool:
     min_confidence = float(condition.get("min_confidence", REPORT_THRESHOLD))
     relevant = [f for f in findings if f.confidence >= min_confidence]
     if "any_kind" in condition:
         kinds = set(_as_list(condition["any_kind"]))
         count = sum(1 for f in relevant if f.kind in kinds)
-        if count < int(condition.get("min_count", 1)):
+        if count < int(condition.get("min_count", 1)) and not kinds & assumed:
             return False
     if "all_kinds" in condition:
-        present = {f.kind for f in relevant}
+        present = {f.kind for f in relevant} | assumed
         if not set(_as_list(condition["all_kinds"])) <= present:
             return False
     if "recipient_check" in condition:
@@ -176,17 +228,13 @@ def matches(
         unscanned = any(f.kind == NOT_SCANNED for f in findings)
         if unscanned != bool(condition["has_attachment_not_scanned"]):
             return False
-    if "any" in condition and not any(
-        matches(sub, findings, recipient_findings, context) for sub in condition["any"]
-    ):
+    nested = (findings, recipient_findings, context, assumed, assumed_under_not)
+    if "any" in condition and not any(_matches(sub, *nested) for sub in condition["any"]):
         return False
-    if "all" in condition and not all(
-        matches(sub, findings, recipient_findings, context) for sub in condition["all"]
-    ):
+    if "all" in condition and not all(_matches(sub, *nested) for sub in condition["all"]):
         return False
-    return not (
-        "not" in condition and matches(condition["not"], findings, recipient_findings, context)
-    )
+    flipped = (findings, recipient_findings, context, assumed_under_not, assumed)
+    return not ("not" in condition and _matches(condition["not"], *flipped))
 
 
 def evaluate(
@@ -203,11 +251,31 @@ def evaluate(
     results: list[RuleResult] = []
     methods: set[str] | None = None
     for rule in rules:
-        if not rule.enabled or not matches(rule.condition, findings, recipient_findings, context):
+        if not rule.enabled:
+            continue
+        found = matches(rule.condition, findings, recipient_findings, context)
+        # Fail closed: a require rule treats unread content as sensitive.
+        unscanned = (
+            not found
+            and rule.action == REQUIRE
+            and matches(
+                rule.condition,
+                findings,
+                recipient_findings,
+                context,
+                unscanned_as=frozenset(SENSITIVE_KINDS),
+            )
+        )
+        if not found and not unscanned:
             continue
         results.append(
             RuleResult(
-                rule.name, rule.action, rule.message_nl, rule.message_en, rule.required_methods
+                rule.name,
+                rule.action,
+                rule.message_nl,
+                rule.message_en,
+                rule.required_methods,
+                unscanned=unscanned,
             )
         )
         if rule.action == REQUIRE:

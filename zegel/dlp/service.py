@@ -102,7 +102,10 @@ class DlpResult:
     def rule_messages(self) -> list[str]:
         """The matched rules' messages in the active language, most severe first."""
         ordered = sorted(self.decision.results, key=lambda r: -rules.SEVERITY[r.action])
-        return [message_for(r) for r in ordered if r.action != rules.AUDIT]
+        shown = [r for r in ordered if r.action != rules.AUDIT]
+        # The reason a rule matched on unread content is told once, not per rule.
+        note = [_unscanned_note()] if any(r.unscanned for r in shown) else []
+        return note + [_rule_text(r) for r in shown]
 
     def as_json(self) -> dict[str, Any]:
         """The answer of the API's and the compose page's check."""
@@ -172,7 +175,7 @@ def _kind_label(kind: str) -> str:
         "phone_nl": _("a phone number"),
         "date_of_birth": _("a date of birth"),
         "medical": _("special-category (medical) data"),
-        "not_scanned": _("a file that could not be checked"),
+        "not_scanned": _("content that could not be checked"),
     }
     if kind.startswith("org:"):
         return _("a %(pattern)s") % {"pattern": kind[4:]}
@@ -190,12 +193,25 @@ def finding_text(located: LocatedFinding) -> str:
 
 
 def message_for(result: rules.RuleResult) -> str:
+    """The rule's message in the active language, saying so if unread content set it off."""
+    message = _rule_text(result)
+    return f"{_unscanned_note()} {message}" if result.unscanned else message
+
+
+def _rule_text(result: rules.RuleResult) -> str:
     return result.message_nl if (get_language() or "").startswith("nl") else result.message_en
 
 
+def _unscanned_note() -> str:
+    return _("Part of this message could not be checked, so it is treated as sensitive.")
+
+
 def _is_sensitive(findings: Sequence[Finding]) -> bool:
+    """Sensitive kinds found, or content that could not be checked (fail closed)."""
     return any(
-        f.kind in rules.SENSITIVE_KINDS and f.confidence >= REPORT_THRESHOLD for f in findings
+        (f.kind in rules.SENSITIVE_KINDS or f.kind == NOT_SCANNED)
+        and f.confidence >= REPORT_THRESHOLD
+        for f in findings
     )
 
 

@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zegel.dlp import patterns, policy, rules
-from zegel.dlp.models import DlpRule
+from zegel.dlp.models import MAX_POSITION, DlpRule
 from zegel.messaging.errors import ActionError
 from zegel.orgs.access import staff_user
 from zegel.orgs.models import User
@@ -94,6 +94,10 @@ def _save_rule_from(request: HttpRequest, form: dict[str, Any], rule_id: int | N
     except ValueError as exc:
         raise ActionError(_("The condition is not valid JSON: %(error)s") % {"error": exc},
                           field="condition") from None
+    except RecursionError:
+        # json gives up on deep nesting with RecursionError, not ValueError.
+        raise ActionError(_("The condition is nested more than %(max)d levels deep.")
+                          % {"max": rules.MAX_DEPTH}, field="condition") from None
     if not isinstance(condition, dict):
         raise ActionError(_("The condition must be a JSON object, between { and }."),
                           field="condition")
@@ -107,8 +111,9 @@ def _save_rule_from(request: HttpRequest, form: dict[str, Any], rule_id: int | N
         position = int(form["position"])
     except ValueError:
         position = -1
-    if position < 0:
-        raise ActionError(_("The position is a whole number, 0 or more."), field="position")
+    if not 0 <= position <= MAX_POSITION:
+        raise ActionError(_("The position is a whole number from 0 to %(max)d.")
+                          % {"max": MAX_POSITION}, field="position")
     return policy.save_rule(
         staff_user(request), rule_id=rule_id, name=form["name"], condition=condition,
         action=form["action"], message_nl=form["message_nl"], message_en=form["message_en"],

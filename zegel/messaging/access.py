@@ -102,6 +102,8 @@ def draft_attachments(ids: Iterable[object], *, user: User | None = None,
     drafts = Attachment.objects.filter(pk__in=wanted, message__isnull=True,
                                        uploaded_by_user_id=user.pk if user else None,
                                        uploaded_by_recipient_id=recipient.pk if recipient else None)
+    # A draft whose key was destroyed can never be read or sent.
+    drafts = drafts.filter(key__shredded_at__isnull=True).exclude(key__wrapped=b"")
     if for_update:
         drafts = drafts.select_for_update(of=("self",))
     found = list(drafts.select_related("key").order_by("created_at", "id"))
