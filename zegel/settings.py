@@ -192,7 +192,10 @@ MAX_UPLOAD_SIZE = parse_size("ZEGEL_MAX_UPLOAD_SIZE", 2 * 1024**3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 400
-DATA_UPLOAD_MAX_NUMBER_FILES = 50
+# Files per request. The encrypting upload handler refuses the next one with a clear 413 and
+# keeps nothing; Django's own limit, one higher, is only a backstop it never reaches.
+MAX_UPLOAD_FILES = env_int("ZEGEL_MAX_UPLOAD_FILES", 50)
+DATA_UPLOAD_MAX_NUMBER_FILES = MAX_UPLOAD_FILES + 1
 
 BLOB_DIR = Path(env_str("ZEGEL_BLOB_DIR", str(DATA_DIR / "blobs"))).resolve()
 KEYRING_FILE = env_str("ZEGEL_KEYRING_FILE", "")

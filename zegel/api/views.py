@@ -17,7 +17,12 @@ from zegel.api.auth import BearerToken, api_user, may_upload
 from zegel.api.dlp_admin import router as dlp_admin_router
 from zegel.audit.log import record
 from zegel.dlp import service as dlp
-from zegel.files.uploads import EncryptedUpload, accepts_uploads_at, upload_refused
+from zegel.files.uploads import (
+    EncryptedUpload,
+    accepts_uploads_at,
+    upload_refusal_detail,
+    upload_refused,
+)
 from zegel.messaging import actions
 from zegel.messaging.models import Attachment, Message, RecipientEvent
 from zegel.orgs.models import User
@@ -45,8 +50,7 @@ def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     if getattr(request, "upload_too_large", False):
-        return problem(request, 413, "Upload too large",
-                       "The file is larger than the upload limit.")
+        return problem(request, 413, "Upload too large", upload_refusal_detail(request))
     errors = [{"loc": [str(p) for p in e.get("loc", [])], "msg": e.get("msg", "")}
               for e in exc.errors]
     return problem(request, 422, "Invalid request", "The request body is not valid.",
@@ -78,7 +82,7 @@ accepts_uploads_at("/api/v1/attachments", may_upload)
 @api.post("/attachments", response={201: AttachmentOut})
 def upload_attachment(request: HttpRequest, file: File[UploadedFile]) -> Status:
     if upload_refused(request):
-        raise HttpError(413, "The file is larger than the upload limit.")
+        raise HttpError(413, upload_refusal_detail(request))
     if not isinstance(file, EncryptedUpload):
         raise HttpError(400, "Send the file as multipart/form-data in the field 'file'.")
     user = api_user(request)
