@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -50,7 +51,9 @@ def send_sms(to: str, body: str, config: SmsConfig | None = None) -> None:
         CapturedMessage.objects.create(channel="sms", to=to, text=body)
     elif config.backend == "file":
         line = json.dumps(payload, ensure_ascii=False) + "\n"
-        with open(config.path, "a", encoding="utf-8") as handle:
+        # The file holds live codes: owner-only whatever the process umask.
+        fd = os.open(config.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
             # Web and worker processes may append at once; a lock keeps lines whole.
             fcntl.flock(handle, fcntl.LOCK_EX)
             handle.write(line)
