@@ -202,7 +202,7 @@ KEYRING_FILE = env_str("ZEGEL_KEYRING_FILE", "")
 KEYRING_DEFAULT = DATA_DIR / "keys" / "keyring.json"
 
 EMAIL = parse_email_url(env_str("ZEGEL_EMAIL_URL", "capture"))
-SMS = parse_sms_url(env_str("ZEGEL_SMS_URL", "capture"))
+SMS = parse_sms_url(env_str("ZEGEL_SMS_URL", "capture"), allow_http=DEMO)
 EMAIL_FROM = env_str("ZEGEL_EMAIL_FROM", "")  # default: noreply@<org domain>
 EMAIL_BACKEND = (
     "zegel.notify.backends.CaptureEmailBackend"

@@ -38,6 +38,17 @@ class CaptureEmailBackend(BaseEmailBackend):
         return len(email_messages)
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                         headers: Any, newurl: str) -> None:
+        # None: urllib raises the 3xx as an HTTPError instead of following it.
+        return None
+
+
+# The scheme is checked in zegel.config (https, or http to loopback in the demo).
+_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
+
+
 class SmsError(Exception):
     def __init__(self, reason: str, *, permanent: bool) -> None:
         super().__init__(reason)
@@ -67,9 +78,14 @@ def send_sms(to: str, body: str, config: SmsConfig | None = None) -> None:
             method="POST",
         )
         try:
-            with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
+            with _NO_REDIRECTS.open(request, timeout=15) as response:
                 response.read(1024)
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:
+                # A gateway that moved is a configuration to fix, not a place to follow the
+                # code to: a redirect may point anywhere, even to plain HTTP.
+                raise SmsError(f"SMS gateway answered HTTP {exc.code}; redirects are not "
+                               "followed: fix ZEGEL_SMS_URL", permanent=True) from None
             permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)
             raise SmsError(f"SMS gateway answered HTTP {exc.code}", permanent=permanent) from None
         except (urllib.error.URLError, OSError) as exc:
