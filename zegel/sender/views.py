@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zegel.dlp import service as dlp
-from zegel.files.downloads import download_response
+from zegel.files.downloads import download_head_response, download_response
 from zegel.files.uploads import (
     EncryptedUpload,
     accepts_uploads,
@@ -267,6 +267,7 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
 
 @login_required
 @never_cache
+@require_http_methods(["GET", "HEAD"])
 def download(request: HttpRequest, conversation_id: str, attachment_id: str) -> HttpResponseBase:
     convo = _own_conversation(request, conversation_id)
     try:
@@ -277,6 +278,8 @@ def download(request: HttpRequest, conversation_id: str, attachment_id: str) -> 
                   .filter(pk=pk, message__conversation=convo).first())
     if attachment is None or convo.revoked_at is not None:
         raise Http404
+    if request.method == "HEAD":
+        return download_head_response(attachment.size)
     actions.record_download(attachment, user=staff_user(request), request=request)
     return download_response(content.attachment_name(attachment),
                              content.iter_attachment(attachment), attachment.size)
