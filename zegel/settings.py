@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "zegel.core.sessions.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -164,13 +165,19 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Sessions: the sender app uses Django's login; the guest portal keeps its own keys in the same
 # session store, bound to one recipient and conversation.
-SESSION_COOKIE_NAME = "zegel_session"
+SECURE = BASE_URL.startswith("https://")
+# On https the cookies carry the __Host- prefix: browsers then take them only when Secure, for
+# Path=/ and without a Domain, so no other (sub)domain or plain-HTTP page can set or shadow them.
+SESSION_COOKIE_NAME = "__Host-zegel_session" if SECURE else "zegel_session"
+CSRF_COOKIE_NAME = "__Host-zegel_csrf" if SECURE else "csrftoken"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Sliding: a staff session ends after this long without a request...
 SESSION_COOKIE_AGE = env_int("ZEGEL_SESSION_AGE", 8 * 3600)
 SESSION_SAVE_EVERY_REQUEST = True
+# ...and at the latest this long after login, however busy (zegel.core.sessions).
+SESSION_MAX_AGE = env_int("ZEGEL_SESSION_MAX_AGE", 12 * 3600)
 CSRF_COOKIE_HTTPONLY = True
-SECURE = BASE_URL.startswith("https://")
 SESSION_COOKIE_SECURE = SECURE
 CSRF_COOKIE_SECURE = SECURE
 SECURE_HSTS_SECONDS = 31536000 if SECURE else 0
