@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import secrets
 from pathlib import Path
 
@@ -235,9 +236,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact": {"()": "zegel.core.logfilter.RedactTokens"}},
+    "filters": {"redact": {"()": "zegel.core.logfilter.RedactTokens"},
+                "library_text": {"()": "zegel.core.logfilter.DropLibraryText"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain",
-                            "filters": ["redact"]}},
+                            "filters": ["library_text", "redact"]}},
     "root": {"handlers": ["stderr"], "level": env_str("ZEGEL_LOG_LEVEL", "INFO")},
     "loggers": {
         # Request logs carry URLs, and portal URLs carry link tokens: keep them out.
@@ -245,3 +247,6 @@ LOGGING = {
         "django.server": {"level": "ERROR"},
     },
 }
+# Warnings go to the "py.warnings" logger, so the extraction libraries' warnings pass the same
+# filters as their log records.
+logging.captureWarnings(True)
