@@ -86,3 +86,14 @@ def test_it_refuses_text_and_numbers_the_database_cannot_hold(
     response = api.post(f"/api/v1{path}", json.dumps(payload), content_type="application/json")
     assert response.status_code == 422
     assert response["Content-Type"] == "application/problem+json"
+
+
+def test_a_json_body_over_the_limit_is_a_413_problem(admin_token: str, settings: Any) -> None:
+    from django.test import Client
+
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {admin_token}", raise_request_exception=False)
+    body = json.dumps({"subject": "x", "body": "y" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+                       "recipients": [{"email": "piet@example.nl", "verification": "email"}]})
+    response = api.post("/api/v1/messages", body, content_type="application/json")
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/problem+json"
