@@ -13,8 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.messaging.test_attachments import make_attachment
 from zegel.core.logfilter import DropLibraryText
-from zegel.dlp.extract import extract_text, extract_text_isolated
+from zegel.dlp import service as dlp
+from zegel.dlp.extract import extract_text
+from zegel.messaging import actions
+from zegel.orgs.models import User
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = b"Geheim: BSN 111222333 van patient Jansen"
@@ -77,10 +81,17 @@ def test_a_pdf_that_makes_pypdf_quote_it_leaves_no_text_in_the_log(
     _assert_named_without_text(zegel_log.readouterr().err)
 
 
-def test_the_isolated_extraction_child_leaves_no_text_in_the_log(
-        zegel_log: pytest.CaptureFixture[str]) -> None:
-    extract_text_isolated("brief.pdf", "application/pdf", pdf_quoting_itself(SECRET))
-    _assert_named_without_text(zegel_log.readouterr().err)
+def test_checking_a_draft_with_that_pdf_leaves_no_text_in_the_log(
+        sender: User, zegel_log: pytest.CaptureFixture[str]) -> None:
+    # The way the product reads attachments, wherever the extraction runs (this process, a
+    # forked or a fresh child): nothing of the content reaches the log.
+    attachment = make_attachment(sender, pdf_quoting_itself(SECRET), "brief.pdf")
+    dlp.check_draft(sender=sender, subject="Uitslag", body="Zie bijlage.",
+                    recipients=[actions.RecipientSpec(email="piet@example.nl", method="email")],
+                    attachments=[attachment])
+    log = zegel_log.readouterr().err
+    for word in ("111222333", "Geheim", "Jansen"):
+        assert word not in log
 
 
 def test_other_records_keep_their_text(zegel_log: pytest.CaptureFixture[str]) -> None:
