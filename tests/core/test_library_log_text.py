@@ -60,12 +60,16 @@ def zegel_log(capfd: pytest.CaptureFixture[str]) -> Iterator[pytest.CaptureFixtu
     assert handlers, "settings.LOGGING has no handler with the library filter"
     # fd 2 itself, not a copy: capfd points fd 2 at its file for the test's call phase.
     stream = open(2, "w", closefd=False)
-    previous = [h.setStream(stream) for h in handlers]
+    # Swapped by hand, not with setStream(): that flushes the old stream, which an earlier test
+    # that configured logging under capsys may have left closed.
+    previous = [h.stream for h in handlers]
+    for handler in handlers:
+        handler.stream = stream
     try:
         yield capfd
     finally:
         for handler, old in zip(handlers, previous, strict=True):
-            handler.setStream(old)  # type: ignore[arg-type]
+            handler.stream = old
         stream.close()
 
 
