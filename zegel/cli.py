@@ -361,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)  # data files (database, WAL, blobs, keys, SMS file) are the owner's only
     args = build_parser().parse_args(argv)
     if args.verb == "demo":
         os.environ.setdefault("ZEGEL_DEMO", "true")

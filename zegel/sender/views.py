@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zegel.dlp import service as dlp
-from zegel.files.downloads import download_response
+from zegel.files.downloads import download_head_response, download_response
 from zegel.files.uploads import (
     EncryptedUpload,
     accepts_uploads,
@@ -253,11 +253,14 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
 
 @login_required
 @never_cache
+@require_http_methods(["GET", "HEAD"])
 def download(request: HttpRequest, conversation_id: str, attachment_id: str) -> HttpResponseBase:
     convo = _own_conversation(request, conversation_id)
     attachment = access.attachment_for_user(staff_user(request), convo, attachment_id)
     if convo.revoked_at is not None:
         raise Http404
+    if request.method == "HEAD":
+        return download_head_response(attachment.size)
     # Opened (and the first chunk checked) before the download is recorded or a byte is sent.
     meta, chunks = content.open_attachment(attachment)
     actions.record_download(attachment, user=staff_user(request), request=request)
