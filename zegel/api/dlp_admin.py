@@ -31,8 +31,9 @@ class RuleIn(Input):
     message_nl: str = Field(max_length=500)
     message_en: str = Field(max_length=500)
     enabled: bool = True
-    # The column is a 32-bit integer on PostgreSQL: larger would not fit, and need not.
-    position: int = Field(default=0, ge=0, le=2_147_483_647)
+    # The column is a 32-bit integer on PostgreSQL; a larger value is refused with a 400 that
+    # names the field (the rule's own validation), like the web form does.
+    position: int = Field(default=0, ge=0)
 
 
 class RuleOut(RuleIn):
