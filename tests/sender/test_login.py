@@ -29,9 +29,8 @@ def test_it_refuses_even_the_right_password_after_ten_failures(sender: User) -> 
 def test_failures_are_counted_in_their_own_table_and_pruned(sender: User) -> None:
     from datetime import timedelta
 
-    from django.utils import timezone
-
     from django.conf import settings
+    from django.utils import timezone
 
     from zegel.audit.models import AuditEvent
     from zegel.orgs.models import FailedLogin

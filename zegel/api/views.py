@@ -8,12 +8,12 @@ from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import File, NinjaAPI, Schema, Status
+from ninja import File, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from zegel.api.auth import BearerToken, api_user, may_upload
+from zegel.api.auth import BearerToken, RateLimited, TokenApi, api_user, may_upload
 from zegel.api.dlp_admin import router as dlp_admin_router
 from zegel.audit.log import record
 from zegel.dlp import service as dlp
@@ -22,8 +22,8 @@ from zegel.messaging import access, actions
 from zegel.messaging.models import Attachment, Message, RecipientEvent
 from zegel.orgs.models import User
 
-api = NinjaAPI(title="Zegel API", version="1", auth=BearerToken(), urls_namespace="api",
-               openapi_url="/openapi.json", docs_url="/docs")
+api = TokenApi(title="Zegel API", version="1", auth=BearerToken(), urls_namespace="api",
+             openapi_url="/openapi.json", docs_url="/docs")
 api.add_router("/dlp", dlp_admin_router)
 
 
@@ -51,6 +51,13 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
               for e in exc.errors]
     return problem(request, 422, "Invalid request", "The request body is not valid.",
                    errors=errors)
+
+
+@api.exception_handler(RateLimited)
+def on_rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = problem(request, 429, "Too many requests", str(exc))
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(HttpError)
