@@ -55,10 +55,15 @@ def _client(user: User, *scopes: str) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
 
 
-def test_the_table_names_every_operation(db: None) -> None:
+def test_every_operation_is_in_the_table_and_documents_its_403(db: None) -> None:
     document = Client().get("/api/v1/openapi.json").json()
     operations = {(method, path) for path, ops in document["paths"].items() for method in ops}
     assert operations == set(NEEDS)
+    for ops in document["paths"].values():
+        for operation in ops.values():
+            answer = operation["responses"]["403"]
+            assert "scope" in answer["description"]
+            assert "application/problem+json" in answer["content"]
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(NEEDS))
