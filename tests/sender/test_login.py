@@ -231,3 +231,11 @@ def test_parallel_attempts_get_no_more_password_checks_than_the_limit(
     assert argon2_calls.count("verify") == 3, argon2_calls
     assert argon2_calls.count("encode") == 5
     assert FailedLogin.objects.count() == 3
+
+
+def test_zero_switches_a_limit_off(sender: User, settings: Any) -> None:
+    from zegel.orgs.models import FailedLogin
+
+    settings.LOGIN_MAX_FAILURES_PER_ACCOUNT = 0
+    FailedLogin.objects.bulk_create(FailedLogin(email=sender.email) for _ in range(12))
+    assert _right(sender).status_code == 302

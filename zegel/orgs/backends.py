@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -44,8 +45,8 @@ def client_key(request: HttpRequest | None) -> str:
     return str(ip)
 
 
-def _reached(count: int, limit: int) -> bool:
-    return limit > 0 and count >= limit
+def _reached(failures: QuerySet[FailedLogin], limit: int) -> bool:
+    return limit > 0 and failures.count() >= limit
 
 
 def _serialise_counting() -> None:
@@ -63,10 +64,10 @@ def claim_attempt(email: str, client: str) -> int | None:
     with transaction.atomic(durable=True):
         _serialise_counting()
         recent = FailedLogin.objects.filter(at__gte=since)
-        if (_reached(recent.filter(email=email).count(), settings.LOGIN_MAX_FAILURES_PER_ACCOUNT)
-                or (client and _reached(recent.filter(client=client).count(),
+        if (_reached(recent.filter(email=email), settings.LOGIN_MAX_FAILURES_PER_ACCOUNT)
+                or (client and _reached(recent.filter(client=client),
                                         settings.LOGIN_MAX_FAILURES_PER_IP))
-                or _reached(recent.count(), settings.LOGIN_MAX_FAILURES_GLOBAL)):
+                or _reached(recent, settings.LOGIN_MAX_FAILURES_GLOBAL)):
             return None
         # Pruning here keeps the table as small as the window, without a separate job.
         FailedLogin.objects.filter(at__lt=since).delete()
