@@ -225,6 +225,11 @@ def test_parallel_attempts_get_no_more_password_checks_than_the_limit(
     from zegel.orgs.models import FailedLogin
 
     settings.LOGIN_MAX_FAILURES_PER_ACCOUNT = 3
+    # The audit log's first event creates its head; parallel first events are another race
+    # (zegel.audit.log.record), not the one this test is about.
+    _fail("someone@else.nl", ip="198.51.100.1")
+    FailedLogin.objects.all().delete()
+    argon2_calls.clear()
     results = at_once(lambda: _fail(sender.email).status_code, times=8)
     assert results == [200] * 8
     # Exactly three passwords were checked; the others did the same work on a dummy hash.
