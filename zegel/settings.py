@@ -235,6 +235,18 @@ RECIPIENT_MAX_FAILURES = 20
 CODE_RESEND_COOLDOWN_SECONDS = env_int("ZEGEL_CODE_RESEND_COOLDOWN", 30)
 PORTAL_IDLE_SECONDS = env_int("ZEGEL_PORTAL_IDLE_SECONDS", 15 * 60)
 
+# Staff log-in throttle (zegel.orgs.backends): failures counted over the window, per typed
+# address, per client address and over the whole installation. 0 switches a limit off.
+LOGIN_FAILURE_WINDOW = env_int("ZEGEL_LOGIN_FAILURE_WINDOW", 15 * 60)
+LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("ZEGEL_LOGIN_MAX_FAILURES_PER_ACCOUNT", 10)
+LOGIN_MAX_FAILURES_PER_IP = env_int("ZEGEL_LOGIN_MAX_FAILURES_PER_IP", 50)
+LOGIN_MAX_FAILURES_GLOBAL = env_int("ZEGEL_LOGIN_MAX_FAILURES_GLOBAL", 1000)
+# API requests per token per fixed window (zegel.orgs.api_rate). 0 switches the limit off.
+API_RATE_LIMIT = env_int("ZEGEL_API_RATE_LIMIT", 600)
+API_RATE_WINDOW = env_int("ZEGEL_API_RATE_WINDOW", 60)
+if LOGIN_FAILURE_WINDOW == 0 or API_RATE_WINDOW == 0:
+    raise ConfigError("ZEGEL_LOGIN_FAILURE_WINDOW and ZEGEL_API_RATE_WINDOW must be at least 1")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

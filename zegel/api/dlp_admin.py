@@ -12,13 +12,14 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from zegel.api.auth import api_user
+from zegel.api.auth import BearerToken, api_user
 from zegel.api.inputs import Input
 from zegel.api.problems import problems
 from zegel.dlp import policy, rules
 from zegel.dlp.models import DlpRule, DlpTerm, OrgPattern
 
-router = Router(tags=["data-leak settings"])
+# Every endpoint here needs a token with the admin scope, of a user who is an admin.
+router = Router(tags=["data-leak settings"], auth=BearerToken(scope="admin"))
 
 
 class RuleIn(Input):

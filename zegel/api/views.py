@@ -15,10 +15,10 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from zegel.api.auth import BearerToken, api_user, may_upload
+from zegel.api.auth import BearerToken, RateLimited, TokenApi, api_user, may_upload
 from zegel.api.dlp_admin import router as dlp_admin_router
 from zegel.api.inputs import Input
-from zegel.api.problems import PROBLEM_TYPE, ProblemApi, problems
+from zegel.api.problems import PROBLEM_TYPE, problems
 from zegel.audit.log import record
 from zegel.dlp import service as dlp
 from zegel.files.uploads import (
@@ -32,8 +32,8 @@ from zegel.messaging import access, actions, content
 from zegel.messaging.models import Attachment, Message, RecipientEvent
 from zegel.orgs.models import User
 
-api = ProblemApi(title="Zegel API", version="1", auth=BearerToken(), urls_namespace="api",
-               openapi_url="/openapi.json", docs_url="/docs")
+api = TokenApi(title="Zegel API", version="1", auth=BearerToken(), urls_namespace="api",
+             openapi_url="/openapi.json", docs_url="/docs")
 api.add_router("/dlp", dlp_admin_router)
 
 
@@ -66,6 +66,13 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
 def on_body_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     return problem(request, 413, "Request too large", "The request body is larger than "
                    f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes; send files to /attachments.")
+
+
+@api.exception_handler(RateLimited)
+def on_rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = problem(request, 429, "Too many requests", str(exc))
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(HttpError)

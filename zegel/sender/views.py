@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -28,6 +29,7 @@ from zegel.files.uploads import (
 from zegel.messaging import access, actions, content
 from zegel.messaging.models import Attachment, Conversation, Recipient, RecipientEvent
 from zegel.orgs.access import staff_user
+from zegel.orgs.backends import login_throttled
 
 MAX_ROWS = 50
 
@@ -35,6 +37,12 @@ MAX_ROWS = 50
 class LoginView(auth_views.LoginView):
     template_name = "sender/login.html"
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        # The page asks the person to wait without saying which limit was reached.
+        return {**super().get_context_data(**kwargs),
+                "throttled": login_throttled(self.request),
+                "wait_minutes": -(-settings.LOGIN_FAILURE_WINDOW // 60)}
 
 
 def _own_conversation(request: HttpRequest, conversation_id: str) -> Conversation:
