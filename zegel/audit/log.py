@@ -63,6 +63,24 @@ def guest_actor(recipient: Any) -> dict[str, Any]:
     return {"actor_type": "recipient", "actor_id": recipient.pk, "actor_label": recipient.email}
 
 
+# Any 64-bit number, the same in every process: serialises creating the head row on PostgreSQL.
+_HEAD_CREATION_LOCK = 0x7A6567656C0A
+
+def _locked_head() -> AuditHead:
+    """The head row, locked. On a fresh log two writers may both find it missing: on
+    PostgreSQL they take turns through an advisory lock, so the second one finds the row the
+    first created (the database refuses a head created after the first event). SQLite's
+    IMMEDIATE transactions already let only one writer in."""
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is not None:
+        return head
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_HEAD_CREATION_LOCK])
+    head, _created = AuditHead.objects.select_for_update().get_or_create(pk=1)
+    return head
+
+
 def record(
     action: str,
     *,
@@ -78,7 +96,7 @@ def record(
 ) -> AuditEvent:
     """Append one event. Callers pass identifiers and outcomes, never message content."""
     with transaction.atomic():
-        head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
+        head = _locked_head()
         event = AuditEvent(
             organisation_id=organisation.pk if organisation is not None else None,
             actor_type=actor_type,
