@@ -63,9 +63,9 @@ def test_verify_during_writes_raises_no_false_alarm(transactional_db: None) -> N
 def test_writers_racing_on_an_empty_log_all_get_in(transactional_db: None) -> None:
     # A fresh installation: no head row yet. Every writer must get its event in, and the
     # chain must hold (on PostgreSQL the database refuses a head created after an event).
-    from zegel.audit.models import AuditEvent, AuditHead
-
     from django.db import transaction
+
+    from zegel.audit.models import AuditEvent, AuditHead
 
     with transaction.atomic():
         if connection.vendor == "postgresql":

@@ -110,9 +110,15 @@ class TokenApi(ProblemApi):
                 if not operation.get("security"):
                     continue
                 responses = operation.setdefault("responses", {})
-                responses.setdefault(403, _problem(
-                    "The token lacks the scope this operation needs (read for GET, send for "
-                    "the others, admin for the data-leak settings), or the user is no admin."))
+                scope_text = ("The token lacks the scope this operation needs (read for GET, "
+                              "send for the others, admin for the data-leak settings), or the "
+                              "user is no admin.")
+                # An operation may list 403 already (with the Problem schema): keep its content,
+                # say what it means here.
+                forbidden = responses.pop(403, None) or responses.pop("403", None)
+                if forbidden:
+                    forbidden["description"] = scope_text
+                responses[403] = forbidden or _problem(scope_text)
                 limited = _problem("Too many requests with this token in the current window.")
                 limited["headers"] = {"Retry-After": {
                     "description": "Seconds until the window ends.",
