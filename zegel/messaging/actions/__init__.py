@@ -24,6 +24,7 @@ from zegel.messaging.actions.guest import (
 )
 from zegel.messaging.actions.guest_auth import (
     CodeRequest,
+    Verification,
     lock_recipient,
     request_code,
     verify_access_code,
@@ -48,6 +49,7 @@ __all__ = [
     "LockedOut",
     "NotFound",
     "RecipientSpec",
+    "Verification",
     "answer_conversation",
     "clean_recipients",
     "discard_draft_attachments",
