@@ -245,6 +245,10 @@ def reply(request: HttpRequest, token: str) -> HttpResponseBase:
         actions.reply_as_recipient(recipient, body, attachments, request=request)
     except actions.LockedOut:
         return _locked(request, recipient)
+    except actions.ReplyRefused as exc:
+        # Over a limit: the files are removed already; the text is kept for later.
+        return _conversation(request, token, recipient, error=exc.message, body=body,
+                             status=exc.status)
     except actions.ActionError as exc:
         if isinstance(exc, actions.NotFound) and not exc.field:
             return _not_found(request)  # revoked or expired meanwhile

@@ -18,6 +18,7 @@ from zegel.messaging.actions.compose import (
 )
 from zegel.messaging.actions.guest import (
     LockedOut,
+    ReplyRefused,
     record_download,
     record_opened,
     reply_as_recipient,
@@ -49,6 +50,7 @@ __all__ = [
     "LockedOut",
     "NotFound",
     "RecipientSpec",
+    "ReplyRefused",
     "Verification",
     "answer_conversation",
     "clean_recipients",

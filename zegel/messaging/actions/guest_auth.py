@@ -30,6 +30,7 @@ from zegel.messaging.models import (
     VerificationCode,
 )
 from zegel.notify.emails import render_email
+from zegel.notify.models import OutboxItem
 from zegel.notify.outbox import enqueue_email, enqueue_sms
 from zegel.orgs.models import Organisation, User
 
@@ -201,7 +202,7 @@ def _fail(recipient: Recipient, reason: str, request: HttpRequest | None) -> Non
 
 
 def tell_sender(template: str, recipient: Recipient, *, purpose: str, dedupe_key: str,
-                 message: Message | None = None) -> None:
+                 message: Message | None = None) -> OutboxItem | None:
     """E-mail the conversation's sender about something a recipient did: a link into the
     sender app, never content."""
     conversation = recipient.conversation
@@ -212,7 +213,7 @@ def tell_sender(template: str, recipient: Recipient, *, purpose: str, dedupe_key
          "link": f"{settings.BASE_URL}/c/{conversation.pk}"},
         to=conversation.created_by.email, from_name="Zegel",
     )
-    enqueue_email(org, email, dedupe_key=dedupe_key, purpose=purpose, message=message)
+    return enqueue_email(org, email, dedupe_key=dedupe_key, purpose=purpose, message=message)
 
 
 def lock_recipient(recipient: Recipient, *, request: HttpRequest | None = None) -> None:
