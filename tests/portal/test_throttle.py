@@ -16,6 +16,7 @@ from tests.conftest import deliver_and_get_link, latest_sms_code, send
 from tests.messaging.test_concurrency import _no_errors, run_together
 from zegel.audit.models import AuditEvent
 from zegel.messaging import actions
+from zegel.messaging.actions import guest_auth
 from zegel.messaging.actions.guest_auth import throttle_delay
 from zegel.messaging.models import Recipient
 from zegel.orgs.models import User
@@ -70,7 +71,13 @@ def test_after_three_wrong_codes_the_next_try_waits_thirty_seconds(token: str) -
     assert response.status_code == 400
     text = html.unescape(response.content.decode())
     assert "please wait 30 seconds before you try again" in text
-    assert Recipient.objects.get().failed_attempts == 3
+    recipient = Recipient.objects.get()
+    assert recipient.failed_attempts == 3
+    last_failure = recipient.last_failed_at
+    client.post(f"/m/{token}/verify", {"code": _wrong(code)})
+    # A try during the wait neither counts nor pushes the wait further out.
+    recipient.refresh_from_db()
+    assert (recipient.failed_attempts, recipient.last_failed_at) == (3, last_failure)
     _waited(25)
     response = client.post(f"/m/{token}/verify", {"code": code}, HTTP_ACCEPT_LANGUAGE="nl")
     assert "wacht 5 seconden" in html.unescape(response.content.decode())
@@ -110,10 +117,19 @@ def test_it_locks_only_after_many_failures(token: str, settings: Any) -> None:
     assert Recipient.objects.get().locked_at is not None
 
 
-def test_access_codes_are_throttled_the_same_way(sender: User) -> None:
+def test_access_codes_are_throttled_the_same_way(sender: User, monkeypatch: Any) -> None:
     token = _access_code_token(sender)
     for _ in range(3):
         assert Client().post(f"/m/{token}/verify", {"code": "fout"}).status_code == 400
+    hashed: list[str] = []
+    real = guest_auth._argon2
+
+    class CountingHasher:
+        def verify(self, hash_: str, password: str) -> bool:
+            hashed.append(password)
+            return real.verify(hash_, password)
+
+    monkeypatch.setattr(guest_auth, "_argon2", CountingHasher())
     response = Client().post(f"/m/{token}/verify", {"code": ACCESS_CODE},
                              HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
@@ -122,8 +138,10 @@ def test_access_codes_are_throttled_the_same_way(sender: User) -> None:
     assert recipient.failed_attempts == 3
     result = actions.verify_access_code(recipient, ACCESS_CODE)
     assert not result and result.wait_seconds > 0
+    assert hashed == [], "a throttled try must not cost an Argon2 hash"
     _waited(31)
     assert Client().post(f"/m/{token}/verify", {"code": ACCESS_CODE}).status_code == 302
+    assert len(hashed) == 1
 
 
 @pytest.mark.django_db(transaction=True)
