@@ -57,3 +57,20 @@ def test_a_colleagues_contacts_are_not_offered_as_lookalikes(sender: User,
     own = check_draft(sender=teammate, subject="x", body="Hallo",
                       recipients=[actions.RecipientSpec(email="jan@huisartsen-n0ord.nl")])
     assert "lookalike_domain" in [r.kind for r in own.recipient_findings]
+
+
+def test_the_upgrade_rebuilds_the_table_per_sender_from_the_audit_log(
+        sender: User, teammate: User) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    upgrade = importlib.import_module("zegel.dlp.migrations.0003_sensitive_contact_per_sender")
+    send(teammate, body=f"BSN {BSN}", recipients=PIET)
+    send(sender, body="Tot volgende week.", recipients=PIET)
+    # As the organisation-wide table left it: one row, nobody's in particular.
+    SensitiveContact.objects.all().delete()
+    upgrade.per_sender(apps, None)
+    assert list(SensitiveContact.objects.values_list("sender_id", "address")) == [
+        (teammate.pk, "piet@example.nl")]
+    assert _kinds(sender, f"BSN {BSN}") == ["first_sensitive_contact"]

@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('dlp', '0002_sensitive_contact'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        ('messaging', '0006_recipient_last_failed'),
+        ('messaging', '0005_datakey_in_keystore'),
     ]
 
     operations = [
