@@ -63,8 +63,10 @@ def request_code(recipient: Recipient, session_key: str, *,
         if recipient.method == Recipient.Method.SMS:
             # The organisation's row first: the caps per phone number and per organisation
             # count other recipients' codes, so parallel requests for different recipients
-            # must take turns too, or each would see room under the cap.
-            Organisation.objects.select_for_update().filter(
+            # must take turns too, or each would see room under the cap. NO KEY UPDATE: rows
+            # that only point at the organisation (audit events, outbox rows, written by
+            # actions that hold a recipient's lock) still go in, or those would deadlock.
+            Organisation.objects.select_for_update(no_key=True).filter(
                 pk=recipient.conversation.organisation_id).first()
         # Locked and re-read: parallel requests would all pass the cooldown otherwise, and a
         # request racing a lock-out or a revoke must not send a code after it.
