@@ -231,8 +231,25 @@ OUTBOX_RETRY_SECONDS = env_int("ZEGEL_OUTBOX_RETRY_SECONDS", 60)
 # Codes and links.
 CODE_TTL_SECONDS = 600
 CODE_MAX_FAILURES = 5
-RECIPIENT_MAX_FAILURES = 20
 CODE_RESEND_COOLDOWN_SECONDS = env_int("ZEGEL_CODE_RESEND_COOLDOWN", 30)
+# Wrong codes (NIST SP 800-63B 5.2.2): after GUEST_THROTTLE_AFTER failures in a row each next
+# try waits GUEST_THROTTLE_SECONDS, doubling per failure up to GUEST_THROTTLE_MAX_SECONDS; only
+# after RECIPIENT_MAX_FAILURES does the recipient need the sender to let them in again.
+GUEST_THROTTLE_AFTER = env_int("ZEGEL_GUEST_THROTTLE_AFTER", 3)
+GUEST_THROTTLE_SECONDS = env_int("ZEGEL_GUEST_THROTTLE_SECONDS", 30)
+GUEST_THROTTLE_MAX_SECONDS = env_int("ZEGEL_GUEST_THROTTLE_MAX_SECONDS", 3600)
+RECIPIENT_MAX_FAILURES = env_int("ZEGEL_RECIPIENT_MAX_FAILURES", 50)
+# What a code request may cost: per recipient (both channels), per phone number within an
+# organisation and for the whole organisation per hour (SMS only; the admins get an alert).
+CODES_PER_RECIPIENT_HOUR = env_int("ZEGEL_CODES_PER_RECIPIENT_HOUR", 10)
+CODES_PER_RECIPIENT_DAY = env_int("ZEGEL_CODES_PER_RECIPIENT_DAY", 20)
+SMS_PER_PHONE_DAY = env_int("ZEGEL_SMS_PER_PHONE_DAY", 30)
+SMS_PER_ORGANISATION_HOUR = env_int("ZEGEL_SMS_PER_ORGANISATION_HOUR", 300)
+# Verified guests: replies per conversation per hour, bytes uploaded per conversation, and at
+# most one reply notice to the sender per conversation per window.
+GUEST_REPLIES_PER_HOUR = env_int("ZEGEL_GUEST_REPLIES_PER_HOUR", 30)
+GUEST_UPLOAD_BYTES_PER_CONVERSATION = parse_size("ZEGEL_GUEST_UPLOAD_LIMIT", 5 * 1024**3)
+REPLY_NOTICE_WINDOW_SECONDS = env_int("ZEGEL_REPLY_NOTICE_WINDOW", 5 * 60)
 PORTAL_IDLE_SECONDS = env_int("ZEGEL_PORTAL_IDLE_SECONDS", 15 * 60)
 
 # Staff log-in throttle (zegel.orgs.backends): failures counted over the window, per typed

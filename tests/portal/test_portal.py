@@ -53,30 +53,43 @@ def test_it_reads_after_sms_code(token: str) -> None:
     assert RecipientEvent.objects.filter(kind="opened").count() == 1
 
 
+def _wait_out_the_throttle() -> None:
+    """As if the recipient waited as long as the portal asked (the delay is counted from the
+    stored time of the last failure)."""
+    Recipient.objects.update(last_failed_at=timezone.now() - timedelta(days=1))
+
+
 def test_it_kills_a_code_after_five_wrong_tries(token: str) -> None:
     client = Client()
     client.post(f"/m/{token}/code")
     code = latest_sms_code()
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     for _ in range(5):
+        _wait_out_the_throttle()
         assert client.post(f"/m/{token}/verify", {"code": wrong}).status_code == 400
+    _wait_out_the_throttle()
     response = client.post(f"/m/{token}/verify", {"code": code})
     assert response.status_code == 400, "the right code must be dead after 5 failures"
 
 
-def test_it_locks_recipient_after_twenty_failures_and_tells_sender(token: str,
-                                                                  sender: User) -> None:
+def test_it_locks_recipient_after_twenty_failures_and_tells_sender(token: str, sender: User,
+                                                                  settings: Any) -> None:
+    settings.RECIPIENT_MAX_FAILURES = 20
     client = Client()
     for i in range(19):
         if i % 5 == 0:
             client.post(f"/m/{token}/code")
+        _wait_out_the_throttle()
         client.post(f"/m/{token}/verify", {"code": "000000" if i % 2 else "999999"})
-    # Someone else holds a fresh, unused code when the twentieth failure locks the recipient.
+    assert Recipient.objects.get().failed_attempts == 19
+    # Someone else holds a fresh, unused code when the twentieth failure, a wrong guess at
+    # that code, locks the recipient.
     holder = Client()
     holder.post(f"/m/{token}/code")
     right_code = latest_sms_code()
     assert Recipient.objects.get().locked_at is None
-    client.post(f"/m/{token}/verify", {"code": "999999"})
+    _wait_out_the_throttle()
+    holder.post(f"/m/{token}/verify", {"code": f"{(int(right_code) + 1) % 10**6:06d}"})
     recipient = Recipient.objects.get()
     assert recipient.locked_at is not None
     assert RecipientEvent.objects.filter(kind="locked").exists()

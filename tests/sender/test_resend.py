@@ -46,3 +46,24 @@ def test_no_resend_after_revoke_or_by_others(sender: User, sender_client: Client
     Recipient.objects.update(revoked_at=timezone.now())
     sender_client.post(url)
     assert not AuditEvent.objects.filter(action="notification.resent").exists()
+
+
+def test_resend_kills_the_old_links(sender: User, sender_client: Client) -> None:
+    message = send(sender)
+    old = deliver_and_get_link()
+    Recipient.objects.update(locked_at=timezone.now(), failed_attempts=50,
+                             last_failed_at=timezone.now())
+    recipient = Recipient.objects.get()
+    sender_client.post(f"/c/{message.conversation_id}/recipients/{recipient.pk}/resend")
+    new = deliver_and_get_link()
+    unknown = Client().get("/m/" + "A" * 43)
+    dead = Client().get(f"/m/{old}")
+    # The old link answers exactly like a link that never existed.
+    assert dead.status_code == unknown.status_code == 404
+    assert [t.name for t in dead.templates] == [t.name for t in unknown.templates]
+    assert Client().get(f"/m/{new}").status_code == 200
+    recipient.refresh_from_db()
+    assert recipient.last_failed_at is None and recipient.failed_attempts == 0
+    assert recipient.links.count() == 1
+    event = AuditEvent.objects.get(action="notification.resent")
+    assert event.data["links_killed"] == 1 and event.data["unlocked"] is True

@@ -132,21 +132,25 @@ class DlpTerm(models.Model):
 
 
 class SensitiveContact(models.Model):
-    """An address this organisation has sent sensitive content to, and since when.
+    """An address this sender has sent sensitive content to, and since when.
 
     The recipient check's "first sensitive message to this address" reads this table; it is
-    written with the send's `dlp.decision` event, in the same transaction.
+    written with the send's `dlp.decision` event, in the same transaction. Per sender, not per
+    organisation: a sender may only see their own conversations (zegel.messaging.access), so
+    the check must not tell them what colleagues wrote to whom.
     """
 
     organisation = models.ForeignKey(
         "orgs.Organisation", on_delete=models.CASCADE, related_name="+"
     )
+    sender = models.ForeignKey("orgs.User", on_delete=models.CASCADE, related_name="+")
     address = models.CharField(max_length=254)  # lower case
     first_sent_at = models.DateTimeField()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "address"], name="dlp_sensitive_contact_per_org"
+                fields=["organisation", "sender", "address"],
+                name="dlp_sensitive_contact_per_sender",
             ),
         ]

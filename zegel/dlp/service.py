@@ -34,6 +34,7 @@ from zegel.dlp.recipients import (
     check_recipients,
     domain_of,
 )
+from zegel.messaging.access import visible_conversations
 from zegel.messaging.content import AttachmentMeta, attachment_meta, iter_attachment
 from zegel.messaging.errors import ActionError
 from zegel.messaging.guards import Draft, DraftRecipient
@@ -250,8 +251,11 @@ class _History:
     directory: list[DirectoryEntry]
 
 
-def _history(organisation: Organisation, addresses: set[str]) -> _History:
-    rows = RecipientRow.objects.filter(conversation__organisation=organisation)
+def _history(sender: User, addresses: set[str]) -> _History:
+    """What this sender wrote before: only their own conversations, the ones the access rule
+    lets them see, so the findings never reveal to whom a colleague wrote."""
+    organisation = sender.organisation
+    rows = RecipientRow.objects.filter(conversation__in=visible_conversations(sender))
     written = list(
         rows.annotate(address=Lower("email"))
         .filter(address__in=addresses)
@@ -260,7 +264,8 @@ def _history(organisation: Organisation, addresses: set[str]) -> _History:
     )
     previous = {address for address, _ in written}
     previous_sensitive = set(
-        SensitiveContact.objects.filter(organisation=organisation, address__in=addresses)
+        SensitiveContact.objects.filter(organisation=organisation, sender=sender,
+                                        address__in=addresses)
         .values_list("address", flat=True)
     )
     emails = rows.order_by().values_list("email", flat=True).distinct()[:_HISTORY_LIMIT]
@@ -344,7 +349,7 @@ def check_draft(
     # Half-typed addresses in the compose page are skipped, not reported.
     people = [r for r in recipients if "@" in (r.email or "")]
     addresses = {r.email.strip().lower() for r in people}
-    history = _history(organisation, addresses)
+    history = _history(sender, addresses)
     sensitive = _is_sensitive([f.finding for f in findings])
     recipient_findings = check_recipients(
         [Recipient(r.email.strip(), r.name or "", r.kind or "to") for r in people],
@@ -434,8 +439,8 @@ def _note_sensitive_contacts(conversation: Conversation) -> None:
     # An address seen before keeps its first date: the unique constraint ignores the repeat.
     SensitiveContact.objects.bulk_create(
         [
-            SensitiveContact(organisation_id=conversation.organisation_id, address=a,
-                             first_sent_at=now)
+            SensitiveContact(organisation_id=conversation.organisation_id,
+                             sender_id=conversation.created_by_id, address=a, first_sent_at=now)
             for a in sorted(addresses)
         ],
         ignore_conflicts=True,

@@ -46,7 +46,9 @@ class Recipient(models.Model):
     phone = models.CharField(max_length=20, blank=True)  # E.164
     access_code_hash = models.CharField(max_length=200, blank=True)  # Argon2id
     access_code_hint = models.CharField(max_length=200, blank=True)
+    # Wrong codes in a row and when the last one came: the throttle's delay is counted from it.
     failed_attempts = models.PositiveIntegerField(default=0)
+    last_failed_at = models.DateTimeField(null=True, blank=True)
     locked_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from typing import Any
@@ -11,6 +12,7 @@ from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -128,6 +130,10 @@ def send_code(request: HttpRequest, token: str) -> HttpResponseBase:
         else:
             flash.success(request, _("We sent a code by e-mail to %(email)s.")
                           % {"email": mask_email(recipient.email)})
+    elif result.limited:
+        flash.info(request, _("You have asked for a lot of codes. For your safety we cannot "
+                              "send a new code right now. Please try again later, or use the "
+                              "last code you received."))
     else:
         flash.info(request, _("A code was sent a moment ago. You can ask for a new code in "
                               "%(seconds)d seconds.") % {"seconds": result.wait_seconds})
@@ -143,19 +149,23 @@ def verify(request: HttpRequest, token: str) -> HttpResponseBase:
     code = request.POST.get("code", "")
     try:
         if recipient.method == Recipient.Method.ACCESS_CODE:
-            ok = actions.verify_access_code(recipient, code, request=request)
+            result = actions.verify_access_code(recipient, code, request=request)
         else:
-            ok = actions.verify_code(recipient, code, _ensure_session(request), request=request)
+            result = actions.verify_code(recipient, code, _ensure_session(request),
+                                         request=request)
     except actions.NotFound:
         return _not_found(request)
-    if not ok:
+    if not result:
         recipient.refresh_from_db()
         if recipient.locked_at:
             return _locked(request, recipient)
-        error = (_("This access code is not right. Check it and try again.")
-                 if recipient.method == Recipient.Method.ACCESS_CODE
-                 else _("This code is not right or no longer valid. Check it, or ask for a "
-                        "new code."))
+        if result.wait_seconds:
+            error = _wait_text(result.wait_seconds)
+        elif recipient.method == Recipient.Method.ACCESS_CODE:
+            error = _("This access code is not right. Check it and try again.")
+        else:
+            error = _("This code is not right or no longer valid. Check it, or ask for a "
+                      "new code.")
         return render(request, "portal/verify.html",
                       _context(recipient, token=token, error=error,
                                code_sent=request.session.get("portal_code_for") == recipient.pk),
@@ -166,6 +176,21 @@ def verify(request: HttpRequest, token: str) -> HttpResponseBase:
     request.session[SESSION_KEY] = {"r": recipient.pk, "c": str(recipient.conversation_id),
                                     "t": time.time()}
     return redirect("portal:landing", token=token)
+
+
+def _wait_text(seconds: int) -> str:
+    if seconds < 120:
+        return ngettext(
+            "The code was entered wrongly a few times. For your safety, please wait "
+            "%(count)d second before you try again.",
+            "The code was entered wrongly a few times. For your safety, please wait "
+            "%(count)d seconds before you try again.", seconds) % {"count": seconds}
+    minutes = math.ceil(seconds / 60)
+    return ngettext(
+        "The code was entered wrongly a few times. For your safety, please wait "
+        "%(count)d minute before you try again.",
+        "The code was entered wrongly a few times. For your safety, please wait "
+        "%(count)d minutes before you try again.", minutes) % {"count": minutes}
 
 
 @never_cache
@@ -226,6 +251,10 @@ def reply(request: HttpRequest, token: str) -> HttpResponseBase:
         actions.reply_as_recipient(recipient, body, attachments, request=request)
     except actions.LockedOut:
         return _locked(request, recipient)
+    except actions.ReplyRefused as exc:
+        # Over a limit: the files are removed already; the text is kept for later.
+        return _conversation(request, token, recipient, error=exc.message, body=body,
+                             status=exc.status)
     except actions.ActionError as exc:
         if isinstance(exc, actions.NotFound) and not exc.field:
             return _not_found(request)  # revoked or expired meanwhile

@@ -18,12 +18,14 @@ from zegel.messaging.actions.compose import (
 )
 from zegel.messaging.actions.guest import (
     LockedOut,
+    ReplyRefused,
     record_download,
     record_opened,
     reply_as_recipient,
 )
 from zegel.messaging.actions.guest_auth import (
     CodeRequest,
+    Verification,
     lock_recipient,
     request_code,
     verify_access_code,
@@ -48,6 +50,8 @@ __all__ = [
     "LockedOut",
     "NotFound",
     "RecipientSpec",
+    "ReplyRefused",
+    "Verification",
     "answer_conversation",
     "clean_recipients",
     "discard_draft_attachments",

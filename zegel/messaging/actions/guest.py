@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zegel.audit.log import guest_actor, record, staff_actor
+from zegel.files.blobs import blob_store
+from zegel.keystore.models import DataKey
 from zegel.messaging import access
 from zegel.messaging.actions.attachments import claim_attachments
 from zegel.messaging.actions.compose import new_message
@@ -22,6 +29,7 @@ from zegel.messaging.models import (
     Recipient,
     RecipientEvent,
 )
+from zegel.notify.models import OutboxItem
 from zegel.orgs.models import User
 
 
@@ -88,30 +96,140 @@ def record_download(attachment: Attachment, *, recipient: Recipient | None = Non
                data={"message": str(attachment.message_id)}, **actor)
 
 
+class ReplyRefused(ActionError):
+    """A reply over one of the guest limits (replies per hour, bytes per conversation). The
+    files of the refused reply are removed already, so the page must not offer them again."""
+
+    def __init__(self, message: str, *, limit: str, status: int) -> None:
+        super().__init__(message, status=status)
+        self.limit = limit  # for the audit log, never shown
+
+
 def reply_as_recipient(recipient: Recipient, body: str, attachments: Sequence[Attachment] = (),
                        *, request: HttpRequest | None = None) -> Message:
     """The recipient's reply, to the sender only. Refused (NotFound) once access was revoked
-    or the conversation is gone, also when that happens while the reply is on its way."""
+    or the conversation is gone, also when that happens while the reply is on its way; refused
+    (ReplyRefused, nothing kept) over the limits for replies per hour and bytes per
+    conversation."""
+    refused: ReplyRefused | None = None
     with transaction.atomic(durable=True):
         # The conversation first, then the recipient: the order revoke-for-everyone locks them
         # in too, so the two wait for each other instead of deadlocking. Whichever commits
-        # first wins; a reply never lands after the keys were destroyed.
+        # first wins; a reply never lands after the keys were destroyed. The conversation's
+        # lock also puts parallel replies in a row for the limits below.
         Conversation.objects.select_for_update().filter(pk=recipient.conversation_id).first()
         recipient = _guest(recipient)
         if not body.strip() and not attachments:
             raise ActionError(_("Write a message or add an attachment."), field="body")
         conversation = recipient.conversation
-        subject = conversation_subject(conversation)
-        message = new_message(conversation, subject, body, recipient=recipient)
-        claim_attachments(attachments, message, recipient=recipient)
-        RecipientEvent.objects.create(recipient=recipient, message=message,
-                                      kind=RecipientEvent.Kind.REPLIED)
-        Conversation.objects.filter(pk=conversation.pk).update(
-            last_activity_at=message.created_at, has_unread_reply=True)
         org = conversation.organisation
-        tell_sender("reply_notice", recipient, purpose="reply_notice",
-                     dedupe_key=f"reply:{message.pk}", message=message)
-        record("message.replied", organisation=org, **guest_actor(recipient), object_type="message",
-               object_id=message.pk, request=request,
-               data={"conversation": str(conversation.pk), "attachments": len(attachments)})
+        now = timezone.now()
+        refused = _over_limit(conversation, recipient, attachments, now)
+        if refused is not None:
+            # Committed, not rolled back: the refused files are removed for good.
+            removed = _discard_uploads(attachments, recipient)
+            record("reply.refused", organisation=org, **guest_actor(recipient),
+                   object_type="conversation", object_id=conversation.pk, request=request,
+                   data={"limit": refused.limit, "files_removed": removed})
+        else:
+            message = _store_reply(conversation, recipient, body, attachments, now,
+                                   request=request)
+    if refused is not None:
+        raise refused
     return message
+
+
+def _store_reply(conversation: Conversation, recipient: Recipient, body: str,
+                 attachments: Sequence[Attachment], now: datetime, *,
+                 request: HttpRequest | None) -> Message:
+    """Inside reply_as_recipient's transaction."""
+    subject = conversation_subject(conversation)
+    message = new_message(conversation, subject, body, recipient=recipient)
+    claim_attachments(attachments, message, recipient=recipient)
+    RecipientEvent.objects.create(recipient=recipient, message=message,
+                                  kind=RecipientEvent.Kind.REPLIED)
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_activity_at=message.created_at, has_unread_reply=True)
+    _tell_sender_of_reply(recipient, message, now)
+    record("message.replied", organisation=conversation.organisation, **guest_actor(recipient),
+           object_type="message", object_id=message.pk, request=request,
+           data={"conversation": str(conversation.pk), "attachments": len(attachments)})
+    return message
+
+
+def _over_limit(conversation: Conversation, recipient: Recipient,
+                attachments: Sequence[Attachment], now: datetime) -> ReplyRefused | None:
+    """Inside reply_as_recipient's transaction, holding the conversation's lock."""
+    recent = Message.objects.filter(conversation=conversation, author_recipient__isnull=False,
+                                    created_at__gt=now - timedelta(hours=1)).count()
+    if recent >= settings.GUEST_REPLIES_PER_HOUR:
+        return ReplyRefused(_("You have sent many replies in a short time. Your reply was not "
+                              "sent: please wait a while before you send it again."),
+                            status=429, limit="replies_per_hour")
+    if not attachments:
+        return None
+    # Sizes as the database holds them, for the uploads still this guest's drafts.
+    adding = Attachment.objects.filter(
+        pk__in=[a.pk for a in attachments], message__isnull=True,
+        uploaded_by_recipient_id=recipient.pk).aggregate(total=Sum("size"))["total"] or 0
+    stored = Attachment.objects.filter(
+        message__conversation=conversation,
+        uploaded_by_recipient__isnull=False).aggregate(total=Sum("size"))["total"] or 0
+    if stored + adding > settings.GUEST_UPLOAD_BYTES_PER_CONVERSATION:
+        return ReplyRefused(
+            _("Your files are too large together: replies in this conversation may hold "
+              "%(limit)s of files in all. Your reply was not sent and the files were not "
+              "kept. Send fewer or smaller files.")
+            % {"limit": filesizeformat(settings.GUEST_UPLOAD_BYTES_PER_CONVERSATION)},
+            status=413, limit="upload_bytes")
+    return None
+
+
+def _discard_uploads(attachments: Sequence[Attachment], recipient: Recipient) -> int:
+    """Inside the transaction: remove this guest's unsent uploads, their keys, and after the
+    commit their blobs."""
+    doomed = list(Attachment.objects.select_for_update()
+                  .filter(pk__in=[a.pk for a in attachments], message__isnull=True,
+                          uploaded_by_recipient_id=recipient.pk)
+                  .values_list("pk", "blob_id", "key_id"))
+    Attachment.objects.filter(pk__in=[pk for pk, _blob, _key in doomed]).delete()
+    DataKey.objects.filter(pk__in=[key for _pk, _blob, key in doomed]).delete()
+    blob_ids = [blob for _pk, blob, _key in doomed]
+
+    def delete_blobs() -> None:
+        for blob_id in blob_ids:
+            blob_store().delete(blob_id)
+
+    transaction.on_commit(delete_blobs)
+    return len(doomed)
+
+
+def _tell_sender_of_reply(recipient: Recipient, message: Message, now: datetime) -> None:
+    """Inside reply_as_recipient's transaction, holding the conversation's lock: at most one
+    reply notice per conversation per window. The first reply after a quiet window is told at
+    once; a reply inside the window gets one notice due when the window ends, which the
+    replies after it share, so none of them goes untold."""
+    conversation = recipient.conversation
+    window = timedelta(seconds=settings.REPLY_NOTICE_WINDOW_SECONDS)
+    if not window:
+        tell_sender("reply_notice", recipient, purpose="reply_notice",
+                    dedupe_key=f"reply:{message.pk}", message=message)
+        return
+    prefix = f"reply:{conversation.pk}:"
+    # The key carries the moment the notice is due; only the latest matters, and a notice
+    # created before now - 2 windows was due before now - 1 window.
+    keys = OutboxItem.objects.filter(purpose="reply_notice", dedupe_key__startswith=prefix,
+                                     created_at__gte=now - 2 * window
+                                     ).values_list("dedupe_key", flat=True)
+    last_due = max((_due(key.removeprefix(prefix)) for key in keys), default=None)
+    if last_due is not None and last_due > now:
+        return  # a notice is waiting for the end of the window and covers this reply too
+    due = now if last_due is None or last_due <= now - window else last_due + window
+    item = tell_sender("reply_notice", recipient, purpose="reply_notice",
+                       dedupe_key=f"{prefix}{due.timestamp():.6f}", message=message)
+    if item is not None and due > now:
+        OutboxItem.objects.filter(pk=item.pk).update(next_attempt_at=due)
+
+
+def _due(stamp: str) -> datetime:
+    return datetime.fromtimestamp(float(stamp), tz=UTC)

@@ -22,6 +22,7 @@ from zegel.messaging.models import (
     Message,
     Recipient,
     RecipientEvent,
+    RecipientLink,
     VerificationCode,
 )
 from zegel.orgs.models import User
@@ -131,8 +132,8 @@ def _shred_conversation(conversation: Conversation, *, action: str,
 def resend_notification(*, sender: User, recipient: Recipient,
                         request: HttpRequest | None = None) -> None:
     """Send the recipient a fresh notification with a new link, for example after a bounce or
-    when they lost the e-mail. A recipient who was locked out after wrong codes is let in
-    again: the sender decides that, after speaking to them."""
+    when they lost the e-mail; the links sent before stop working. A recipient who was locked
+    out after wrong codes is let in again: the sender decides that, after speaking to them."""
     with transaction.atomic(durable=True):
         conversation = access.conversation_for_user(sender, recipient.conversation_id,
                                                     for_update=True)
@@ -147,13 +148,20 @@ def resend_notification(*, sender: User, recipient: Recipient,
             raise NotFound(_("Conversation not found."))
         now = timezone.now()
         was_locked = recipient.locked_at is not None
-        if was_locked:
-            Recipient.objects.filter(pk=recipient.pk).update(locked_at=None, failed_attempts=0)
-            recipient.locked_at = None
-            recipient.failed_attempts = 0
+        # The sender spoke to the recipient: the throttle and the lock start again from zero,
+        # codes sent before are dead, and so are the old links, so whoever saw an earlier
+        # notification cannot use it (an old link now looks like an unknown one).
+        Recipient.objects.filter(pk=recipient.pk).update(locked_at=None, failed_attempts=0,
+                                                         last_failed_at=None)
+        recipient.locked_at = None
+        recipient.failed_attempts = 0
+        recipient.last_failed_at = None
+        recipient.codes.filter(used_at__isnull=True).update(used_at=now)
+        links_killed, _by_model = RecipientLink.objects.filter(recipient=recipient).delete()
         notify_recipient(recipient, latest, sender,
                           dedupe_key=f"resend:{recipient.pk}:{now.timestamp()}")
         record("notification.resent", organisation=sender.organisation, **staff_actor(sender),
                object_type="recipient",
                object_id=recipient.pk, request=request,
-               data={"email": recipient.email, "unlocked": was_locked})
+               data={"email": recipient.email, "unlocked": was_locked,
+                     "links_killed": links_killed})
