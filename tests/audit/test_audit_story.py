@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import email
 import json
 import re
-from email import policy
 from typing import Any
 
 from django.test import Client
 
-from tests.conftest import latest_sms_code, send
+from tests.conftest import latest_sms_code, send, smtp_link, smtp_texts
 from tests.messaging.test_attachments import make_attachment
 from tests.notify.test_sms_webhook import gateway  # noqa: F401 - a fixture
 from zegel.audit.log import verify_chain
@@ -22,26 +20,7 @@ from zegel.messaging.models import Recipient
 from zegel.notify.outbox import deliver_due
 from zegel.orgs.models import User
 
-LINK = re.compile(r"https://zegel\.example\.org/m/([A-Za-z0-9_-]{43})")
 CODE = re.compile(r"\b(\d{6})\b")
-
-
-def _mails_to(smtp_server: Any, address: str) -> list[str]:
-    texts = []
-    for envelope in smtp_server.envelopes:
-        if envelope.rcpt_tos == [address]:
-            message = email.message_from_bytes(envelope.content, policy=policy.default)
-            assert isinstance(message, email.message.EmailMessage)
-            body = message.get_body(("plain",))
-            assert body is not None
-            texts.append(body.get_content())
-    return texts
-
-
-def _link(smtp_server: Any, address: str) -> str:
-    match = LINK.search(_mails_to(smtp_server, address)[-1])
-    assert match, f"no link for {address}"
-    return match.group(1)
 
 
 def test_the_story_of_a_message_is_in_the_audit_log_without_codes(
@@ -67,7 +46,7 @@ def test_the_story_of_a_message_is_in_the_audit_log_without_codes(
     codes: set[str] = set()
 
     # Piet asks for an SMS code, types a wrong one, then the right one, reads, downloads, replies.
-    piet, token = Client(), _link(smtp_server, "piet@example.nl")
+    piet, token = Client(), smtp_link(smtp_server, "piet@example.nl")
     piet.post(f"/m/{token}/code")
     code = latest_sms_code()
     wrong = f"{(int(code) + 1) % 10**6:06d}"
@@ -81,13 +60,13 @@ def test_the_story_of_a_message_is_in_the_audit_log_without_codes(
     assert piet.post(f"/m/{token}/reply", {"body": "Dank u."}).status_code == 302
 
     # An e-mail code, sent over SMTP like everything else.
-    mail, mail_token = Client(), _link(smtp_server, "mail@example.nl")
+    mail, mail_token = Client(), smtp_link(smtp_server, "mail@example.nl")
     mail.post(f"/m/{mail_token}/code")
     deliver_due()
-    codes |= set(CODE.findall(_mails_to(smtp_server, "mail@example.nl")[-1]))
+    codes |= set(CODE.findall(smtp_texts(smtp_server, "mail@example.nl")[-1]))
 
     # Jan guesses codes until he is locked out.
-    jan, jan_token = Client(), _link(smtp_server, "jan@example.nl")
+    jan, jan_token = Client(), smtp_link(smtp_server, "jan@example.nl")
     for guess in range(settings.RECIPIENT_MAX_FAILURES):
         if guess % settings.CODE_MAX_FAILURES == 0:
             jan.post(f"/m/{jan_token}/code")
@@ -101,7 +80,7 @@ def test_the_story_of_a_message_is_in_the_audit_log_without_codes(
     url, handler = gateway
     handler.status = 400
     settings.SMS = SmsConfig(backend="webhook", url=url)
-    Client().post(f"/m/{_link(smtp_server, 'sms@example.nl')}/code")
+    Client().post(f"/m/{smtp_link(smtp_server, 'sms@example.nl')}/code")
     deliver_due()
     codes |= set(CODE.findall(json.dumps([r["body"] for r in handler.received])))
 
