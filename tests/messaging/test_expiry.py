@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -134,7 +135,14 @@ def test_the_worker_loop_expires_conversations(sender: User) -> None:
     message = send(sender)
     Conversation.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
     stop = threading.Event()
-    worker = threading.Thread(target=run_worker, args=(stop,), kwargs={"poll_seconds": 0.05})
+
+    def work() -> None:
+        try:
+            run_worker(stop, poll_seconds=0.05)
+        finally:
+            connection.close()  # or PostgreSQL cannot drop the test database afterwards
+
+    worker = threading.Thread(target=work)
     worker.start()
     try:
         deadline = time.monotonic() + 15
