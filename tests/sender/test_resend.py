@@ -46,3 +46,24 @@ def test_no_resend_after_revoke_or_by_others(sender: User, sender_client: Client
     Recipient.objects.update(revoked_at=timezone.now())
     sender_client.post(url)
     assert not AuditEvent.objects.filter(action="notification.resent").exists()
+
+
+def test_only_the_creating_sender_can_unblock(sender: User, teammate: User) -> None:
+    import pytest
+
+    from zegel.messaging import actions
+
+    message = send(sender)
+    deliver_and_get_link()
+    Recipient.objects.update(locked_at=timezone.now(), failed_attempts=20)
+    recipient = Recipient.objects.get()
+    colleague = Client()
+    colleague.force_login(teammate)
+    url = f"/c/{message.conversation_id}/recipients/{recipient.pk}/resend"
+    assert colleague.post(url).status_code == 404
+    with pytest.raises(actions.ActionError) as refused:
+        actions.resend_notification(sender=teammate, recipient=recipient)
+    assert refused.value.status == 404
+    recipient.refresh_from_db()
+    assert recipient.locked_at is not None and recipient.failed_attempts == 20
+    assert not AuditEvent.objects.filter(action="notification.resent").exists()
