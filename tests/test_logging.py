@@ -24,11 +24,12 @@ def stderr_log() -> Iterator[io.StringIO]:
     handler = handlers[0]
     assert isinstance(handler, logging.StreamHandler)
     captured = io.StringIO()
-    previous = handler.setStream(captured)
+    # Not setStream(): it flushes the old stream, which pytest's capturing may have closed.
+    previous, handler.stream = handler.stream, captured
     try:
         yield captured
     finally:
-        handler.setStream(previous)
+        handler.stream = previous
 
 
 def test_the_request_logger_says_only_errors() -> None:
