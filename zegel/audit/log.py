@@ -63,6 +63,27 @@ def guest_actor(recipient: Any) -> dict[str, Any]:
     return {"actor_type": "recipient", "actor_id": recipient.pk, "actor_label": recipient.email}
 
 
+# Any fixed number: the advisory lock that serialises creating the head row on PostgreSQL.
+_HEAD_CREATION_LOCK = 0x7A65_6765
+
+
+def _locked_head() -> AuditHead:
+    """The head row, locked for this transaction; created on the very first event.
+
+    On PostgreSQL two first writers would both find no head and both insert one; the second
+    insert then meets the trigger that lets a head start only before the first event. An
+    advisory lock (no table privilege needed) makes the second wait and find the first's row.
+    """
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is not None:
+        return head
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_HEAD_CREATION_LOCK])
+    head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
+    return head
+
+
 def record(
     action: str,
     *,
@@ -78,7 +99,7 @@ def record(
 ) -> AuditEvent:
     """Append one event. Callers pass identifiers and outcomes, never message content."""
     with transaction.atomic():
-        head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
+        head = _locked_head()
         event = AuditEvent(
             organisation_id=organisation.pk if organisation is not None else None,
             actor_type=actor_type,
@@ -215,7 +236,7 @@ def write_daily_anchor(now: datetime | None = None) -> AuditEvent | None:
     start_of_day = datetime.combine(timezone.localdate(now), datetime.min.time(),
                                     tzinfo=timezone.get_current_timezone())
     with transaction.atomic(durable=True):
-        head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
+        head = _locked_head()
         if AuditEvent.objects.filter(action="audit.anchor", at__gte=start_of_day).exists():
             return None
         event = record("audit.anchor", organisation=None, actor_type="system",
