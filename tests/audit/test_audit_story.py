@@ -34,7 +34,7 @@ def test_the_story_of_a_message_is_in_the_audit_log_without_codes(
         return "250 OK"
 
     smtp_server.handle_RCPT = refuse_one
-    attachment = make_attachment(sender, b"dossier bytes")
+    attachment = make_attachment(sender, b"dossier bytes", name="dossier.txt")
     message = send(sender, attachments=[attachment], recipients=[
         actions.RecipientSpec(email="piet@example.nl", method="sms", phone="0612345678"),
         actions.RecipientSpec(email="mail@example.nl", method="email"),
