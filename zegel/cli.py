@@ -100,10 +100,31 @@ def cmd_user_reset_password(args: argparse.Namespace) -> None:
         print(password, flush=True)
 
 
+def _expiry(text: str) -> datetime:
+    """`90d`, `12h` from now, or a date (`2027-03-01`, the start of that day) or ISO time."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    raw = text.strip().lower()
+    units = {"d": timedelta(days=1), "h": timedelta(hours=1)}
+    if raw[:-1].isdigit() and raw[-1:] in units:
+        return timezone.now() + int(raw[:-1]) * units[raw[-1]]
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CommandError(f"--expires takes 90d, 12h or a date such as 2027-03-01, "
+                           f"not {text!r}") from None
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
 def cmd_token_create(args: argparse.Namespace) -> None:
     from zegel.orgs.actions import issue_api_token
 
-    print(issue_api_token(args.email, label=args.label or ""), flush=True)
+    expires_at = _expiry(args.expires) if args.expires else None
+    scopes = tuple(args.scope.split(","))
+    print(issue_api_token(args.email, label=args.label or "", scopes=scopes,
+                          expires_at=expires_at), flush=True)
 
 
 def _when(moment: datetime | None) -> str:
@@ -121,13 +142,13 @@ def cmd_token_list(args: argparse.Namespace) -> None:
     if not tokens:
         say(f"{args.email.strip().lower()} has no API tokens.")
         return
-    rows = [("ID", "PREFIX", "CREATED", "LAST USED", "REVOKED", "LABEL")]
+    rows = [("ID", "PREFIX", "CREATED", "LAST USED", "REVOKED", "EXPIRES", "SCOPE", "LABEL")]
     rows += [(str(t.id), t.prefix + "...", _when(t.created_at), _when(t.last_used_at),
-              _when(t.revoked_at), t.label) for t in tokens]
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+              _when(t.revoked_at), _when(t.expires_at), t.scopes, t.label) for t in tokens]
+    widths = [max(len(row[i]) for row in rows) for i in range(7)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        print("  ".join([*cells, row[5]]).rstrip(), flush=True)
+        print("  ".join([*cells, row[7]]).rstrip(), flush=True)
 
 
 def cmd_token_revoke(args: argparse.Namespace) -> None:
@@ -332,6 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub(token, "create", cmd_token_create, "Create an API token; prints only the token.")
     p.add_argument("email")
     p.add_argument("--label", default="")
+    p.add_argument("--scope", default="send,read", help="what the token may do, comma-"
+                   "separated: send, read, admin (admin users only); default send,read")
+    p.add_argument("--expires", help="when the token stops working: 90d, 12h or a date "
+                   "such as 2027-03-01; default never")
     p = sub(token, "list", cmd_token_list, "List a user's API tokens (never the tokens "
             "themselves).")
     p.add_argument("email")
@@ -361,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)  # data files (database, WAL, blobs, keys, SMS file) are the owner's only
     args = build_parser().parse_args(argv)
     if args.verb == "demo":
         os.environ.setdefault("ZEGEL_DEMO", "true")

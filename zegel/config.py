@@ -146,8 +146,12 @@ class SmsConfig:
     url: str = ""
 
 
-def parse_sms_url(url: str) -> SmsConfig:
-    """`capture`, `file:///path/sms.jsonl`, or an `https://` webhook."""
+def parse_sms_url(url: str, *, allow_http: bool = False) -> SmsConfig:
+    """`capture`, `file:///path/sms.jsonl`, or an `https://` webhook.
+
+    SMS bodies carry live codes: a webhook is https, except in the demo (`allow_http`), where a
+    plain-HTTP gateway on this machine (a local simulator) is allowed too.
+    """
     if url == "capture":
         return SmsConfig(backend="capture")
     parts = urlsplit(url)
@@ -156,7 +160,9 @@ def parse_sms_url(url: str) -> SmsConfig:
     if parts.scheme == "https" and parts.hostname:
         return SmsConfig(backend="webhook", url=url)
     if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"):
-        # Plain HTTP only to this machine (a local relay or a test); never across a network.
+        if not allow_http:
+            raise ConfigError("ZEGEL_SMS_URL: an http:// webhook is only allowed in the demo "
+                              "(ZEGEL_DEMO); use https://")
         return SmsConfig(backend="webhook", url=url)
     raise ConfigError(
         "ZEGEL_SMS_URL must be 'capture', file:///path/sms.jsonl or an https:// webhook URL"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import secrets
 from pathlib import Path
 
@@ -99,6 +100,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "zegel.core.sessions.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "zegel.core.integrity.ContentIntegrityMiddleware",
@@ -171,13 +173,19 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Sessions: the sender app uses Django's login; the guest portal keeps its own keys in the same
 # session store, bound to one recipient and conversation.
-SESSION_COOKIE_NAME = "zegel_session"
+SECURE = BASE_URL.startswith("https://")
+# On https the cookies carry the __Host- prefix: browsers then take them only when Secure, for
+# Path=/ and without a Domain, so no other (sub)domain or plain-HTTP page can set or shadow them.
+SESSION_COOKIE_NAME = "__Host-zegel_session" if SECURE else "zegel_session"
+CSRF_COOKIE_NAME = "__Host-zegel_csrf" if SECURE else "csrftoken"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Sliding: a staff session ends after this long without a request...
 SESSION_COOKIE_AGE = env_int("ZEGEL_SESSION_AGE", 8 * 3600)
 SESSION_SAVE_EVERY_REQUEST = True
+# ...and at the latest this long after login, however busy (zegel.core.sessions).
+SESSION_MAX_AGE = env_int("ZEGEL_SESSION_MAX_AGE", 12 * 3600)
 CSRF_COOKIE_HTTPONLY = True
-SECURE = BASE_URL.startswith("https://")
 SESSION_COOKIE_SECURE = SECURE
 CSRF_COOKIE_SECURE = SECURE
 SECURE_HSTS_SECONDS = 31536000 if SECURE else 0
@@ -199,14 +207,17 @@ MAX_UPLOAD_SIZE = parse_size("ZEGEL_MAX_UPLOAD_SIZE", 2 * 1024**3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 400
-DATA_UPLOAD_MAX_NUMBER_FILES = 50
+# Files per request. The encrypting upload handler refuses the next one with a clear 413 and
+# keeps nothing; Django's own limit, one higher, is only a backstop it never reaches.
+MAX_UPLOAD_FILES = env_int("ZEGEL_MAX_UPLOAD_FILES", 50)
+DATA_UPLOAD_MAX_NUMBER_FILES = MAX_UPLOAD_FILES + 1
 
 BLOB_DIR = Path(env_str("ZEGEL_BLOB_DIR", str(DATA_DIR / "blobs"))).resolve()
 KEYRING_FILE = env_str("ZEGEL_KEYRING_FILE", "")
 KEYRING_DEFAULT = DATA_DIR / "keys" / "keyring.json"
 
 EMAIL = parse_email_url(env_secret("ZEGEL_EMAIL_URL", "capture"))
-SMS = parse_sms_url(env_secret("ZEGEL_SMS_URL", "capture"))
+SMS = parse_sms_url(env_secret("ZEGEL_SMS_URL", "capture"), allow_http=DEMO)
 EMAIL_FROM = env_str("ZEGEL_EMAIL_FROM", "")  # default: noreply@<org domain>
 EMAIL_BACKEND = (
     "zegel.notify.backends.CaptureEmailBackend"
@@ -230,13 +241,26 @@ RECIPIENT_MAX_FAILURES = 20
 CODE_RESEND_COOLDOWN_SECONDS = env_int("ZEGEL_CODE_RESEND_COOLDOWN", 30)
 PORTAL_IDLE_SECONDS = env_int("ZEGEL_PORTAL_IDLE_SECONDS", 15 * 60)
 
+# Staff log-in throttle (zegel.orgs.backends): failures counted over the window, per typed
+# address, per client address and over the whole installation. 0 switches a limit off.
+LOGIN_FAILURE_WINDOW = env_int("ZEGEL_LOGIN_FAILURE_WINDOW", 15 * 60)
+LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("ZEGEL_LOGIN_MAX_FAILURES_PER_ACCOUNT", 10)
+LOGIN_MAX_FAILURES_PER_IP = env_int("ZEGEL_LOGIN_MAX_FAILURES_PER_IP", 50)
+LOGIN_MAX_FAILURES_GLOBAL = env_int("ZEGEL_LOGIN_MAX_FAILURES_GLOBAL", 1000)
+# API requests per token per fixed window (zegel.orgs.api_rate). 0 switches the limit off.
+API_RATE_LIMIT = env_int("ZEGEL_API_RATE_LIMIT", 600)
+API_RATE_WINDOW = env_int("ZEGEL_API_RATE_WINDOW", 60)
+if LOGIN_FAILURE_WINDOW == 0 or API_RATE_WINDOW == 0:
+    raise ConfigError("ZEGEL_LOGIN_FAILURE_WINDOW and ZEGEL_API_RATE_WINDOW must be at least 1")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact": {"()": "zegel.core.logfilter.RedactTokens"}},
+    "filters": {"redact": {"()": "zegel.core.logfilter.RedactTokens"},
+                "library_text": {"()": "zegel.core.logfilter.DropLibraryText"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain",
-                            "filters": ["redact"]}},
+                            "filters": ["library_text", "redact"]}},
     "root": {"handlers": ["stderr"], "level": env_str("ZEGEL_LOG_LEVEL", "INFO")},
     "loggers": {
         # Request logs carry URLs, and portal URLs carry link tokens: keep them out.
@@ -244,3 +268,6 @@ LOGGING = {
         "django.server": {"level": "ERROR"},
     },
 }
+# Warnings go to the "py.warnings" logger, so the extraction libraries' warnings pass the same
+# filters as their log records.
+logging.captureWarnings(True)

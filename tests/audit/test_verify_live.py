@@ -58,3 +58,39 @@ def test_verify_during_writes_raises_no_false_alarm(transactional_db: None) -> N
     assert not errors
     assert len(written) >= 10 and len(heads) >= 5  # the log really moved under the verifier
     assert alarms == []
+
+
+def test_writers_racing_on_an_empty_log_all_get_in(transactional_db: None) -> None:
+    # A fresh installation: no head row yet. Every writer must get its event in, and the
+    # chain must hold (on PostgreSQL the database refuses a head created after an event).
+    from django.db import transaction
+
+    from zegel.audit.models import AuditEvent, AuditHead
+
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # The database refuses to delete the head; a fresh installation simply has none.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+        AuditHead.objects.all().delete()
+    assert not AuditEvent.objects.exists()
+    start = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            start.wait(timeout=10)
+            record("test.first", organisation=None, actor_type="system", data={"n": n})
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+    assert AuditEvent.objects.filter(action="test.first").count() == 6
+    verify_log()

@@ -29,7 +29,8 @@ def test_list_shows_ids_and_state_but_never_a_token(sender: User,
     assert main(["token", "list", sender.email]) == 0
     out = capsys.readouterr().out
     header, row1, row2 = out.splitlines()
-    assert header.split() == ["ID", "PREFIX", "CREATED", "LAST", "USED", "REVOKED", "LABEL"]
+    assert header.split() == ["ID", "PREFIX", "CREATED", "LAST", "USED", "REVOKED", "EXPIRES",
+                              "SCOPE", "LABEL"]
     ids = [str(t.pk) for t in ApiToken.objects.order_by("pk")]
     assert row1.split()[0] == ids[0] and row1.endswith("EPD")
     assert row1.split()[1] == first[:12] + "..."
@@ -92,4 +93,36 @@ def test_a_deactivated_user_gets_no_new_token(sender: User,
     assert main(["token", "create", sender.email]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and "deactivated" in captured.err
+    assert not ApiToken.objects.exists()
+
+
+def test_create_with_scope_and_expiry_shows_them_in_the_list(
+        sender: User, capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    create(sender.email, capsys, "--scope", "read", "--expires", "90d", "--label", "dashboard")
+    token = ApiToken.objects.get()
+    assert token.scopes == "read" and token.expires_at is not None
+    assert abs(token.expires_at - (timezone.now() + timedelta(days=90))) < timedelta(minutes=1)
+    create(sender.email, capsys, "--expires", "2099-03-01")
+    assert main(["token", "list", sender.email]) == 0
+    _header, row1, row2 = capsys.readouterr().out.splitlines()
+    assert row1.split()[-2:] == ["read", "dashboard"]
+    assert row2.split()[-1] == "send,read" and "2099-03-01 00:00" in row2
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--expires", "soon"], "--expires takes 90d, 12h or a date"),
+    (["--expires", "2001-01-01"], "in the future"),
+    (["--scope", "send,admin"], "not an admin"),
+    (["--scope", "everything"], "Scopes are send, read and admin"),
+])
+def test_create_refuses_bad_scope_or_expiry(sender: User, argv: list[str], says: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["token", "create", sender.email, *argv]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and says in captured.err
+    assert len(captured.err.splitlines()) == 1
     assert not ApiToken.objects.exists()

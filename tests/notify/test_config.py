@@ -17,6 +17,8 @@ from zegel.config import ConfigError, parse_email_url, parse_size, parse_sms_url
 from zegel.notify.outbox import deliver_due
 from zegel.orgs.models import User
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 def test_it_reads_smtp_urls() -> None:
     config = parse_email_url("smtp+starttls://user%40x:p%3Ass@mail.example.org:587")
@@ -35,10 +37,30 @@ def test_it_rejects_bad_email_urls(url: str) -> None:
 def test_it_reads_sms_urls() -> None:
     assert parse_sms_url("file:///tmp/sms.jsonl").path == "/tmp/sms.jsonl"
     assert parse_sms_url("https://sms.example.org/hook").backend == "webhook"
-    assert parse_sms_url("http://127.0.0.1:9000/hook").backend == "webhook"
     for bad in ("http://sms.example.org/hook", "file://", "nonsense"):
         with pytest.raises(ConfigError):
             parse_sms_url(bad)
+
+
+def test_a_plain_http_sms_webhook_is_for_the_demo_only() -> None:
+    with pytest.raises(ConfigError, match="only allowed in the demo"):
+        parse_sms_url("http://127.0.0.1:9000/hook")
+    assert parse_sms_url("http://127.0.0.1:9000/hook", allow_http=True).backend == "webhook"
+    with pytest.raises(ConfigError):
+        parse_sms_url("http://sms.example.org/hook", allow_http=True)
+
+
+@pytest.mark.parametrize(("demo", "code"), [("false", 2), ("true", 0)])
+def test_the_zegel_command_refuses_an_http_webhook_at_start_up(tmp_path: Path, demo: str,
+                                                               code: int) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update({"ZEGEL_DATA_DIR": str(tmp_path), "ZEGEL_DEMO": demo,
+                "ZEGEL_SMS_URL": "http://127.0.0.1:9/sms", "PYTHONPATH": str(REPO)})
+    result = subprocess.run([sys.executable, "-m", "zegel.cli", "migrate"], env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == code, result.stderr[-2000:]
+    if code:
+        assert result.stderr.startswith("zegel: configuration error: ZEGEL_SMS_URL")
 
 
 def test_it_reads_sizes(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,14 +21,23 @@ from zegel.orgs.models import User
 class _Gateway(BaseHTTPRequestHandler):
     received: list[dict[str, Any]] = []
     status = 200
+    paths: list[str] = []
 
     def do_POST(self) -> None:
+        type(self).paths.append(f"POST {self.path}")
         length = int(self.headers.get("Content-Length", "0"))
         type(self).received.append({"content_type": self.headers.get("Content-Type"),
                                     "body": json.loads(self.rfile.read(length))})
         self.send_response(type(self).status)
+        if 300 <= type(self).status < 400:
+            self.send_header("Location", "/elsewhere")
         self.end_headers()
         self.wfile.write(b'{"status":"queued"}')
+
+    def do_GET(self) -> None:
+        type(self).paths.append(f"GET {self.path}")
+        self.send_response(200)
+        self.end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -36,7 +45,7 @@ class _Gateway(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def gateway() -> Iterator[tuple[str, type[_Gateway]]]:
-    handler = type("Gateway", (_Gateway,), {"received": [], "status": 200})
+    handler = type("Gateway", (_Gateway,), {"received": [], "status": 200, "paths": []})
     server = HTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
@@ -64,6 +73,18 @@ def test_gateway_errors_are_permanent_or_retried(gateway: tuple[str, type[_Gatew
     with pytest.raises(SmsError) as error:
         send_sms("+31612345678", "x", SmsConfig(backend="webhook", url=url))
     assert error.value.permanent is permanent
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_a_failure_and_not_followed(gateway: tuple[str, type[_Gateway]],
+                                                  status: int) -> None:
+    url, handler = gateway
+    handler.status = status
+    with pytest.raises(SmsError) as error:
+        send_sms("+31612345678", "123456 is uw code", SmsConfig(backend="webhook", url=url))
+    assert error.value.permanent is True
+    assert "redirects are not followed" in str(error.value)
+    assert handler.paths == ["POST /sms"]
 
 
 def test_unreachable_gateway_is_retried_later(settings: Any, sender: User) -> None:

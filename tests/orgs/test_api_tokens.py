@@ -31,7 +31,8 @@ def test_an_issued_token_works_and_is_audited_without_the_secret(sender: User,
     assert token.token_hash == hash_token(secret) and token.label == "EPD-koppeling"
     event = AuditEvent.objects.get(action="token.created")
     assert event.object_id == str(token.pk)
-    assert event.data == {"user": sender.email}  # no part of the token, not even its hash
+    # No part of the token, not even its hash.
+    assert event.data == {"user": sender.email, "scopes": "send,read", "expires_at": None}
 
 
 def test_the_list_shows_every_token_but_no_secret(sender: User, teammate: User,
@@ -92,3 +93,28 @@ def test_two_operators_revoking_at_once_write_one_event(sender: User) -> None:
     assert sum(isinstance(r, ApiToken) for r in results) == 1, results
     assert all(isinstance(r, Refused) for r in results if not isinstance(r, ApiToken)), results
     assert AuditEvent.objects.filter(action="token.revoked").count() == 1
+
+
+def test_a_token_gets_only_the_scopes_asked_and_admin_only_for_admins(sender: User) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    reader = issue_api_token(sender.email, scopes=("read",))
+    assert ApiToken.objects.get(token_hash=hash_token(reader)).scopes == "read"
+    with pytest.raises(Refused, match="not an admin"):
+        issue_api_token(sender.email, scopes=("send", "admin"))
+    with pytest.raises(Refused, match="Scopes are send, read and admin"):
+        issue_api_token(sender.email, scopes=("write",))
+    with pytest.raises(Refused, match="in the future"):
+        issue_api_token(sender.email, expires_at=timezone.now() - timedelta(minutes=1))
+    assert ApiToken.objects.count() == 1
+    sender.is_admin = True
+    sender.save()
+    later = timezone.now() + timedelta(days=90)
+    admin = issue_api_token(sender.email, scopes=("admin", "send"), expires_at=later)
+    token = ApiToken.objects.get(token_hash=hash_token(admin))
+    assert token.scopes == "send,admin" and token.expires_at == later
+    event = AuditEvent.objects.filter(action="token.created").latest("id")
+    assert event.data == {"user": sender.email, "scopes": "send,admin",
+                          "expires_at": later.isoformat()}

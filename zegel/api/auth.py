@@ -1,36 +1,89 @@
-"""API authentication: bearer tokens, stored only as hashes."""
+"""API authentication: bearer tokens, stored only as hashes, each with scopes, an optional
+expiry and a rate limit.
+
+The scope an operation needs: `read` for GET, `send` for everything else (upload, check, send,
+revoke), unless its router says otherwise (the data-leak settings need `admin`, and an admin
+user). A missing, wrong, revoked or expired token is 401; a token over its rate limit is 429
+with Retry-After; a token without the scope is 403, in that order.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
+from zegel.api.problems import ProblemApi
+from zegel.orgs import api_rate
 from zegel.orgs.models import ApiToken, User, hash_token
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class RateLimited(HttpError):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(429, f"Too many requests with this token; try again in {retry_after} "
+                              "seconds.")
+        self.retry_after = retry_after
+
+
+def live_token(secret: str) -> ApiToken | None:
+    """The token with this secret if it is not revoked, not expired and its user is active."""
+    entry = (ApiToken.objects.select_related("user__organisation")
+             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()),
+                     token_hash=hash_token(secret), revoked_at__isnull=True).first())
+    if entry is None or not entry.user.is_active:
+        return None
+    return entry
+
+
+def needed_scope(request: HttpRequest, scope: str | None) -> str:
+    return scope or ("read" if request.method in SAFE_METHODS else "send")
+
+
+def has_scope(entry: ApiToken, scope: str) -> bool:
+    if scope == "admin" and not entry.user.is_admin:
+        return False
+    return scope in entry.scope_set
 
 
 class BearerToken(HttpBearer):
+    def __init__(self, scope: str | None = None) -> None:
+        super().__init__()
+        self.scope = scope
+
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        entry = (ApiToken.objects.select_related("user__organisation")
-                 .filter(token_hash=hash_token(token), revoked_at__isnull=True).first())
-        if entry is None or not entry.user.is_active:
+        entry = live_token(token)
+        if entry is None:
             return None
+        if settings.API_RATE_LIMIT > 0:
+            counted = api_rate.count_request(entry.pk)
+            if counted.over:
+                raise RateLimited(counted.retry_after)
+        scope = needed_scope(request, self.scope)
+        if not has_scope(entry, scope):
+            raise HttpError(403, f"This token does not have the '{scope}' scope.")
         ApiToken.objects.filter(pk=entry.pk).update(last_used_at=timezone.now())
         return entry.user
 
 
 def may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> int | None:
-    """Files sent to POST /attachments are stored only for a valid token (see
-    zegel.files.uploads); answers the token owner's organisation."""
+    """Files sent to POST /attachments are stored only for a valid token with the send scope
+    that is not over its rate limit (see zegel.files.uploads); answers the token owner's
+    organisation. Counting is left to the view."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _sep, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    user = BearerToken().authenticate(request, token.strip())
-    return user.organisation_id if user is not None else None
+    entry = live_token(token.strip())
+    if entry is None or not has_scope(entry, "send") or api_rate.over_limit(entry.pk):
+        return None
+    return entry.user.organisation_id
 
 
 def api_user(request: HttpRequest) -> User:
@@ -39,3 +92,36 @@ def api_user(request: HttpRequest) -> User:
     if not isinstance(user, User):
         raise HttpError(401, "Not authenticated.")
     return user
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/problem+json": {"schema": {"type": "object"}}}}
+
+
+class TokenApi(ProblemApi):
+    """Documents what the token check itself can answer, on every operation that needs one."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None,
+                           path_params: dict[str, Any] | None = None) -> Any:
+        document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                if not operation.get("security"):
+                    continue
+                responses = operation.setdefault("responses", {})
+                scope_text = ("The token lacks the scope this operation needs (read for GET, "
+                              "send for the others, admin for the data-leak settings), or the "
+                              "user is no admin.")
+                # An operation may list 403 already (with the Problem schema): keep its content,
+                # say what it means here.
+                forbidden = responses.pop(403, None) or responses.pop("403", None)
+                if forbidden:
+                    forbidden["description"] = scope_text
+                responses[403] = forbidden or _problem(scope_text)
+                limited = _problem("Too many requests with this token in the current window.")
+                limited["headers"] = {"Retry-After": {
+                    "description": "Seconds until the window ends.",
+                    "schema": {"type": "integer", "minimum": 1}}}
+                responses.setdefault(429, limited)
+        return document

@@ -12,14 +12,17 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from zegel.api.auth import api_user
+from zegel.api.auth import BearerToken, api_user
+from zegel.api.inputs import Input
+from zegel.api.problems import problems
 from zegel.dlp import policy, rules
 from zegel.dlp.models import DlpRule, DlpTerm, OrgPattern
 
-router = Router(tags=["data-leak settings"])
+# Every endpoint here needs a token with the admin scope, of a user who is an admin.
+router = Router(tags=["data-leak settings"], auth=BearerToken(scope="admin"))
 
 
-class RuleIn(Schema):
+class RuleIn(Input):
     name: str = Field(max_length=200)
     condition: dict[str, Any] = Field(default_factory=dict)
     action: Literal["audit", "suggest", "warn", "require", "block"]
@@ -29,6 +32,8 @@ class RuleIn(Schema):
     message_nl: str = Field(max_length=500)
     message_en: str = Field(max_length=500)
     enabled: bool = True
+    # The column is a 32-bit integer on PostgreSQL; a larger value is refused with a 400 that
+    # names the field (the rule's own validation), like the web form does.
     position: int = Field(default=0, ge=0)
 
 
@@ -55,7 +60,7 @@ def _rule_out(rule: DlpRule) -> dict[str, Any]:
     }
 
 
-@router.get("/rules", response=RulesOut)
+@router.get("/rules", response={200: RulesOut, **problems(403)})
 def list_rules(request: HttpRequest) -> Any:
     own = [_rule_out(r) for r in policy.rules_of(api_user(request))]
     if own:
@@ -77,32 +82,33 @@ def list_rules(request: HttpRequest) -> Any:
     return {"defaults": True, "rules": defaults}
 
 
-@router.post("/rules", response={201: RuleOut})
+@router.post("/rules", response={201: RuleOut, **problems(400, 403, 413, 422)})
 def create_rule(request: HttpRequest, payload: RuleIn) -> Status:
     rule = policy.save_rule(api_user(request), request=request, **payload.model_dump())
     return Status(201, _rule_out(rule))
 
 
-@router.post("/rules/adopt-defaults", response={201: RulesOut})
+@router.post("/rules/adopt-defaults", response={201: RulesOut, **problems(400, 403)})
 def adopt_defaults(request: HttpRequest) -> Status:
     adopted = policy.adopt_default_rules(api_user(request), request=request)
     return Status(201, {"defaults": False, "rules": [_rule_out(r) for r in adopted]})
 
 
-@router.put("/rules/{int:rule_id}", response=RuleOut)
+@router.put("/rules/{int:rule_id}",
+            response={200: RuleOut, **problems(400, 403, 404, 413, 422)})
 def update_rule(request: HttpRequest, rule_id: int, payload: RuleIn) -> Any:
     admin = api_user(request)
     rule = policy.save_rule(admin, rule_id=rule_id, request=request, **payload.model_dump())
     return _rule_out(rule)
 
 
-@router.delete("/rules/{int:rule_id}", response={204: None})
+@router.delete("/rules/{int:rule_id}", response={204: None, **problems(403, 404)})
 def delete_rule(request: HttpRequest, rule_id: int) -> Status:
     policy.delete_rule(api_user(request), rule_id, request=request)
     return Status(204, None)
 
 
-class PatternIn(Schema):
+class PatternIn(Input):
     name: str = Field(max_length=100)
     regex: str = Field(max_length=1000)
     check: Literal["", "luhn", "mod11", "mod97", "bsn", "iban"] = ""
@@ -135,28 +141,29 @@ def _save_pattern(request: HttpRequest, payload: PatternIn, pattern_id: int | No
     )
 
 
-@router.get("/patterns", response=list[PatternOut])
+@router.get("/patterns", response={200: list[PatternOut], **problems(403)})
 def list_patterns(request: HttpRequest) -> Any:
     return [_pattern_out(p) for p in policy.patterns_of(api_user(request))]
 
 
-@router.post("/patterns", response={201: PatternOut})
+@router.post("/patterns", response={201: PatternOut, **problems(400, 403, 413, 422)})
 def create_pattern(request: HttpRequest, payload: PatternIn) -> Status:
     return Status(201, _pattern_out(_save_pattern(request, payload, None)))
 
 
-@router.put("/patterns/{int:pattern_id}", response=PatternOut)
+@router.put("/patterns/{int:pattern_id}",
+            response={200: PatternOut, **problems(400, 403, 404, 413, 422)})
 def update_pattern(request: HttpRequest, pattern_id: int, payload: PatternIn) -> Any:
     return _pattern_out(_save_pattern(request, payload, pattern_id))
 
 
-@router.delete("/patterns/{int:pattern_id}", response={204: None})
+@router.delete("/patterns/{int:pattern_id}", response={204: None, **problems(403, 404)})
 def delete_pattern(request: HttpRequest, pattern_id: int) -> Status:
     policy.delete_pattern(api_user(request), pattern_id, request=request)
     return Status(204, None)
 
 
-class PatternTestIn(Schema):
+class PatternTestIn(Input):
     regex: str = Field(max_length=1000)
     check: Literal["", "luhn", "mod11", "mod97", "bsn", "iban"] = ""
     sample: str = Field(max_length=100_000)
@@ -169,7 +176,8 @@ class PatternMatchOut(Schema):
     detail: str
 
 
-@router.post("/patterns/test", response=list[PatternMatchOut])
+@router.post("/patterns/test",
+             response={200: list[PatternMatchOut], **problems(400, 403, 413, 422)})
 def try_pattern(request: HttpRequest, payload: PatternTestIn) -> Any:
     """The test field: what a pattern finds in a sample text, before it is saved."""
     found = policy.try_pattern(api_user(request), payload.regex, payload.check, payload.sample)
@@ -179,7 +187,7 @@ def try_pattern(request: HttpRequest, payload: PatternTestIn) -> Any:
     ]
 
 
-class TermIn(Schema):
+class TermIn(Input):
     term: str = Field(max_length=200)
 
 
@@ -191,17 +199,17 @@ def _term_out(term: DlpTerm) -> dict[str, Any]:
     return {"id": term.pk, "term": term.term}
 
 
-@router.get("/terms", response=list[TermOut])
+@router.get("/terms", response={200: list[TermOut], **problems(403)})
 def list_terms(request: HttpRequest) -> Any:
     return [_term_out(t) for t in policy.terms_of(api_user(request))]
 
 
-@router.post("/terms", response={201: TermOut})
+@router.post("/terms", response={201: TermOut, **problems(400, 403, 413, 422)})
 def add_term(request: HttpRequest, payload: TermIn) -> Status:
     return Status(201, _term_out(policy.add_term(api_user(request), payload.term, request=request)))
 
 
-@router.delete("/terms/{int:term_id}", response={204: None})
+@router.delete("/terms/{int:term_id}", response={204: None, **problems(403, 404)})
 def remove_term(request: HttpRequest, term_id: int) -> Status:
     policy.remove_term(api_user(request), term_id, request=request)
     return Status(204, None)

@@ -6,25 +6,34 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import File, NinjaAPI, Schema, Status
+from ninja import File, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from zegel.api.auth import BearerToken, api_user, may_upload
+from zegel.api.auth import BearerToken, RateLimited, TokenApi, api_user, may_upload
 from zegel.api.dlp_admin import router as dlp_admin_router
+from zegel.api.inputs import Input
+from zegel.api.problems import PROBLEM_TYPE, problems
 from zegel.audit.log import record
 from zegel.dlp import service as dlp
-from zegel.files.uploads import EncryptedUpload, accepts_uploads_at, upload_refused
+from zegel.files.uploads import (
+    EncryptedUpload,
+    accepts_uploads_at,
+    upload_refusal_detail,
+    upload_refused,
+)
 from zegel.keystore.keys import ShreddedError
 from zegel.messaging import access, actions, content
 from zegel.messaging.models import Attachment, Message, RecipientEvent
 from zegel.orgs.models import User
 
-api = NinjaAPI(title="Zegel API", version="1", auth=BearerToken(), urls_namespace="api",
-               openapi_url="/openapi.json", docs_url="/docs")
+api = TokenApi(title="Zegel API", version="1", auth=BearerToken(), urls_namespace="api",
+             openapi_url="/openapi.json", docs_url="/docs")
 api.add_router("/dlp", dlp_admin_router)
 
 
@@ -33,7 +42,7 @@ def problem(request: HttpRequest, status: int, title: str, detail: str,
     response = api.create_response(request, {"type": "about:blank", "title": title,
                                               "status": status, "detail": detail, **extra},
                                    status=status)
-    response["Content-Type"] = "application/problem+json"
+    response["Content-Type"] = PROBLEM_TYPE
     return response
 
 
@@ -46,12 +55,24 @@ def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     if getattr(request, "upload_too_large", False):
-        return problem(request, 413, "Upload too large",
-                       "The file is larger than the upload limit.")
+        return problem(request, 413, "Upload too large", upload_refusal_detail(request))
     errors = [{"loc": [str(p) for p in e.get("loc", [])], "msg": e.get("msg", "")}
               for e in exc.errors]
     return problem(request, 422, "Invalid request", "The request body is not valid.",
                    errors=errors)
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return problem(request, 413, "Request too large", "The request body is larger than "
+                   f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes; send files to /attachments.")
+
+
+@api.exception_handler(RateLimited)
+def on_rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = problem(request, 429, "Too many requests", str(exc))
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(HttpError)
@@ -76,10 +97,10 @@ class AttachmentOut(Schema):
 accepts_uploads_at("/api/v1/attachments", may_upload)
 
 
-@api.post("/attachments", response={201: AttachmentOut})
+@api.post("/attachments", response={201: AttachmentOut, **problems(400, 413, 422)})
 def upload_attachment(request: HttpRequest, file: File[UploadedFile]) -> Status:
     if upload_refused(request):
-        raise HttpError(413, "The file is larger than the upload limit.")
+        raise HttpError(413, upload_refusal_detail(request))
     if not isinstance(file, EncryptedUpload):
         raise HttpError(400, "Send the file as multipart/form-data in the field 'file'.")
     user = api_user(request)
@@ -93,7 +114,7 @@ def upload_attachment(request: HttpRequest, file: File[UploadedFile]) -> Status:
                         "sha256": meta.sha256, "content_type": meta.content_type})
 
 
-class RecipientIn(Schema):
+class RecipientIn(Input):
     email: str = Field(max_length=254)
     name: str = Field(default="", max_length=200)
     kind: Literal["to", "cc"] = "to"
@@ -103,7 +124,7 @@ class RecipientIn(Schema):
     access_code_hint: str = Field(default="", max_length=200)
 
 
-class MessageIn(Schema):
+class MessageIn(Input):
     subject: str = Field(max_length=300)
     body: str = Field(default="", max_length=1_000_000)
     recipients: list[RecipientIn] = Field(max_length=100)
@@ -198,7 +219,7 @@ def _draft(user: User, payload: MessageIn) -> tuple[list[actions.RecipientSpec],
     return specs, attachments
 
 
-@api.post("/messages", response={201: MessageOut})
+@api.post("/messages", response={201: MessageOut, **problems(400, 404, 413, 422)})
 def create_message(request: HttpRequest, payload: MessageIn) -> Status:
     user = api_user(request)
     specs, attachments = _draft(user, payload)
@@ -247,7 +268,7 @@ class CheckOut(Schema):
         description="Every recipient must use one of these verification methods.")
 
 
-@api.post("/check", response=CheckOut)
+@api.post("/check", response={200: CheckOut, **problems(400, 404, 413, 422)})
 def check_message(request: HttpRequest, payload: MessageIn) -> Any:
     """What the data-leak rules say about this message, without sending it."""
     user = api_user(request)
@@ -259,12 +280,12 @@ def check_message(request: HttpRequest, payload: MessageIn) -> Any:
     return result.as_json()
 
 
-@api.get("/messages/{message_id}", response=MessageOut)
+@api.get("/messages/{message_id}", response={200: MessageOut, **problems(404)})
 def get_message(request: HttpRequest, message_id: str) -> Any:
     return _message_out(access.message_for_user(api_user(request), message_id))
 
 
-@api.post("/messages/{message_id}/revoke", response=MessageOut)
+@api.post("/messages/{message_id}/revoke", response={200: MessageOut, **problems(404, 409)})
 def revoke_message(request: HttpRequest, message_id: str) -> Any:
     """Revoke the message's whole conversation for everyone and destroy its content."""
     user = api_user(request)

@@ -63,24 +63,21 @@ def guest_actor(recipient: Any) -> dict[str, Any]:
     return {"actor_type": "recipient", "actor_id": recipient.pk, "actor_label": recipient.email}
 
 
-# Any fixed number: the advisory lock that serialises creating the head row on PostgreSQL.
-_HEAD_CREATION_LOCK = 0x7A65_6765
-
+# Any 64-bit number, the same in every process: serialises creating the head row on PostgreSQL.
+_HEAD_CREATION_LOCK = 0x7A6567656C0A
 
 def _locked_head() -> AuditHead:
-    """The head row, locked for this transaction; created on the very first event.
-
-    On PostgreSQL two first writers would both find no head and both insert one; the second
-    insert then meets the trigger that lets a head start only before the first event. An
-    advisory lock (no table privilege needed) makes the second wait and find the first's row.
-    """
+    """The head row, locked. On a fresh log two writers may both find it missing: on
+    PostgreSQL they take turns through an advisory lock, so the second one finds the row the
+    first created (the database refuses a head created after the first event). SQLite's
+    IMMEDIATE transactions already let only one writer in."""
     head = AuditHead.objects.select_for_update().filter(pk=1).first()
     if head is not None:
         return head
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_HEAD_CREATION_LOCK])
-    head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
+    head, _created = AuditHead.objects.select_for_update().get_or_create(pk=1)
     return head
 
 
@@ -236,7 +233,7 @@ def write_daily_anchor(now: datetime | None = None) -> AuditEvent | None:
     start_of_day = datetime.combine(timezone.localdate(now), datetime.min.time(),
                                     tzinfo=timezone.get_current_timezone())
     with transaction.atomic(durable=True):
-        head = _locked_head()
+        head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
         if AuditEvent.objects.filter(action="audit.anchor", at__gte=start_of_day).exists():
             return None
         event = record("audit.anchor", organisation=None, actor_type="system",

@@ -27,6 +27,10 @@ class SecurityHeadersMiddleware:
         response["Referrer-Policy"] = "same-origin"
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.path_info.startswith("/api/"):
+            # API answers carry messages' status and admins' settings: never kept by a proxy
+            # or the client's cache.
+            response["Cache-Control"] = "no-store"
         return response
 
 

@@ -29,9 +29,11 @@ def new_blob_id() -> str:
 class BlobWriter:
     def __init__(self, final: Path) -> None:
         self.final = final
-        final.parent.mkdir(parents=True, exist_ok=True)
+        final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.temp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.part")
-        self._file: BinaryIO | None = open(self.temp, "xb")
+        # Owner-only whatever the process umask: ciphertext is no one else's business either.
+        fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._file: BinaryIO | None = os.fdopen(fd, "wb")
         self.bytes_written = 0
 
     def write(self, data: bytes) -> None:

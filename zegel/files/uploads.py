@@ -47,8 +47,17 @@ class EncryptedUpload(UploadedFile):
     def open(self, *args: Any, **kwargs: Any) -> EncryptedUpload:
         raise OSError("encrypted uploads are read through the attachment, not the upload")
 
+    def close(self) -> None:
+        # Nothing is open: the ciphertext was written and closed by the handler. Django closes
+        # every parsed file when a request's body breaks off, and must not fail here.
+        return None
+
 
 class UploadTooLarge(StopUpload):
+    pass
+
+
+class TooManyFiles(StopUpload):
     pass
 
 
@@ -64,9 +73,17 @@ class EncryptingUploadHandler(FileUploadHandler):
         self.digest: Any = None
         self.total = 0
         self.size = 0
+        self.files = 0
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
         super().new_file(*args, **kwargs)
+        self.files += 1
+        if self.files > settings.MAX_UPLOAD_FILES:
+            # Refused here rather than by Django's TooManyFilesSent, which answers a bare 400
+            # page and, for the API, arrives past the problem handlers. Stop reading at once.
+            self.request.upload_too_large = True  # type: ignore[union-attr]
+            self.request.upload_too_many_files = True  # type: ignore[union-attr]
+            raise TooManyFiles(connection_reset=True)
         self.blob_id = new_blob_id()
         self.attachment_id = uuid.uuid4()
         self.dek = new_dek()
@@ -166,6 +183,7 @@ class EncryptingUploadMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.encrypted_uploads = []  # type: ignore[attr-defined]
         request.upload_too_large = False  # type: ignore[attr-defined]
+        request.upload_too_many_files = False  # type: ignore[attr-defined]
         request.upload_not_allowed = False  # type: ignore[attr-defined]
         handler: EncryptingUploadHandler | None = None
         if request.method == "POST":
@@ -200,29 +218,41 @@ class EncryptingUploadMiddleware:
 
 
 def upload_refused(request: HttpRequest) -> bool:
-    """True when an upload of this request went over the limit. Reading FILES first makes sure
-    the body was parsed (the handler sets the flag while parsing)."""
+    """True when the upload of this request went over a limit: a file over the size limit, or
+    more files than MAX_UPLOAD_FILES. Reading FILES first makes sure the body was parsed (the
+    handler sets the flag while parsing)."""
     _ = request.FILES
     return bool(getattr(request, "upload_too_large", False))
 
 
+def upload_refusal_detail(request: HttpRequest) -> str:
+    """Why the upload was refused, for the API's problem answers."""
+    if getattr(request, "upload_too_many_files", False):
+        return f"Send at most {settings.MAX_UPLOAD_FILES} files in one request."
+    return f"The upload is larger than the limit of {settings.MAX_UPLOAD_SIZE} bytes."
+
+
 def upload_too_large_response(request: HttpRequest) -> HttpResponse:
+    """413 for an upload over a limit (size or number of files); nothing of it was kept."""
     from django.template.loader import render_to_string
     from django.utils.translation import gettext as _
 
-    limit = settings.MAX_UPLOAD_SIZE
     if request.path.startswith("/api/"):
         import json
 
-        body = {"title": "Upload too large", "status": 413,
-                "detail": f"The upload is larger than the limit of {limit} bytes."}
+        body = {"type": "about:blank", "title": "Upload too large", "status": 413,
+                "detail": upload_refusal_detail(request)}
         return HttpResponse(json.dumps(body), status=413,
                             content_type="application/problem+json")
-    html = render_to_string("error.html", {
-        "title": _("The file is too large"),
-        "message": _("Files can be at most %(size)s. Nothing was sent.")
-        % {"size": human_size(limit)},
-    }, request=request)
+    if getattr(request, "upload_too_many_files", False):
+        context = {"title": _("Too many files"),
+                   "message": _("You can add at most %(count)d files at once. Nothing was "
+                                "sent.") % {"count": settings.MAX_UPLOAD_FILES}}
+    else:
+        context = {"title": _("The file is too large"),
+                   "message": _("Files can be at most %(size)s. Nothing was sent.")
+                   % {"size": human_size(settings.MAX_UPLOAD_SIZE)}}
+    html = render_to_string("error.html", context, request=request)
     return HttpResponse(html, status=413)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -40,6 +41,17 @@ class CaptureEmailBackend(BaseEmailBackend):
         return len(email_messages)
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                         headers: Any, newurl: str) -> None:
+        # None: urllib raises the 3xx as an HTTPError instead of following it.
+        return None
+
+
+# The scheme is checked in zegel.config (https, or http to loopback in the demo).
+_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
+
+
 class SmsError(Exception):
     def __init__(self, reason: str, *, permanent: bool) -> None:
         super().__init__(reason)
@@ -53,7 +65,9 @@ def send_sms(to: str, body: str, config: SmsConfig | None = None) -> None:
         CapturedMessage.objects.create(channel="sms", to=to, text=body)
     elif config.backend == "file":
         line = json.dumps(payload, ensure_ascii=False) + "\n"
-        with open(config.path, "a", encoding="utf-8") as handle:
+        # The file holds live codes: owner-only whatever the process umask.
+        fd = os.open(config.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
             # Web and worker processes may append at once; a lock keeps lines whole.
             fcntl.flock(handle, fcntl.LOCK_EX)
             handle.write(line)
@@ -67,9 +81,14 @@ def send_sms(to: str, body: str, config: SmsConfig | None = None) -> None:
             method="POST",
         )
         try:
-            with urllib.request.urlopen(request, timeout=SMS_TIMEOUT) as response:  # noqa: S310
+            with _NO_REDIRECTS.open(request, timeout=SMS_TIMEOUT) as response:
                 response.read(1024)
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:
+                # A gateway that moved is a configuration to fix, not a place to follow the
+                # code to: a redirect may point anywhere, even to plain HTTP.
+                raise SmsError(f"SMS gateway answered HTTP {exc.code}; redirects are not "
+                               "followed: fix ZEGEL_SMS_URL", permanent=True) from None
             permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)
             raise SmsError(f"SMS gateway answered HTTP {exc.code}", permanent=permanent) from None
         except (urllib.error.URLError, OSError) as exc:

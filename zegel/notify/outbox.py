@@ -315,10 +315,16 @@ def deliver(claim: Claim) -> str:
     except PermanentFailure as exc:
         return _finish_failed(item, claim, str(exc), bounced=True)
     except ContentIntegrityError as exc:
-        # A payload moved to another row (or its key swapped) never opens: audit it and stop.
-        report_integrity_failure(exc)
-        return _finish_failed(item, claim, "the payload failed its integrity check",
-                              bounced=False)
+        # A payload moved to another row, altered, or under a key this key file lacks: audit
+        # it the first time, then treat it as any poison row (back off, give up after
+        # MAX_FAULTS), since a restored key file can still make it readable.
+        if item.faults == 0:
+            report_integrity_failure(exc)
+        # What the check tripped on (a DecryptionError, a KeyringError), never its message.
+        origin = exc.__cause__ or exc.__context__
+        cause = f" from {type(origin).__name__}" if origin else ""
+        return _retry_later(item, claim, f"the payload failed its integrity check "
+                            f"(ContentIntegrityError{cause})", fault=True)
     except (ValueError, KeyError) as exc:
         # A malformed address or payload does not get better by trying again.
         return _finish_failed(item, claim, f"cannot build the message: {type(exc).__name__}",

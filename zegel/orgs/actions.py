@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zegel.audit.log import record, staff_actor
-from zegel.orgs.models import ApiToken, Organisation, User, hash_token
+from zegel.orgs.models import SCOPES, ApiToken, Organisation, User, hash_token
 
 
 class Refused(Exception):
@@ -183,16 +183,35 @@ def reset_password(email: str, password: str, *, actor: User | None = None) -> U
     return user
 
 
-def issue_api_token(email: str, *, label: str = "", actor: User | None = None) -> str:
-    """A new API token for the user; returns the token, which is stored only as a hash."""
+def _clean_scopes(user: User, scopes: tuple[str, ...]) -> tuple[str, ...]:
+    wanted = tuple(s.strip().lower() for s in scopes if s.strip())
+    unknown = [s for s in wanted if s not in SCOPES]
+    if unknown or not wanted:
+        raise Refused(_("Scopes are send, read and admin, not %(scopes)r.")
+                      % {"scopes": ",".join(scopes)})
+    if "admin" in wanted and not user.is_admin:
+        raise Refused(_("User %(email)s is not an admin: no admin scope.")
+                      % {"email": user.email})
+    return wanted
+
+
+def issue_api_token(email: str, *, label: str = "", scopes: tuple[str, ...] = ("send", "read"),
+                    expires_at: datetime | None = None, actor: User | None = None) -> str:
+    """A new API token for the user; returns the token, which is stored only as a hash.
+    It may do only what `scopes` name; the admin scope only for an admin user."""
     with transaction.atomic(durable=True):
         user = _locked_user(email)
         if not user.is_active:
             raise Refused(_("User %(email)s is deactivated.") % {"email": user.email})
-        token, secret = ApiToken.issue(user, label=label.strip())
+        wanted = _clean_scopes(user, scopes)
+        if expires_at is not None and expires_at <= timezone.now():
+            raise Refused(_("The expiry must lie in the future."))
+        token, secret = ApiToken.issue(user, label=label.strip(), scopes=wanted,
+                                       expires_at=expires_at)
         record("token.created", organisation=user.organisation, **_actor(actor),
                object_type="api_token", object_id=token.pk,
-               data={"user": user.email})
+               data={"user": user.email, "scopes": token.scopes,
+                     "expires_at": expires_at.isoformat() if expires_at else None})
     return secret
 
 
@@ -204,6 +223,8 @@ class TokenInfo:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    scopes: str
+    expires_at: datetime | None
 
 
 def list_api_tokens(email: str) -> list[TokenInfo]:
@@ -211,7 +232,8 @@ def list_api_tokens(email: str) -> list[TokenInfo]:
     user = User.objects.filter(email=email.strip().lower()).first()
     if user is None:
         raise Refused(_("No user %(email)s.") % {"email": email.strip()})
-    return [TokenInfo(t.pk, t.prefix, t.label, t.created_at, t.last_used_at, t.revoked_at)
+    return [TokenInfo(t.pk, t.prefix, t.label, t.created_at, t.last_used_at, t.revoked_at,
+                      t.scopes, t.expires_at)
             for t in ApiToken.objects.filter(user=user).order_by("created_at", "pk")]
 
 

@@ -1,32 +1,82 @@
-"""Staff log-in: e-mail addresses are matched without regard to case, and an account that saw
-many failed log-ins recently is refused for a while (the failures are counted in FailedLogin,
-not read back from the audit log, which is evidence and not operational data)."""
+"""Staff log-in: e-mail addresses are matched without regard to case, and log-ins are refused
+for a while after many failures per typed address, per client address and over the whole
+installation (settings LOGIN_*; the failures are counted in FailedLogin, not read back from the
+audit log, which is evidence and not operational data).
+
+Each limit counts the failures of the last LOGIN_FAILURE_WINDOW seconds. An attempt refused by
+a limit is not counted, so whatever an attacker keeps sending, a lock ends when the failures
+that caused it leave the window: a time fixed when the lock began. A refused attempt does the
+same Argon2 work as a wrong password, so the answer time does not show a lock, and unknown
+addresses are counted like known ones, so a lock does not show whether an account exists.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.hashers import make_password
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from zegel.audit.log import client_ip
 from zegel.orgs.models import FailedLogin
 
-MAX_FAILURES = 10
-WINDOW = timedelta(minutes=15)
+# Any constant: the key of PostgreSQL's advisory lock that serialises attempts being counted.
+_ADVISORY_KEY = 0x7A65_676C
 
 
-def recently_failed(email: str) -> int:
-    return FailedLogin.objects.filter(email=email, at__gte=timezone.now() - WINDOW).count()
+def client_key(request: HttpRequest | None) -> str:
+    """Who is trying, for the per-IP limit: the client address behind trusted proxies; an IPv6
+    client by its /64 network, since one household or server gets a whole /64."""
+    address = client_ip(request)
+    if not address:
+        return ""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
-def note_failed_login(email: str) -> None:
-    """Count one failure for `email` and forget the ones the window has passed."""
+def _reached(failures: QuerySet[FailedLogin], limit: int) -> bool:
+    return limit > 0 and failures.count() >= limit
+
+
+def _serialise_counting() -> None:
+    # SQLite runs every transaction IMMEDIATE (settings), which serialises writers already.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_KEY])
+
+
+def claim_attempt(email: str, client: str) -> int | None:
+    """Count one attempt as a failure before its password is checked, so N parallel attempts
+    cannot all slip past a limit; None, and nothing counted, when a limit is reached."""
     now = timezone.now()
-    FailedLogin.objects.create(email=email, at=now)
-    # Pruning here keeps the table as small as the window, without a separate job.
-    FailedLogin.objects.filter(at__lt=now - WINDOW).delete()
+    since = now - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW)
+    with transaction.atomic(durable=True):
+        _serialise_counting()
+        recent = FailedLogin.objects.filter(at__gte=since)
+        if (_reached(recent.filter(email=email), settings.LOGIN_MAX_FAILURES_PER_ACCOUNT)
+                or (client and _reached(recent.filter(client=client),
+                                        settings.LOGIN_MAX_FAILURES_PER_IP))
+                or _reached(recent, settings.LOGIN_MAX_FAILURES_GLOBAL)):
+            return None
+        # Pruning here keeps the table as small as the window, without a separate job.
+        FailedLogin.objects.filter(at__lt=since).delete()
+        return FailedLogin.objects.create(email=email, client=client, at=now).pk
+
+
+def login_throttled(request: HttpRequest | None) -> bool:
+    """Whether this request's log-in was refused by a limit (for the page and the audit log)."""
+    return bool(getattr(request, "zegel_login_throttled", False))
 
 
 class EmailBackend(ModelBackend):
@@ -34,8 +84,17 @@ class EmailBackend(ModelBackend):
                      password: str | None = None, **kwargs: Any) -> Any:
         if not username or password is None:
             return None
-        email = username.strip().lower()
-        if recently_failed(email) >= MAX_FAILURES:
-            # Too many tries: even the right password waits until the window has passed.
+        email = username.strip().lower()[:254]
+        claim = claim_attempt(email, client_key(request))
+        if claim is None:
+            # Too many tries: even the right password waits. Hash it all the same, as
+            # ModelBackend does for an unknown address, so the refusal takes as long as a check.
+            make_password(password)
+            if request is not None:
+                request.zegel_login_throttled = True  # type: ignore[attr-defined]
             return None
-        return super().authenticate(request, username=email, password=password, **kwargs)
+        user = super().authenticate(request, username=email, password=password, **kwargs)
+        if user is not None:
+            # Not a failure after all.
+            FailedLogin.objects.filter(pk=claim).delete()
+        return user

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -70,32 +71,78 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# What a token may do: send (upload, check, send, revoke), read (GET) and admin (the
+# organisation's data-leak settings, and only for a user who is an admin).
+SCOPES = ("send", "read", "admin")
+
+
+def allowed_scopes(user: User) -> tuple[str, ...]:
+    return SCOPES if user.is_admin else ("send", "read")
+
+
 class ApiToken(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     token_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=12)
     label = models.CharField(max_length=100, blank=True)
+    # Comma-separated, in the order of SCOPES.
+    scopes = models.CharField(max_length=40, default="send,read")
     created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     @classmethod
-    def issue(cls, user: User, label: str = "") -> tuple[ApiToken, str]:
+    def issue(cls, user: User, label: str = "", scopes: tuple[str, ...] | None = None,
+              expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+        """A new token; without `scopes`, every scope the user is allowed."""
         secret = "zgl_" + secrets.token_urlsafe(32)
+        wanted = allowed_scopes(user) if scopes is None else scopes
         token = cls.objects.create(user=user, token_hash=hash_token(secret), prefix=secret[:12],
-                                   label=label)
+                                   label=label, scopes=join_scopes(wanted),
+                                   expires_at=expires_at)
         return token, secret
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(s for s in self.scopes.split(",") if s)
+
+
+def join_scopes(scopes: tuple[str, ...] | list[str] | frozenset[str]) -> str:
+    return ",".join(s for s in SCOPES if s in scopes)
+
+
+class ApiRequestCount(models.Model):
+    """Requests of one token in one fixed window of the API rate limit (zegel.orgs.api_rate).
+
+    Counted in the database so that every web process shares the count; rows of past windows
+    are deleted when a new window starts.
+    """
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
+    window_start = models.BigIntegerField()  # Unix seconds
+    requests = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["token", "window_start"],
+                                               name="orgs_apirequestcount_token_window")]
+        indexes = [models.Index(fields=["window_start"], name="orgs_apirequestcount_window")]
 
 
 class FailedLogin(models.Model):
-    """One failed staff log-in, by the address typed: what the log-in throttle counts.
+    """One failed staff log-in: what the log-in throttle counts (zegel.orgs.backends).
 
-    Rows older than the throttle's window are pruned as new failures come in; the audit log
-    keeps its own `user.login_failed` events as evidence and is never read for this.
+    A row is written before the password is checked and deleted again if it was right, so
+    parallel attempts cannot pass the limit. Rows older than the throttle's window are pruned as
+    new attempts come in; the audit log keeps its own `user.login_failed` events as evidence and
+    is never read for this.
     """
 
     email = models.CharField(max_length=254)
+    # The client's address (an IPv6 one as its /64 network); empty when it is not known.
+    client = models.CharField(max_length=64, blank=True, default="")
     at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        indexes = [models.Index(fields=["email", "at"], name="orgs_failedlogin_email_at")]
+        indexes = [models.Index(fields=["email", "at"], name="orgs_failedlogin_email_at"),
+                   models.Index(fields=["client", "at"], name="orgs_failedlogin_client_at")]

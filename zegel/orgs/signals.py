@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest
 
 from zegel.audit.log import record, staff_actor
-from zegel.orgs.backends import note_failed_login
+from zegel.orgs.backends import login_throttled
 from zegel.orgs.models import User
 
 
@@ -33,8 +32,8 @@ def on_login_failed(sender: Any, credentials: dict[str, Any], request: HttpReque
     # The typed address is recorded (who was tried); the password never is.
     username = str(credentials.get("username", "")).strip().lower()[:254]
     user = User.objects.filter(email=username.lower()).select_related("organisation").first()
-    with transaction.atomic():
-        note_failed_login(username)
-        record("user.login_failed", organisation=user.organisation if user else None,
-               actor_type="anonymous", actor_label=username, object_type="user",
-               object_id=user.pk if user else "", request=request)
+    # The throttle counted the failure already (zegel.orgs.backends); this is the evidence.
+    record("user.login_failed", organisation=user.organisation if user else None,
+           actor_type="anonymous", actor_label=username, object_type="user",
+           object_id=user.pk if user else "", request=request,
+           data={"throttled": True} if login_throttled(request) else None)

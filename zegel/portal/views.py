@@ -12,9 +12,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from zegel.files.downloads import download_response
+from zegel.files.downloads import download_head_response, download_response
 from zegel.files.uploads import (
     EncryptedUpload,
     accepts_uploads,
@@ -169,7 +169,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponseBase:
 
 
 @never_cache
-@require_GET
+@require_http_methods(["GET", "HEAD"])
 def download(request: HttpRequest, token: str, attachment_id: str) -> HttpResponseBase:
     recipient = content.resolve_link(token)
     if recipient is None or not _verified(request, recipient) or recipient.locked_at:
@@ -180,6 +180,8 @@ def download(request: HttpRequest, token: str, attachment_id: str) -> HttpRespon
                   .filter(pk=pk, message_id__in=list(visible)).first() if pk else None)
     if attachment is None:
         return _not_found(request)
+    if request.method == "HEAD":
+        return download_head_response(attachment.size)
     try:
         # Opened (and the first chunk checked) before the download is recorded or a byte is sent.
         meta, chunks = content.open_attachment(attachment)

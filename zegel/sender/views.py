@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -18,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zegel.dlp import service as dlp
-from zegel.files.downloads import download_response
+from zegel.files.downloads import download_head_response, download_response
 from zegel.files.uploads import (
     EncryptedUpload,
     accepts_uploads,
@@ -28,6 +29,7 @@ from zegel.files.uploads import (
 from zegel.messaging import access, actions, content
 from zegel.messaging.models import Attachment, Conversation, Recipient, RecipientEvent
 from zegel.orgs.access import staff_user
+from zegel.orgs.backends import login_throttled
 
 MAX_ROWS = 50
 
@@ -35,6 +37,12 @@ MAX_ROWS = 50
 class LoginView(auth_views.LoginView):
     template_name = "sender/login.html"
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        # The page asks the person to wait without saying which limit was reached.
+        return {**super().get_context_data(**kwargs),
+                "throttled": login_throttled(self.request),
+                "wait_minutes": -(-settings.LOGIN_FAILURE_WINDOW // 60)}
 
 
 def _own_conversation(request: HttpRequest, conversation_id: str) -> Conversation:
@@ -253,11 +261,14 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
 
 @login_required
 @never_cache
+@require_http_methods(["GET", "HEAD"])
 def download(request: HttpRequest, conversation_id: str, attachment_id: str) -> HttpResponseBase:
     convo = _own_conversation(request, conversation_id)
     attachment = access.attachment_for_user(staff_user(request), convo, attachment_id)
     if convo.revoked_at is not None:
         raise Http404
+    if request.method == "HEAD":
+        return download_head_response(attachment.size)
     # Opened (and the first chunk checked) before the download is recorded or a byte is sent.
     meta, chunks = content.open_attachment(attachment)
     actions.record_download(attachment, user=staff_user(request), request=request)
