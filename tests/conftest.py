@@ -156,6 +156,31 @@ def smtp_server(settings: Any) -> Iterator[SmtpCollector]:
         controller.stop()
 
 
+def smtp_texts(collector: SmtpCollector, to: str) -> list[str]:
+    """The plain-text bodies of the mails the loopback SMTP server received for `to`."""
+    import email
+    from email import policy
+
+    texts = []
+    for envelope in collector.envelopes:
+        if to in envelope.rcpt_tos:
+            message = email.message_from_bytes(envelope.content, policy=policy.default)
+            assert isinstance(message, email.message.EmailMessage)
+            body = message.get_body(("plain",))
+            assert body is not None
+            texts.append(body.get_content())
+    return texts
+
+
+def smtp_link(collector: SmtpCollector, to: str = "piet@example.nl") -> str:
+    """The token from the newest notification to `to` that went out over SMTP."""
+    texts = smtp_texts(collector, to)
+    assert texts, f"no mail to {to}"
+    match = LINK_RE.search(texts[-1])
+    assert match, "notification has no link"
+    return match.group(1)
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []

@@ -46,13 +46,19 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_secret(name: str, default: str = "") -> str:
-    """Read a secret from NAME, or from the file named by NAME_FILE (for secret stores)."""
-    path = os.environ.get(f"{name}_FILE")
+    """Read a secret from NAME, or from the file named by NAME_FILE (for secret stores).
+
+    Both at once is refused: which one wins would be a guess, and a stale value left in one
+    of them is exactly the mistake to catch at start-up."""
+    path = os.environ.get(f"{name}_FILE", "")
+    if path and os.environ.get(name, ""):
+        raise ConfigError(f"set {name} or {name}_FILE, not both")
     if path:
         try:
             return Path(path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise ConfigError(f"{name}_FILE: cannot read {path}: {reason}") from None
     return os.environ.get(name, default)
 
 

@@ -48,10 +48,15 @@ BASE_URL = env_str("ZEGEL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 if not BASE_URL.startswith(("http://", "https://")):
     raise ConfigError("ZEGEL_BASE_URL must start with http:// or https://")
 
+_BASE_HOST = BASE_URL.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0]
+_LOCAL_HOSTS = ["127.0.0.1", "localhost"]
+# In production the server answers to its public name only; the local names are for the demo,
+# debugging and a base URL on this machine. A local health probe sends the public Host header
+# or names its host in ZEGEL_ALLOWED_HOSTS.
 ALLOWED_HOSTS = [h for h in env_str("ZEGEL_ALLOWED_HOSTS", "").split(",") if h] or [
-    BASE_URL.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0],
-    "127.0.0.1",
-    "localhost",
+    _BASE_HOST,
+    *[h for h in _LOCAL_HOSTS if h != _BASE_HOST
+      and (DEMO or DEBUG or _BASE_HOST in (*_LOCAL_HOSTS, "[::1]"))],
 ]
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
 
@@ -122,7 +127,8 @@ TEMPLATES = [
 ]
 
 _default_db = f"sqlite:///{DATA_DIR / 'zegel.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_db), conn_max_age=0)}
+DATABASES = {"default": dj_database_url.parse(env_secret("DATABASE_URL", _default_db),
+                                              conn_max_age=0)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web and worker write at once: WAL, a busy timeout and IMMEDIATE transactions, or
     # writers fail with "database is locked" under load.
@@ -210,8 +216,8 @@ BLOB_DIR = Path(env_str("ZEGEL_BLOB_DIR", str(DATA_DIR / "blobs"))).resolve()
 KEYRING_FILE = env_str("ZEGEL_KEYRING_FILE", "")
 KEYRING_DEFAULT = DATA_DIR / "keys" / "keyring.json"
 
-EMAIL = parse_email_url(env_str("ZEGEL_EMAIL_URL", "capture"))
-SMS = parse_sms_url(env_str("ZEGEL_SMS_URL", "capture"), allow_http=DEMO)
+EMAIL = parse_email_url(env_secret("ZEGEL_EMAIL_URL", "capture"))
+SMS = parse_sms_url(env_secret("ZEGEL_SMS_URL", "capture"), allow_http=DEMO)
 EMAIL_FROM = env_str("ZEGEL_EMAIL_FROM", "")  # default: noreply@<org domain>
 EMAIL_BACKEND = (
     "zegel.notify.backends.CaptureEmailBackend"

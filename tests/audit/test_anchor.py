@@ -43,7 +43,8 @@ def test_it_writes_one_anchor_a_day_with_the_head(db: None,
     assert anchor is not None and anchor.action == "audit.anchor"
     assert anchor.data == {"head": events[-1].hash}
     # The new head also goes to the application log: a copy outside the database.
-    assert anchor.hash in caplog.text
+    # In the words docs/operations.md tells operators to look for.
+    assert f"Audit anchor: the audit log's head is {anchor.hash}" in caplog.messages
     assert write_daily_anchor() is None
     assert write_daily_anchor(timezone.now() + timedelta(days=1)) is not None
     assert AuditEvent.objects.filter(action="audit.anchor").count() == 2

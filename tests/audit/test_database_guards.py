@@ -45,6 +45,22 @@ def test_it_refuses_truncate_of_the_events(db: None) -> None:
     assert AuditEvent.objects.count() == 2
 
 
+def test_it_refuses_update_and_delete_of_an_event_even_to_the_owner(db: None) -> None:
+    events = _events(2)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user = tableowner FROM pg_tables "
+                       "WHERE tablename = 'audit_auditevent'")
+        assert cursor.fetchone() == (True,), "this test must run as the table's owner"
+    assert "append-only" in _refused(
+        "UPDATE audit_auditevent SET action = 'user.login' WHERE id = %s", [events[0].pk])
+    assert "append-only" in _refused(
+        "UPDATE audit_auditevent SET data = '{}'::jsonb")
+    assert "append-only" in _refused("DELETE FROM audit_auditevent WHERE id = %s",
+                                     [events[1].pk])
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["test.event"] * 2
+    assert verify_chain() == events[1].hash
+
+
 def test_it_refuses_a_truncate_that_cascades_from_the_organisations(org: object) -> None:
     _events(1)
     assert "cannot be truncated" in _refused("TRUNCATE orgs_organisation CASCADE")

@@ -156,3 +156,22 @@ def test_a_database_dump_and_the_blobs_hold_no_content(sender: User, settings: A
         assert digest.digest() not in data, "a file's SHA-256 is readable at rest"
     for content_type in ("application/pdf", "vnd.openxmlformats-officedocument"):
         assert content_type.encode() not in data, f"{content_type} readable at rest"
+
+
+
+
+def test_each_message_attachment_and_outbox_item_has_its_own_data_key(sender: User) -> None:
+    """docs/crypto.md, "What is stored where"."""
+    from zegel.messaging.models import Message
+    from zegel.notify.models import OutboxItem
+
+    first, second = make_attachment(sender, b"een"), make_attachment(sender, b"twee")
+    send(sender, attachments=[first, second])
+    message = Message.objects.get()
+    outbox = list(OutboxItem.objects.all())
+    keys = [message.key_id, first.key_id, second.key_id, *(item.key_id for item in outbox)]
+    assert outbox and len(set(keys)) == len(keys)
+    # Subject, body and file names sit in their rows, in the object format of docs/crypto.md.
+    first.refresh_from_db()
+    for sealed in (message.subject_ct, message.body_ct, first.meta_ct, outbox[0].payload_ct):
+        assert bytes(sealed)[:4] == b"ZGLS"

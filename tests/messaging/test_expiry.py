@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from tests.conftest import deliver_and_get_link, send
+from tests.conftest import deliver_and_get_link, latest_sms_code, send
+from tests.messaging.test_attachments import make_attachment
 from zegel.audit.models import AuditEvent
+from zegel.jobs.worker import run_worker
 from zegel.keystore.models import DataKey
 from zegel.messaging import actions
 from zegel.messaging.models import Conversation
@@ -89,3 +96,64 @@ def test_api_takes_and_shows_the_end_date(sender: User) -> None:
         "recipients": [{"email": "a@example.nl", "verification": "email"}]}),
         content_type="application/json")
     assert past.status_code == 400 and past.json()["field"] == "expires_at"
+
+
+def _end_by_revoke(sender: User, conversation: Conversation) -> None:
+    actions.revoke_conversation(sender=sender, conversation=conversation)
+
+
+def _end_by_expiry(sender: User, conversation: Conversation) -> None:
+    Conversation.objects.filter(pk=conversation.pk).update(
+        expires_at=timezone.now() - timedelta(minutes=1))
+    assert actions.expire_due() == 1
+
+
+@pytest.mark.parametrize("end", [_end_by_revoke, _end_by_expiry])
+def test_expiry_destroys_keys_and_files_as_a_revoke_does(
+        end: Any, sender: User, sender_client: Client, settings: Any,
+        django_capture_on_commit_callbacks: Any) -> None:
+    attachment = make_attachment(sender, b"dossier bytes")
+    message = send(sender, attachments=[attachment])
+    token = deliver_and_get_link()
+    guest = Client()
+    guest.post(f"/m/{token}/code")
+    assert guest.post(f"/m/{token}/verify", {"code": latest_sms_code()}).status_code == 302
+    assert list(Path(settings.BLOB_DIR).rglob(f"*{attachment.blob_id}*"))
+    with django_capture_on_commit_callbacks(execute=True):
+        end(sender, message.conversation)
+    for key in DataKey.objects.filter(pk__in=[message.key_id, attachment.key_id]):
+        assert bytes(key.wrapped) == b"" and key.shredded_at is not None
+    assert [p for p in Path(settings.BLOB_DIR).rglob("*") if p.is_file()] == []
+    assert guest.get(f"/m/{token}").status_code == 404
+    assert guest.get(f"/m/{token}/a/{attachment.pk}").status_code == 404
+    assert Client().get(f"/m/{token}").status_code == 404
+    assert sender_client.get(f"/c/{message.conversation_id}/a/{attachment.pk}").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_loop_expires_conversations(sender: User) -> None:
+    message = send(sender)
+    Conversation.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            run_worker(stop, poll_seconds=0.05)
+        finally:
+            connection.close()  # or PostgreSQL cannot drop the test database afterwards
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if AuditEvent.objects.filter(action="conversation.expired").exists():
+                break
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert AuditEvent.objects.filter(action="conversation.expired",
+                                     object_id=str(message.conversation_id)).count() == 1
+    assert DataKey.objects.get(pk=message.key_id).shredded_at is not None

@@ -103,3 +103,27 @@ def test_the_command_says_so_in_one_line(sender: User,
     assert main(["keys", "rotate"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("zegel: error: 1 data keys could not be re-wrapped")
+
+
+def test_rotation_leaves_every_blob_as_it_was(sender: User, settings: Any) -> None:
+    from pathlib import Path
+
+    from tests.messaging.test_attachments import make_attachment
+
+    attachment = make_attachment(sender, b"dossier bytes " * 5000)
+    message = send(sender, attachments=[attachment])
+    blobs = {p: p.read_bytes() for p in Path(settings.BLOB_DIR).rglob("*") if p.is_file()}
+    assert blobs
+    columns = (bytes(message.subject_ct), bytes(message.body_ct))
+    before = dict(DataKey.objects.values_list("pk", "wrapped"))
+    new_id, count = rotate_keys()
+    assert count == len(before)
+    assert {p: p.read_bytes() for p in Path(settings.BLOB_DIR).rglob("*")
+            if p.is_file()} == blobs
+    message.refresh_from_db()
+    assert (bytes(message.subject_ct), bytes(message.body_ct)) == columns
+    after = dict(DataKey.objects.values_list("pk", "wrapped"))
+    assert all(bytes(after[pk]) != bytes(before[pk]) for pk in before)  # only the wrapping
+    assert set(DataKey.objects.values_list("kek_id", flat=True)) == {new_id}
+    fresh = type(attachment).objects.select_related("key").get(pk=attachment.pk)
+    assert b"".join(content.iter_attachment(fresh)) == b"dossier bytes " * 5000

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import email
 import os
 import subprocess
 import sys
+from email import policy
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.conftest import send
 from zegel.config import ConfigError, parse_email_url, parse_size, parse_sms_url
+from zegel.notify.outbox import deliver_due
+from zegel.orgs.models import User
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -101,3 +107,36 @@ def test_the_cli_reports_a_bad_setting_in_one_line(tmp_path: Path, name: str, va
     assert done.stderr.startswith("zegel: configuration error: ")
     assert done.stderr.count("\n") == 1 and name in done.stderr
     assert "secret" not in done.stderr
+
+
+def test_smtps_is_implicit_tls_on_465() -> None:
+    config = parse_email_url("smtps://zegel:geheim@mail.example.org")
+    assert (config.use_ssl, config.use_tls, config.port) == (True, False, 465)
+    assert (config.username, config.password) == ("zegel", "geheim")
+    assert parse_email_url("smtps://mail.example.org:1465").port == 1465
+    starttls = parse_email_url("smtp+starttls://mail.example.org")
+    assert (starttls.use_ssl, starttls.use_tls, starttls.port) == (False, True, 587)
+
+
+def test_sizes_take_megabytes_and_plain_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_SIZE", "500M")
+    assert parse_size("X_SIZE", 0) == 500 * 1024**2
+    monkeypatch.setenv("X_SIZE", "1048576")
+    assert parse_size("X_SIZE", 0) == 1048576
+    monkeypatch.delenv("X_SIZE")
+    assert parse_size("X_SIZE", 7) == 7
+
+
+def test_notifications_come_from_noreply_at_the_org_domain(smtp_server: Any, sender: User,
+                                                         settings: Any) -> None:
+    settings.EMAIL_FROM = ""
+    send(sender)
+    deliver_due()
+    settings.EMAIL_FROM = "veilig@zorggroep-noord.nl"
+    send(sender)
+    deliver_due()
+    senders = [e.mail_from for e in smtp_server.envelopes]
+    assert senders == ["noreply@zorggroep-noord.nl", "veilig@zorggroep-noord.nl"]
+    froms = [email.message_from_bytes(e.content, policy=policy.default)["From"]
+             for e in smtp_server.envelopes]
+    assert [f.addresses[0].addr_spec for f in froms] == senders

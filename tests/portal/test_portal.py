@@ -267,3 +267,21 @@ def test_html_in_body_subject_and_names_is_shown_as_text(sender: User) -> None:
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(&#x27;b&#x27;)&lt;/script&gt;" in html
     assert "<img src=x" not in html
+
+
+def test_a_body_keeps_its_line_breaks_and_links_and_no_other_markup(sender: User) -> None:
+    send(sender, body='Regel een\nRegel twee\n\nZie https://zorggroep-noord.nl/info voor meer.\n'
+                      '<a href="https://evil.test/x">klik</a> <b>vet</b> <p onclick="x()">p</p>')
+    token = deliver_and_get_link()
+    html = _verified_client(token).get(f"/m/{token}").content.decode()
+    body = html.split('<div class="body">', 1)[1].split("</div>", 1)[0]
+    assert "Regel een<br>Regel twee</p>" in body
+    assert body.count("<p>") == 2  # the blank line starts a new paragraph
+    # Every link shows its own address: a typed <a> is text, only the bare URL in it is a link.
+    links = re.findall(r'<a href="([^"]*)" rel="nofollow">([^<]*)</a>', body)
+    assert links == [("https://zorggroep-noord.nl/info", "https://zorggroep-noord.nl/info"),
+                     ("https://evil.test/x", "https://evil.test/x")]
+    assert len(re.findall(r"<a ", body)) == 2
+    assert set(re.findall(r"</?([a-zA-Z]+)", body)) == {"p", "br", "a"}
+    assert "&lt;a href=&quot;" in body and "&quot;&gt;klik&lt;/a&gt;" in body
+    assert "&lt;b&gt;vet&lt;/b&gt;" in body and "onclick=\"" not in body

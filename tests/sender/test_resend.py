@@ -67,3 +67,24 @@ def test_resend_kills_the_old_links(sender: User, sender_client: Client) -> None
     assert recipient.links.count() == 1
     event = AuditEvent.objects.get(action="notification.resent")
     assert event.data["links_killed"] == 1 and event.data["unlocked"] is True
+
+
+def test_only_the_creating_sender_can_unblock(sender: User, teammate: User) -> None:
+    import pytest
+
+    from zegel.messaging import actions
+
+    message = send(sender)
+    deliver_and_get_link()
+    Recipient.objects.update(locked_at=timezone.now(), failed_attempts=20)
+    recipient = Recipient.objects.get()
+    colleague = Client()
+    colleague.force_login(teammate)
+    url = f"/c/{message.conversation_id}/recipients/{recipient.pk}/resend"
+    assert colleague.post(url).status_code == 404
+    with pytest.raises(actions.ActionError) as refused:
+        actions.resend_notification(sender=teammate, recipient=recipient)
+    assert refused.value.status == 404
+    recipient.refresh_from_db()
+    assert recipient.locked_at is not None and recipient.failed_attempts == 20
+    assert not AuditEvent.objects.filter(action="notification.resent").exists()
