@@ -88,3 +88,22 @@ def test_only_the_creating_sender_can_unblock(sender: User, teammate: User) -> N
     recipient.refresh_from_db()
     assert recipient.locked_at is not None and recipient.failed_attempts == 20
     assert not AuditEvent.objects.filter(action="notification.resent").exists()
+
+
+def test_a_waiting_notification_with_a_dead_link_is_not_sent(sender: User,
+                                                             sender_client: Client) -> None:
+    from zegel.notify.models import CapturedMessage, OutboxItem
+    from zegel.notify.outbox import deliver_due
+
+    message = send(sender)  # its notification is still waiting in the outbox
+    waiting = OutboxItem.objects.get(purpose="notification")
+    recipient = Recipient.objects.get()
+    sender_client.post(f"/c/{message.conversation_id}/recipients/{recipient.pk}/resend")
+    waiting.refresh_from_db()
+    assert waiting.state == OutboxItem.State.CANCELLED and bytes(waiting.payload_ct) == b""
+    deliver_due()
+    # Only the new notification reaches the recipient, and its link works.
+    assert CapturedMessage.objects.filter(to__contains="piet@example.nl").count() == 1
+    link = deliver_and_get_link()
+    assert Client().get(f"/m/{link}").status_code == 200
+    assert AuditEvent.objects.filter(action="email.cancelled").count() == 1

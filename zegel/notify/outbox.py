@@ -401,6 +401,24 @@ def _finish_cancelled(item: OutboxItem, claim: Claim, reason: str) -> str:
     return "cancelled"
 
 
+def cancel_waiting(*, recipient_id: int, purpose: str, reason: str) -> int:
+    """Inside the caller's transaction: rows of this recipient and purpose that wait for
+    their (next) attempt end cancelled, their payload emptied. A row being sent right now is
+    left to its worker. Returns how many rows were cancelled."""
+    waiting = list(OutboxItem.objects.select_for_update()
+                   .filter(recipient_id=recipient_id, purpose=purpose,
+                           state=OutboxItem.State.PENDING)
+                   .select_related("organisation"))
+    for item in waiting:
+        OutboxItem.objects.filter(pk=item.pk, state=OutboxItem.State.PENDING).update(
+            state=OutboxItem.State.CANCELLED, payload_ct=b"", last_error=reason[:300])
+        record(f"{item.channel}.cancelled", organisation=item.organisation,
+               actor_type="system", object_type="outbox", object_id=item.pk,
+               data={"purpose": item.purpose, "recipient": item.recipient_id,
+                     "reason": reason[:200]})
+    return len(waiting)
+
+
 def deliver_due(limit: int = 20, stop: threading.Event | None = None) -> int:
     """Deliver what is due now, one claim at a time, until nothing is due, `limit` rows were
     handled or `stop` is set; returns how many rows were handled."""

@@ -25,6 +25,7 @@ from zegel.messaging.models import (
     RecipientLink,
     VerificationCode,
 )
+from zegel.notify.outbox import cancel_waiting
 from zegel.orgs.models import User
 
 
@@ -158,6 +159,10 @@ def resend_notification(*, sender: User, recipient: Recipient,
         recipient.last_failed_at = None
         recipient.codes.filter(used_at__isnull=True).update(used_at=now)
         links_killed, _by_model = RecipientLink.objects.filter(recipient=recipient).delete()
+        # A notification still waiting to go out carries one of those dead links: it goes no
+        # more; the new one below replaces it.
+        cancel_waiting(recipient_id=recipient.pk, purpose="notification",
+                       reason="replaced by a notification sent again")
         notify_recipient(recipient, latest, sender,
                           dedupe_key=f"resend:{recipient.pk}:{now.timestamp()}")
         record("notification.resent", organisation=sender.organisation, **staff_actor(sender),
