@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -94,20 +95,25 @@ def discard_draft_attachments(older_than: timedelta = timedelta(days=1), *,
 
 def _discard_batch(cutoff: datetime, batch: int) -> int:
     with transaction.atomic(durable=True):
-        doomed = list(Attachment.objects.select_for_update()
-                      .filter(message__isnull=True, created_at__lt=cutoff)
-                      .order_by("created_at", "id").values_list("pk", "blob_id", "key_id")[:batch])
-        ids = [pk for pk, _blob, _key in doomed]
-        _total, by_model = Attachment.objects.filter(pk__in=ids, message__isnull=True).delete()
-        if by_model.get(Attachment._meta.label, 0) != len(ids):
-            # Cannot happen while the rows are locked; refuse rather than guess which went.
-            raise RuntimeError("draft attachments changed under the sweep's lock")
-        DataKey.objects.filter(pk__in=[key for _pk, _blob, key in doomed]).delete()
-        blob_ids = [blob for _pk, blob, _key in doomed]
+        return delete_drafts(Attachment.objects.filter(message__isnull=True, created_at__lt=cutoff)
+                             .order_by("created_at", "id")[:batch])
 
-        def delete_blobs() -> None:
-            for blob_id in blob_ids:
-                blob_store().delete(blob_id)
 
-        transaction.on_commit(delete_blobs)
+def delete_drafts(drafts: QuerySet[Attachment]) -> int:
+    """Inside a transaction: delete these uploads, locked first and only while no message has
+    them, with their data keys; their blobs go after the commit. Returns how many went."""
+    doomed = list(drafts.select_for_update().values_list("pk", "blob_id", "key_id"))
+    ids = [pk for pk, _blob, _key in doomed]
+    _total, by_model = Attachment.objects.filter(pk__in=ids, message__isnull=True).delete()
+    if by_model.get(Attachment._meta.label, 0) != len(ids):
+        # Cannot happen while the rows are locked; refuse rather than guess which went.
+        raise RuntimeError("draft attachments changed under their lock")
+    DataKey.objects.filter(pk__in=[key for _pk, _blob, key in doomed]).delete()
+    blob_ids = [blob for _pk, blob, _key in doomed]
+
+    def delete_blobs() -> None:
+        for blob_id in blob_ids:
+            blob_store().delete(blob_id)
+
+    transaction.on_commit(delete_blobs)
     return len(ids)

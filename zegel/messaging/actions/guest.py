@@ -14,10 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zegel.audit.log import guest_actor, record, staff_actor
-from zegel.files.blobs import blob_store
-from zegel.keystore.models import DataKey
 from zegel.messaging import access
-from zegel.messaging.actions.attachments import claim_attachments
+from zegel.messaging.actions.attachments import claim_attachments, delete_drafts
 from zegel.messaging.actions.compose import new_message
 from zegel.messaging.actions.guest_auth import tell_sender
 from zegel.messaging.content import conversation_subject, visible_messages
@@ -188,20 +186,9 @@ def _over_limit(conversation: Conversation, recipient: Recipient,
 def _discard_uploads(attachments: Sequence[Attachment], recipient: Recipient) -> int:
     """Inside the transaction: remove this guest's unsent uploads, their keys, and after the
     commit their blobs."""
-    doomed = list(Attachment.objects.select_for_update()
-                  .filter(pk__in=[a.pk for a in attachments], message__isnull=True,
-                          uploaded_by_recipient_id=recipient.pk)
-                  .values_list("pk", "blob_id", "key_id"))
-    Attachment.objects.filter(pk__in=[pk for pk, _blob, _key in doomed]).delete()
-    DataKey.objects.filter(pk__in=[key for _pk, _blob, key in doomed]).delete()
-    blob_ids = [blob for _pk, blob, _key in doomed]
-
-    def delete_blobs() -> None:
-        for blob_id in blob_ids:
-            blob_store().delete(blob_id)
-
-    transaction.on_commit(delete_blobs)
-    return len(doomed)
+    return delete_drafts(Attachment.objects.filter(pk__in=[a.pk for a in attachments],
+                                                   message__isnull=True,
+                                                   uploaded_by_recipient_id=recipient.pk))
 
 
 def _tell_sender_of_reply(recipient: Recipient, message: Message, now: datetime) -> None:
