@@ -8,6 +8,7 @@ document lists for that operation.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,6 +54,9 @@ def admin_token(sender: User) -> str:
     return secret
 
 
+@pytest.mark.skipif("postgres" in os.environ.get("DATABASE_URL", ""),
+                    reason="generated requests run once, in make test's SQLite pass; the cases "
+                           "below that only PostgreSQL refuses run in both")
 @schema.parametrize()
 # No example database: a stored example from an earlier run would make this run differ.
 @hypothesis_settings(deadline=None, database=None, suppress_health_check=list(HealthCheck))
