@@ -3,11 +3,19 @@
 The corpus has two parts, reported separately and together: messages generated from templates
 (nl.jsonl, en.jsonl) and messages written by hand (handwritten_*.jsonl). Run with ``-s`` or
 ``-rP`` to see the tables when the test passes.
+
+tests/dlp/corpus/test/ holds a separate, frozen test set written before any tuning (see its
+README). It is only measured on, never tuned on, and no targets are asserted on it yet: its table
+is printed by ``test_frozen_test_set_is_well_formed`` and by
+``python -m tests.dlp.test_corpus``. Only the aggregate figures are printed, not the misses.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +26,7 @@ CORPUS = Path(__file__).parent / "corpus"
 KINDS = ["bsn", "iban", "medical", "phone_nl", "payment_card", "passport_nl", "date_of_birth"]
 TARGETS = {"bsn": (0.99, 0.99), "iban": (0.99, 0.99), "medical": (0.8, 0.9)}
 HANDWRITTEN_PREFIX = "handwritten_"
+TEST_SET = CORPUS / "test"
 
 
 @dataclass
@@ -59,9 +68,12 @@ def _spans(text: str, value: str) -> list[tuple[int, int]]:
 
 
 def evaluate_corpus(part: str | None = None) -> tuple[dict[str, Score], list[str], int]:
+    return evaluate_records(_records(part))
+
+
+def evaluate_records(records: list[dict]) -> tuple[dict[str, Score], list[str], int]:
     scores = {kind: Score() for kind in KINDS}
     mistakes: list[str] = []
-    records = _records(part)
     for record in records:
         text = record["text"]
         findings = [f for f in scan_text(text) if f.confidence >= REPORT_THRESHOLD]
@@ -130,3 +142,76 @@ def test_detectors_meet_precision_and_recall_targets() -> None:
         if scores[kind].precision < p or scores[kind].recall < r
     ]
     assert not failed, "\n".join([table, "", *failed, *mistakes[:60]])
+
+
+def _test_set_records() -> list[dict]:
+    records = []
+    for path in sorted(TEST_SET.glob("test_*.jsonl")):
+        with path.open(encoding="utf-8") as lines:
+            records.extend(json.loads(line) for line in lines if line.strip())
+    return records
+
+
+def _elfproef(digits: str) -> bool:
+    d = [int(c) for c in digits.zfill(9)]
+    return (sum((9 - i) * d[i] for i in range(8)) - d[8]) % 11 == 0
+
+
+def _iban_valid(value: str) -> bool:
+    s = value.replace(" ", "")
+    return int("".join(str(int(c, 36)) for c in s[4:] + s[:4])) % 97 == 1
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, c in enumerate(reversed(digits)):
+        d = int(c) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def test_frozen_test_set_is_well_formed() -> None:
+    """The frozen set is labelled consistently and is what its sources build; print its scores."""
+    records = _test_set_records()
+    assert len(records) >= 220
+    assert {r["lang"] for r in records} == {"nl", "en"}
+    ids = [r["id"] for r in records]
+    assert len(set(ids)) == len(ids)
+    assert not set(ids) & {r["id"] for r in _records()}
+    for record in records:
+        assert set(record) == {"id", "lang", "text", "labels"}, record["id"]
+        for label in record["labels"]:
+            value, kind = label["value"], label["kind"]
+            assert kind in KINDS and value in record["text"], record["id"]
+            digits = re.sub(r"\D", "", value)
+            if kind == "bsn":
+                assert len(digits) in (8, 9) and _elfproef(digits), record["id"]
+            elif kind == "iban":
+                assert _iban_valid(value), record["id"]
+            elif kind == "payment_card":
+                assert 13 <= len(digits) <= 19 and _luhn(digits), record["id"]
+    spec = importlib.util.spec_from_file_location("make_numbers", TEST_SET / "make_numbers.py")
+    assert spec is not None and spec.loader is not None
+    make_numbers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_numbers)
+    built = make_numbers.build_all()
+    assert records == [*built["en"], *built["nl"]], "rebuild test_*.jsonl with make_numbers.py"
+    print("\n" + frozen_set_report())
+
+
+def frozen_set_report() -> str:
+    """Precision and recall per detector on the frozen test set; no targets, no misses shown."""
+    scores, _, count = evaluate_records(_test_set_records())
+    return report(scores, count, title="frozen test set (measured only, never tuned on)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(
+        prog="python -m tests.dlp.test_corpus",
+        description="Print precision and recall per detector on the frozen DLP test set.",
+    ).parse_args(argv)
+    print(frozen_set_report())
+
+
+if __name__ == "__main__":
+    main()
