@@ -347,11 +347,17 @@ def check_recipients(
 # A known domain is stored under a few 64-bit keys; a recipient is looked up by the keys that
 # any known domain giving ``lookalike_domain`` a finding for it must have (or its own domain,
 # to skip it). The keys only choose candidates: ``lookalike_domain`` then runs on them as on the
-# whole history, so the findings are the same. The edit-distance rule (at most ``MAX_EDITS``
-# letters) is found by halves: cut a known domain at half its length; if a domain is at most
-# two edits from it, one half is at most one edit from the matching piece of that domain, which
-# starts or ends at most two letters from the cut; pieces at most one edit apart share a form
-# with at most one letter deleted (symmetric delete, as SymSpell).
+# whole history, so the findings are the same.
+#
+# The edit-distance rule (at most ``MAX_EDITS`` = 2 letters) is found by halves. Cut a known
+# domain of length L at ``_cut(L)``. A domain at most two edits away (insertions, deletions,
+# substitutions, swaps of neighbours) has a length within two of L, and can be cut so that
+# its two pieces are together at most three edits from the halves (a swap across the cut
+# counts in both): one piece is at most one edit from its half. The cut moves by the
+# insertions minus the deletions before it, and the length by those before and after, so only
+# a few cuts need trying. Two strings at most one edit apart share a form with at most one
+# letter deleted (symmetric delete, as SymSpell): each half is stored under those forms, with
+# L, and a recipient's pieces are looked up by theirs.
 
 
 def _key(tag: str, value: str) -> int:
@@ -361,6 +367,19 @@ def _key(tag: str, value: str) -> int:
 
 def _one_deleted(text: str) -> set[str]:
     return {text, *(text[:i] + text[i + 1:] for i in range(len(text)))}
+
+
+def _cut(length: int) -> int:
+    # A little before the middle: the tail keeps the extension (".nl"), which tells little
+    # apart, so both halves get about as many of the letters that do.
+    return max(1, (length - 3) // 2)
+
+
+def _half_keys(length: int, head: str, tail: str) -> set[int]:
+    return {
+        *(_key(f"head {length}", v) for v in _one_deleted(head)),
+        *(_key(f"tail {length}", v) for v in _one_deleted(tail)),
+    }
 
 
 def known_domain(address_or_domain: str) -> str:
@@ -375,9 +394,8 @@ def lookalike_index_keys(domain: str) -> set[int]:
     if len(name) >= _SAME_NAME_MIN:
         keys.add(_key("name", name))
     if len(domain) >= _ONE_EDIT_MIN:
-        cut = len(domain) // 2
-        keys.update(_key("head", v) for v in _one_deleted(domain[:cut]))
-        keys.update(_key("tail", v) for v in _one_deleted(domain[cut:]))
+        cut = _cut(len(domain))
+        keys |= _half_keys(len(domain), domain[:cut], domain[cut:])
     return keys
 
 
@@ -398,16 +416,17 @@ def lookalike_lookup_keys(address: str) -> set[int]:
     name = domain.partition(".")[0]
     if len(name) >= _SAME_NAME_MIN:
         keys.add(_key("name", name))
-    if len(domain) >= _ONE_EDIT_MIN:
-        cuts = {
-            length // 2
-            for length in range(len(domain) - MAX_EDITS, len(domain) + MAX_EDITS + 1)
-            if length >= _ONE_EDIT_MIN
-        }
-        for at in {c + shift for c in cuts for shift in range(-MAX_EDITS, MAX_EDITS + 1)}:
-            if 0 <= at <= len(domain):
-                keys.update(_key("head", v) for v in _one_deleted(domain[:at]))
-                keys.update(_key("tail", v) for v in _one_deleted(domain[at:]))
+    if len(domain) < _ONE_EDIT_MIN:
+        return keys
+    for length in range(len(domain) - MAX_EDITS, len(domain) + MAX_EDITS + 1):
+        if length < _ONE_EDIT_MIN:
+            continue
+        grown = len(domain) - length
+        for moved in range(-MAX_EDITS, MAX_EDITS + 1):
+            # ``moved`` net insertions before the cut, ``grown - moved`` after it.
+            at = _cut(length) + moved
+            if abs(moved) + abs(grown - moved) <= MAX_EDITS and 0 <= at <= len(domain):
+                keys |= _half_keys(length, domain[:at], domain[at:])
     return keys
 
 

@@ -434,13 +434,14 @@ def _note_history(conversation: Conversation, *, sensitive: bool) -> None:
     recipient was still written to); with sensitive content, those who still have access
     are marked in SensitiveContact."""
     rows = list(RecipientRow.objects.filter(conversation=conversation)
-                .values_list("email", "name", "revoked_at"))
+                .values_list("email", "name", "revoked_at", "created_at"))
     now = timezone.now()
     history.note(conversation.organisation_id, conversation.created_by_id,
-                 [(email, name) for email, name, _revoked in rows], at=now)
+                 [(email, name) for email, name, _revoked, _at in rows],
+                 at=min((at for *_row, at in rows), default=now))
     if not sensitive:
         return
-    addresses = {email.strip().lower() for email, _name, revoked in rows if revoked is None}
+    addresses = {email.strip().lower() for email, _name, revoked, _at in rows if revoked is None}
     # An address seen before keeps its first date: the unique constraint ignores the repeat.
     SensitiveContact.objects.bulk_create(
         [
