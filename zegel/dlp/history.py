@@ -20,6 +20,7 @@ from django.db.models import Count
 
 from zegel.dlp.models import KnownAddress, KnownDomainKey, KnownName
 from zegel.dlp.recipients import (
+    domain_index_key,
     known_domain,
     lookalike_index_keys,
     lookalike_lookup_keys,
@@ -78,13 +79,14 @@ def note(organisation_id: int, sender_id: int, people: Iterable[tuple[str, str]]
     KnownName.objects.bulk_create(
         [KnownName(**scope, name=n, address=a) for n, a in rows.names], ignore_conflicts=True
     )
-    # A domain known before has all its keys: skip it, most sends write no key at all.
+    # A domain known before has all its keys: skip it, most sends write no key at all. Looked
+    # up by the key it has as itself, so the unique index answers.
     known: set[str] = set()
     for chunk in _chunks(rows.domains):
         known.update(
-            KnownDomainKey.objects.filter(**scope, domain__in=chunk)
-            .values_list("domain", flat=True)
-            .distinct()
+            KnownDomainKey.objects.filter(
+                **scope, key__in=[domain_index_key(d) for d in chunk], domain__in=chunk
+            ).values_list("domain", flat=True)
         )
     new = sorted((key, domain) for domain, keys in rows.domains.items() if domain not in known
                  for key in keys)

@@ -387,9 +387,14 @@ def known_domain(address_or_domain: str) -> str:
     return registrable_domain(domain_of(domain_of(address_or_domain)))
 
 
+def domain_index_key(domain: str) -> int:
+    """The key under which a known domain is stored as itself (one of its index keys)."""
+    return _key("domain", domain)
+
+
 def lookalike_index_keys(domain: str) -> set[int]:
     """The keys a known domain (``known_domain``'s form) is stored under."""
-    keys = {_key("domain", domain), _key("skeleton", skeleton(domain))}
+    keys = {domain_index_key(domain), _key("skeleton", skeleton(domain))}
     name = domain.partition(".")[0]
     if len(name) >= _SAME_NAME_MIN:
         keys.add(_key("name", name))
