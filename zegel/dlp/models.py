@@ -154,3 +154,64 @@ class SensitiveContact(models.Model):
                 name="dlp_sensitive_contact_per_sender",
             ),
         ]
+
+
+class KnownAddress(models.Model):
+    """An address this sender has written to, and since when: the "first message to this
+    address" check reads it. Per sender, as SensitiveContact, and written with the send."""
+
+    organisation = models.ForeignKey(
+        "orgs.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    sender = models.ForeignKey("orgs.User", on_delete=models.CASCADE, related_name="+")
+    address = models.CharField(max_length=254)  # lower case
+    first_sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "sender", "address"],
+                name="dlp_known_address_per_sender",
+            ),
+        ]
+
+
+class KnownName(models.Model):
+    """A display name this sender wrote to an address under: the look-alike name check reads
+    it. ``name`` is the key of ``recipients.name_index_key`` (a hash of the compared form)."""
+
+    organisation = models.ForeignKey(
+        "orgs.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    sender = models.ForeignKey("orgs.User", on_delete=models.CASCADE, related_name="+")
+    name = models.BigIntegerField()
+    address = models.CharField(max_length=254)  # lower case
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "sender", "name", "address"],
+                name="dlp_known_name_per_sender",
+            ),
+        ]
+
+
+class KnownDomainKey(models.Model):
+    """A domain this sender wrote to, under one of its look-up keys
+    (``recipients.lookalike_index_keys``): the look-alike domain check finds its candidates by
+    these keys instead of comparing with every known domain."""
+
+    organisation = models.ForeignKey(
+        "orgs.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    sender = models.ForeignKey("orgs.User", on_delete=models.CASCADE, related_name="+")
+    key = models.BigIntegerField()
+    domain = models.CharField(max_length=255)  # recipients.known_domain's form
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "sender", "key", "domain"],
+                name="dlp_known_domain_key_per_sender",
+            ),
+        ]

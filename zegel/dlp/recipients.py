@@ -3,12 +3,17 @@
 Every function takes addresses and lists the caller already has (previous correspondents,
 the contact directory, the organisation's domains) and returns ``RecipientFinding`` items;
 nothing here touches the database or the network.
+
+The history the checks compare with is kept in indexed tables (``zegel.dlp.history``); the
+key functions at the end say which keys a known domain or name is stored under and which keys
+a recipient is looked up by, so a check reads only the few entries that can matter to it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -156,6 +161,18 @@ def first_contact(
     return findings
 
 
+# The look-alike rules' lengths: the same name under another extension counts from this many
+# letters on; and the letters a domain may differ by (edit distance) by its length.
+_SAME_NAME_MIN = 4
+_ONE_EDIT_MIN = 6
+_TWO_EDITS_MIN = 10
+MAX_EDITS = 2
+
+
+def _allowed_edits(length: int) -> int:
+    return 2 if length >= _TWO_EDITS_MIN else 1 if length >= _ONE_EDIT_MIN else 0
+
+
 def _lookalike_reason(candidate: str, known: str) -> str | None:
     if candidate == known:
         return None
@@ -163,10 +180,9 @@ def _lookalike_reason(candidate: str, known: str) -> str | None:
         return "uses characters that look like those of"
     cand_name, _, cand_tld = candidate.partition(".")
     known_name, _, known_tld = known.partition(".")
-    if cand_name == known_name and cand_tld != known_tld and len(cand_name) >= 4:
+    if cand_name == known_name and cand_tld != known_tld and len(cand_name) >= _SAME_NAME_MIN:
         return "has the same name but another extension than"
-    shortest = min(len(candidate), len(known))
-    allowed = 2 if shortest >= 10 else 1 if shortest >= 6 else 0
+    allowed = _allowed_edits(min(len(candidate), len(known)))
     if allowed and edit_distance(candidate, known, allowed + 1) <= allowed:
         return "differs by a few letters from"
     return None
@@ -198,29 +214,50 @@ def lookalike_domain(
     return findings
 
 
-def _name_key(name: str) -> str:
+def name_key(name: str) -> str:
+    """The form in which display names are compared: case, accents and punctuation dropped."""
     text = unicodedata.normalize("NFKD", name.casefold())
     return " ".join("".join(c for c in text if c.isalnum() or c.isspace()).split())
 
 
-def lookalike_name(
-    recipients: Sequence[Recipient], directory: Iterable[DirectoryEntry]
-) -> list[RecipientFinding]:
-    """Recipients whose display name belongs to a directory contact with another address."""
+@dataclass(frozen=True)
+class KnownName:
+    """One display name as the directory knows it: with how many addresses (lower case) in all,
+    and those of them that matter here (at least every recipient's address it is known with)."""
+
+    count: int
+    addresses: frozenset[str]
+
+
+def known_names(directory: Iterable[DirectoryEntry]) -> dict[str, KnownName]:
     by_name: dict[str, set[str]] = {}
     for entry in directory:
-        by_name.setdefault(_name_key(entry.display_name), set()).add(entry.address.lower())
+        by_name.setdefault(name_key(entry.display_name), set()).add(entry.address.lower())
+    return {key: KnownName(len(a), frozenset(a)) for key, a in by_name.items() if key}
+
+
+def lookalike_name(
+    recipients: Sequence[Recipient],
+    directory: Iterable[DirectoryEntry] = (),
+    *,
+    names: Mapping[str, KnownName] | None = None,
+) -> list[RecipientFinding]:
+    """Recipients whose display name belongs to a directory contact with another address.
+
+    ``names`` (by ``name_key``) is the directory already summed up; it replaces ``directory``.
+    """
+    by_name = known_names(directory) if names is None else names
     findings: list[RecipientFinding] = []
     for r in recipients:
-        key = _name_key(r.display_name)
-        addresses = by_name.get(key) if key else None
-        if addresses and r.address.lower() not in addresses:
+        key = name_key(r.display_name)
+        known = by_name.get(key) if key else None
+        if known and known.count and r.address.lower() not in known.addresses:
             findings.append(
                 RecipientFinding(
                     LOOKALIKE_NAME,
                     r.address,
                     0.8,
-                    f"a contact with this name has {len(addresses)} other known address(es)",
+                    f"a contact with this name has {known.count} other known address(es)",
                 )
             )
     return findings
@@ -280,11 +317,15 @@ def check_recipients(
     previous_sensitive_addresses: Iterable[str] = (),
     known_domains: Iterable[str] = (),
     directory: Iterable[DirectoryEntry] = (),
+    names: Mapping[str, KnownName] | None = None,
     sensitive: bool = False,
     many_threshold: int = 10,
     free_mail_domains: Iterable[str] = FREE_MAIL_DOMAINS,
 ) -> list[RecipientFinding]:
-    """All recipient checks at once, for the compose page and the API."""
+    """All recipient checks at once, for the compose page and the API.
+
+    ``known_domains`` may be just the candidates ``lookalike_lookup_keys`` found: a known domain
+    not among them cannot give a look-alike finding for these recipients."""
     own = list(own_domains)
     return [
         *first_contact(
@@ -294,8 +335,107 @@ def check_recipients(
             sensitive=sensitive,
         ),
         *lookalike_domain(recipients, [*known_domains, *own]),
-        *lookalike_name(recipients, directory),
+        *lookalike_name(recipients, directory, names=names),
         *several_organisations(recipients, own),
         *many_recipients(recipients, threshold=many_threshold),
         *free_mail(recipients, domains=free_mail_domains),
     ]
+
+
+# --- Index keys for the history tables -----------------------------------------------------
+#
+# A known domain is stored under a few 64-bit keys; a recipient is looked up by the keys that
+# any known domain giving ``lookalike_domain`` a finding for it must have (or its own domain,
+# to skip it). The keys only choose candidates: ``lookalike_domain`` then runs on them as on the
+# whole history, so the findings are the same.
+#
+# The edit-distance rule (at most ``MAX_EDITS`` = 2 letters) is found by halves. Cut a known
+# domain of length L at ``_cut(L)``. A domain at most two edits away (insertions, deletions,
+# substitutions, swaps of neighbours) has a length within two of L, and can be cut so that
+# its two pieces are together at most three edits from the halves (a swap across the cut
+# counts in both): one piece is at most one edit from its half. The cut moves by the
+# insertions minus the deletions before it, and the length by those before and after, so only
+# a few cuts need trying. Two strings at most one edit apart share a form with at most one
+# letter deleted (symmetric delete, as SymSpell): each half is stored under those forms, with
+# L, and a recipient's pieces are looked up by theirs.
+
+
+def _key(tag: str, value: str) -> int:
+    digest = hashlib.blake2b(f"{tag}\x1f{value}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _one_deleted(text: str) -> set[str]:
+    return {text, *(text[:i] + text[i + 1:] for i in range(len(text)))}
+
+
+def _cut(length: int) -> int:
+    # A little before the middle: the tail keeps the extension (".nl"), which tells little
+    # apart, so both halves get about as many of the letters that do.
+    return max(1, (length - 3) // 2)
+
+
+def _half_keys(length: int, head: str, tail: str) -> set[int]:
+    return {
+        *(_key(f"head {length}", v) for v in _one_deleted(head)),
+        *(_key(f"tail {length}", v) for v in _one_deleted(tail)),
+    }
+
+
+def known_domain(address_or_domain: str) -> str:
+    """The form in which ``lookalike_domain`` compares a known domain (its registered domain)."""
+    return registrable_domain(domain_of(domain_of(address_or_domain)))
+
+
+def domain_index_key(domain: str) -> int:
+    """The key under which a known domain is stored as itself (one of its index keys)."""
+    return _key("domain", domain)
+
+
+def lookalike_index_keys(domain: str) -> set[int]:
+    """The keys a known domain (``known_domain``'s form) is stored under."""
+    keys = {domain_index_key(domain), _key("skeleton", skeleton(domain))}
+    name = domain.partition(".")[0]
+    if len(name) >= _SAME_NAME_MIN:
+        keys.add(_key("name", name))
+    if len(domain) >= _ONE_EDIT_MIN:
+        cut = _cut(len(domain))
+        keys |= _half_keys(len(domain), domain[:cut], domain[cut:])
+    return keys
+
+
+def lookalike_lookup_keys(address: str) -> set[int]:
+    """The keys to look a recipient up by: every known domain ``lookalike_domain`` could
+    report for it, or skip it for, has at least one of them."""
+    full = domain_of(address)
+    domain = registrable_domain(full)
+    labels = full.split(".")
+    # The domain itself, and each run of labels (the known name inside another domain).
+    keys = {
+        _key("domain", ".".join(labels[i:j]))
+        for i in range(len(labels))
+        for j in range(i + 1, len(labels) + 1)
+    }
+    keys.add(_key("domain", domain))
+    keys.add(_key("skeleton", skeleton(domain)))
+    name = domain.partition(".")[0]
+    if len(name) >= _SAME_NAME_MIN:
+        keys.add(_key("name", name))
+    if len(domain) < _ONE_EDIT_MIN:
+        return keys
+    for length in range(len(domain) - MAX_EDITS, len(domain) + MAX_EDITS + 1):
+        if length < _ONE_EDIT_MIN:
+            continue
+        grown = len(domain) - length
+        for moved in range(-MAX_EDITS, MAX_EDITS + 1):
+            # ``moved`` net insertions before the cut, ``grown - moved`` after it.
+            at = _cut(length) + moved
+            if abs(moved) + abs(grown - moved) <= MAX_EDITS and 0 <= at <= len(domain):
+                keys |= _half_keys(length, domain[:at], domain[at:])
+    return keys
+
+
+def name_index_key(name: str) -> int | None:
+    """The key a display name is stored and looked up under; None for a name without one."""
+    key = name_key(name)
+    return _key("display name", key) if key else None

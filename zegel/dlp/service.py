@@ -14,27 +14,27 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from zegel.audit.log import record, staff_actor
-from zegel.dlp import extract, isolation, rules
+from zegel.dlp import extract, history, isolation, rules
 from zegel.dlp.detectors import scan_text
 from zegel.dlp.findings import NOT_SCANNED, REPORT_THRESHOLD, Finding
 from zegel.dlp.medical import TermSet, default_terms
 from zegel.dlp.models import DlpRule, DlpTerm, OrgPattern, SensitiveContact
 from zegel.dlp.patterns import OrgPattern as PatternSpec
 from zegel.dlp.recipients import (
-    DirectoryEntry,
+    KnownName,
     Recipient,
     RecipientFinding,
     check_recipients,
     domain_of,
+    name_index_key,
+    name_key,
 )
-from zegel.messaging.access import visible_conversations
 from zegel.messaging.content import AttachmentMeta, attachment_meta, iter_attachment
 from zegel.messaging.errors import ActionError
 from zegel.messaging.guards import Draft, DraftRecipient
@@ -47,8 +47,6 @@ _RULE_METHOD = {"email": "email_code", "sms": "sms", "access_code": "access_code
 _PRODUCT_METHOD = {rule: product for product, rule in _RULE_METHOD.items()}
 # A rule's "verification" condition sees one method: the weakest any recipient uses.
 _WEAKEST_FIRST = ("email_code", "sms", "access_code")
-# Bounds on the history read per check, so a busy organisation does not slow every keystroke.
-_HISTORY_LIMIT = 20_000
 TEXT_BUDGET_SECONDS = 2.0
 ATTACHMENT_BUDGET_SECONDS = 5.0
 ATTACHMENT_MAX_BYTES = extract.DEFAULT_MAX_BYTES
@@ -248,36 +246,39 @@ class _History:
     previous: set[str]
     previous_sensitive: set[str]
     known_domains: set[str]
-    directory: list[DirectoryEntry]
+    names: dict[str, KnownName]
 
 
-def _history(sender: User, addresses: set[str]) -> _History:
+def _history(sender: User, people: Sequence[DraftRecipient]) -> _History:
     """What this sender wrote before: only their own conversations, the ones the access rule
-    lets them see, so the findings never reveal to whom a colleague wrote."""
+    lets them see, so the findings never reveal to whom a colleague wrote. Read from the
+    history tables (zegel.dlp.history) for this message's addresses, names and domains only."""
     organisation = sender.organisation
-    rows = RecipientRow.objects.filter(conversation__in=visible_conversations(sender))
-    written = list(
-        rows.annotate(address=Lower("email"))
-        .filter(address__in=addresses)
-        .order_by("-id")
-        .values_list("address", "conversation_id")[:_HISTORY_LIMIT]
-    )
-    previous = {address for address, _ in written}
+    addresses = {r.email.strip().lower() for r in people}
+    keys = {name_key(r.name or ""): name_index_key(r.name or "") for r in people}
+    wanted = {index: key for key, index in keys.items() if index is not None}
+    # The organisation's staff are in every sender's directory.
+    staff: dict[int, set[str]] = {}
+    for name, email in (User.objects.filter(organisation=organisation).exclude(name="")
+                        .values_list("name", "email")):
+        index = name_index_key(name)
+        if index in wanted:
+            staff.setdefault(index, set()).add(email.lower())
+    known = history.look_up(organisation.pk, sender.pk, addresses, wanted,
+                            name_addresses=set().union(*staff.values()))
     previous_sensitive = set(
         SensitiveContact.objects.filter(organisation=organisation, sender=sender,
                                         address__in=addresses)
         .values_list("address", flat=True)
     )
-    emails = rows.order_by().values_list("email", flat=True).distinct()[:_HISTORY_LIMIT]
-    known_domains = {domain_of(e) for e in emails}
-    named = (
-        rows.exclude(name="").order_by().values_list("name", "email").distinct()[:_HISTORY_LIMIT]
-    )
-    staff = (
-        User.objects.filter(organisation=organisation).exclude(name="").values_list("name", "email")
-    )
-    directory = [DirectoryEntry(n, e) for n, e in [*named, *staff]]
-    return _History(previous, previous_sensitive, known_domains, directory)
+    names = {}
+    for index, key in wanted.items():
+        count, members = known.names.get(index, (0, set()))
+        colleagues = staff.get(index, set())
+        total = count + len(colleagues - members)
+        if total:
+            names[key] = KnownName(total, frozenset(members | colleagues))
+    return _History(known.addresses, previous_sensitive, known.domains, names)
 
 
 # --- Checking -----------------------------------------------------------------------------
@@ -349,15 +350,15 @@ def check_draft(
     # Half-typed addresses in the compose page are skipped, not reported.
     people = [r for r in recipients if "@" in (r.email or "")]
     addresses = {r.email.strip().lower() for r in people}
-    history = _history(sender, addresses)
+    known = _history(sender, people)
     sensitive = _is_sensitive([f.finding for f in findings])
     recipient_findings = check_recipients(
         [Recipient(r.email.strip(), r.name or "", r.kind or "to") for r in people],
         own_domains=[organisation.domain],
-        previous_addresses=history.previous,
-        previous_sensitive_addresses=history.previous_sensitive,
-        known_domains=history.known_domains,
-        directory=history.directory,
+        previous_addresses=known.previous,
+        previous_sensitive_addresses=known.previous_sensitive,
+        known_domains=known.known_domains,
+        names=known.names,
         sensitive=sensitive,
     )
     used = {rule_method(r.method) for r in people if r.method}
@@ -428,14 +429,19 @@ def _audit(
     )
 
 
-def _note_sensitive_contacts(conversation: Conversation) -> None:
-    addresses = {
-        email.strip().lower()
-        for email in RecipientRow.objects.filter(
-            conversation=conversation, revoked_at__isnull=True
-        ).values_list("email", flat=True)
-    }
+def _note_history(conversation: Conversation, *, sensitive: bool) -> None:
+    """The conversation's recipients join the sender's history (every one: a revoked
+    recipient was still written to); with sensitive content, those who still have access
+    are marked in SensitiveContact."""
+    rows = list(RecipientRow.objects.filter(conversation=conversation)
+                .values_list("email", "name", "revoked_at", "created_at"))
     now = timezone.now()
+    history.note(conversation.organisation_id, conversation.created_by_id,
+                 [(email, name) for email, name, _revoked, _at in rows],
+                 at=min((at for *_row, at in rows), default=now))
+    if not sensitive:
+        return
+    addresses = {email.strip().lower() for email, _name, revoked, _at in rows if revoked is None}
     # An address seen before keeps its first date: the unique constraint ignores the repeat.
     SensitiveContact.objects.bulk_create(
         [
@@ -483,7 +489,8 @@ def record_sent(
 ) -> None:
     """Audit that the draft went out; a confirmed warning is also an override event.
 
-    Sensitive content also marks its recipients in SensitiveContact, which later checks read.
+    The recipients join the sender's history (zegel.dlp.history), and with sensitive content
+    they are marked in SensitiveContact; later checks read both.
     """
     _audit(
         "dlp.decision",
@@ -494,8 +501,7 @@ def record_sent(
         request=request,
         conversation=conversation,
     )
-    if result.sensitive:
-        _note_sensitive_contacts(conversation)
+    _note_history(conversation, sensitive=result.sensitive)
     if result.needs_confirmation and confirmed:
         _audit(
             "dlp.override",
