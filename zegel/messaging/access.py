@@ -44,7 +44,7 @@ def conversation_for_user(user: User, pk: object, *, for_update: bool = False) -
     conversation_id = _uuid(pk)
     conversations = visible_conversations(user).select_related("organisation", "created_by")
     if for_update:
-        conversations = conversations.select_for_update(of=("self",))
+        conversations = conversations.select_for_update(of=("self",), no_key=True)
     found = conversations.filter(pk=conversation_id).first() if conversation_id else None
     if found is None:
         raise NotFound(_("Conversation not found."))
@@ -67,7 +67,7 @@ def recipient_for_user(user: User, conversation: Conversation, pk: object, *,
     recipients = Recipient.objects.filter(conversation_id=conversation.pk,
                                           conversation__in=visible_conversations(user))
     if for_update:
-        recipients = recipients.select_for_update(of=("self",))
+        recipients = recipients.select_for_update(of=("self",), no_key=True)
     try:
         found = recipients.filter(pk=int(str(pk))).first()
     except ValueError:
@@ -105,7 +105,7 @@ def draft_attachments(ids: Iterable[object], *, user: User | None = None,
     # A draft whose key was destroyed can never be read or sent.
     drafts = drafts.filter(key__shredded_at__isnull=True).exclude(key__wrapped=b"")
     if for_update:
-        drafts = drafts.select_for_update(of=("self",))
+        drafts = drafts.select_for_update(of=("self",), no_key=True)
     found = list(drafts.select_related("key").order_by("created_at", "id"))
     if len(found) != len(wanted) and not missing_ok:
         raise NotFound(_("An attachment could not be found."), field="attachments")
@@ -119,7 +119,7 @@ def recipient_for_guest(pk: int, *, for_update: bool = False) -> Recipient:
     recipients = Recipient.objects.select_related("conversation__organisation",
                                                   "conversation__created_by")
     if for_update:
-        recipients = recipients.select_for_update(of=("self",))
+        recipients = recipients.select_for_update(of=("self",), no_key=True)
     found = recipients.filter(pk=pk).first()
     if found is None or not guest_access_holds(found):
         raise NotFound(_("This message is no longer available."))

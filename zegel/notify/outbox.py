@@ -9,7 +9,11 @@ with SELECT ... FOR UPDATE SKIP LOCKED, so N workers do not queue on the same ro
 completion (sent, retry, failed, cancelled) is written `WHERE pk = ... AND claim = ...`: a worker
 that outlived its lease, whose row another worker has taken since, writes and records nothing.
 Every error is caught per item and pushes that item into the future; one bad row never stops
-the loop or the rows after it.
+the loop or the rows after it. Recording an outcome is run again when PostgreSQL breaks a
+deadlock or serialization failure (zegel.db.retry_on_conflict): a row that was sent must not
+wait out its lease in `sending` and go out a second time. Only the worker dying, or the
+database going away, between the send and that commit can still send a row twice (at least
+once, with a fenced claim; docs/architecture.md, "Locking on PostgreSQL").
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from zegel.audit.log import record
+from zegel.db import is_conflict, retry_on_conflict
 from zegel.keystore.binding import Owner, Role
 from zegel.keystore.integrity import report_integrity_failure
 from zegel.keystore.keys import ContentIntegrityError, create_data_key, open_text, seal_text, unwrap
@@ -254,7 +259,8 @@ def claim_next() -> Claim | None:
     due = OutboxItem.objects.filter(_due(now)).order_by("next_attempt_at", "id")
     if connection.vendor == "postgresql":
         with transaction.atomic(durable=True):
-            pk = due.select_for_update(skip_locked=True).values_list("id", flat=True).first()
+            pk = (due.select_for_update(skip_locked=True, of=("self",), no_key=True)
+                  .values_list("id", flat=True).first())
             if pk is None:
                 return None
             won = OutboxItem.objects.filter(_due(now), pk=pk).update(**claimed)
@@ -288,6 +294,8 @@ def _finished(item: OutboxItem, outcome: str, detail: str = "") -> None:
             delivery_finished.send(sender=OutboxItem, item=item, outcome=outcome,
                                    detail=detail[:200])
     except Exception as exc:
+        if is_conflict(exc):
+            raise  # the whole transaction is run again (retry_on_conflict), the listener too
         log.error("outbox item %s: a delivery_finished listener failed (%s)", item.pk,
                   type(exc).__name__)
 
@@ -340,7 +348,10 @@ def deliver(claim: Claim) -> str:
     return _finish_sent(item, claim)
 
 
+@retry_on_conflict
 def _finish_sent(item: OutboxItem, claim: Claim) -> str:
+    # Sent already: this transaction is run again on a deadlock or serialization failure
+    # rather than left to the lease, after which the row would be sent a second time.
     with transaction.atomic(durable=True):
         if not _complete(claim, "sent", state=OutboxItem.State.SENT, sent_at=timezone.now(),
                          payload_ct=b"", last_error=""):
@@ -362,16 +373,22 @@ def _retry_later(item: OutboxItem, claim: Claim, reason: str, *, fault: bool) ->
     # item.attempts already counts this attempt: it is raised when the row is claimed.
     delay = min(settings.OUTBOX_RETRY_SECONDS * 2 ** max(item.attempts - 1, 0),
                 MAX_BACKOFF_SECONDS)
-    with transaction.atomic(durable=True):
-        if not _complete(claim, "retry", state=OutboxItem.State.PENDING, faults=faults,
-                         next_attempt_at=timezone.now() + timedelta(seconds=delay),
-                         last_error=reason[:300]):
-            return "fenced"
+    if not _record_retry(claim, faults, delay, reason):
+        return "fenced"
     log.warning("outbox item %s: attempt %s failed (%s); next try in %ss", item.pk,
                 item.attempts, reason.split(":", 1)[0], delay)
     return "retry"
 
 
+@retry_on_conflict
+def _record_retry(claim: Claim, faults: int, delay: int, reason: str) -> bool:
+    with transaction.atomic(durable=True):
+        return _complete(claim, "retry", state=OutboxItem.State.PENDING, faults=faults,
+                         next_attempt_at=timezone.now() + timedelta(seconds=delay),
+                         last_error=reason[:300])
+
+
+@retry_on_conflict
 def _finish_failed(item: OutboxItem, claim: Claim, reason: str, *, bounced: bool,
                    faults: int | None = None) -> str:
     with transaction.atomic(durable=True):
@@ -388,6 +405,7 @@ def _finish_failed(item: OutboxItem, claim: Claim, reason: str, *, bounced: bool
     return "failed"
 
 
+@retry_on_conflict
 def _finish_cancelled(item: OutboxItem, claim: Claim, reason: str) -> str:
     with transaction.atomic(durable=True):
         if not _complete(claim, "cancelled", state=OutboxItem.State.CANCELLED, payload_ct=b"",
@@ -401,22 +419,30 @@ def _finish_cancelled(item: OutboxItem, claim: Claim, reason: str) -> str:
     return "cancelled"
 
 
-def cancel_waiting(*, recipient_id: int, purpose: str, reason: str) -> int:
+def cancel_waiting(*, recipient_id: int, purpose: str, reason: str) -> list[OutboxItem]:
     """Inside the caller's transaction: rows of this recipient and purpose that wait for
     their (next) attempt end cancelled, their payload emptied. A row being sent right now is
-    left to its worker. Returns how many rows were cancelled."""
-    waiting = list(OutboxItem.objects.select_for_update()
+    left to its worker. Returns the cancelled rows, for record_cancelled() at the end of the
+    caller's transaction (the audit head is the last lock a transaction takes)."""
+    # Only the outbox rows are locked (of="self"): not the organisation they point at, whose
+    # row every audit event of the organisation needs a key-share lock on.
+    waiting = list(OutboxItem.objects.select_for_update(of=("self",), no_key=True)
                    .filter(recipient_id=recipient_id, purpose=purpose,
                            state=OutboxItem.State.PENDING)
-                   .select_related("organisation"))
-    for item in waiting:
-        OutboxItem.objects.filter(pk=item.pk, state=OutboxItem.State.PENDING).update(
-            state=OutboxItem.State.CANCELLED, payload_ct=b"", last_error=reason[:300])
+                   .select_related("organisation").order_by("pk"))
+    OutboxItem.objects.filter(pk__in=[item.pk for item in waiting],
+                              state=OutboxItem.State.PENDING).update(
+        state=OutboxItem.State.CANCELLED, payload_ct=b"", last_error=reason[:300])
+    return waiting
+
+
+def record_cancelled(items: list[OutboxItem], reason: str) -> None:
+    """The audit events of rows cancel_waiting() cancelled."""
+    for item in items:
         record(f"{item.channel}.cancelled", organisation=item.organisation,
                actor_type="system", object_type="outbox", object_id=item.pk,
                data={"purpose": item.purpose, "recipient": item.recipient_id,
                      "reason": reason[:200]})
-    return len(waiting)
 
 
 def deliver_due(limit: int = 20, stop: threading.Event | None = None) -> int:

@@ -64,7 +64,7 @@ def _check_password(password: str, user: User | None = None) -> None:
 
 
 def _locked_user(email: str) -> User:
-    user = (User.objects.select_for_update(of=("self",)).select_related("organisation")
+    user = (User.objects.select_for_update(of=("self",), no_key=True).select_related("organisation")
             .filter(email=email.strip().lower()).first())
     if user is None:
         raise Refused(_("No user %(email)s.") % {"email": email.strip()})
@@ -246,7 +246,7 @@ def _token_query(reference: str | int) -> Any:
 def revoke_api_token(reference: str | int, *, actor: User | None = None) -> ApiToken:
     """Revoke a token given by its id (as `list_api_tokens` shows) or by the token itself."""
     with transaction.atomic(durable=True):
-        token = (ApiToken.objects.select_for_update(of=("self",))
+        token = (ApiToken.objects.select_for_update(of=("self",), no_key=True)
                  .select_related("user__organisation")
                  .filter(**_token_query(reference)).first())
         if token is None:

@@ -71,7 +71,7 @@ def claim_attachments(attachments: Sequence[Attachment], message: Message, *,
     # Unwrapping for the draft owner first means a row pointed at another upload's key fails.
     for attachment in Attachment.objects.filter(pk__in=ids):
         # Locked, so a key rotation running now waits and then sees the new wrap.
-        key = DataKey.objects.select_for_update().get(pk=attachment.key_id)
+        key = DataKey.objects.select_for_update(no_key=True).get(pk=attachment.key_id)
         dek = unwrap(key, attachment.upload_owner())
         attachment.message = message
         rewrap(key, dek, attachment.owner())
@@ -102,7 +102,7 @@ def _discard_batch(cutoff: datetime, batch: int) -> int:
 def delete_drafts(drafts: QuerySet[Attachment]) -> int:
     """Inside a transaction: delete these uploads, locked first and only while no message has
     them, with their data keys; their blobs go after the commit. Returns how many went."""
-    doomed = list(drafts.select_for_update().values_list("pk", "blob_id", "key_id"))
+    doomed = list(drafts.select_for_update(of=("self",)).values_list("pk", "blob_id", "key_id"))
     ids = [pk for pk, _blob, _key in doomed]
     _total, by_model = Attachment.objects.filter(pk__in=ids, message__isnull=True).delete()
     if by_model.get(Attachment._meta.label, 0) != len(ids):

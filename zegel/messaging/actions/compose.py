@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zegel.audit.log import record, staff_actor
+from zegel.db import retry_on_conflict
 from zegel.keystore.binding import Role
 from zegel.keystore.keys import create_data_key, seal_text
 from zegel.messaging import access, guards
@@ -71,6 +72,7 @@ def notify_recipient(recipient: Recipient, message: Message, sender: User, *,
                   purpose="notification", recipient=recipient, message=message)
 
 
+@retry_on_conflict
 def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[RecipientSpec],
                  attachments: Sequence[Attachment] = (), request: HttpRequest | None = None,
                  via: str = "web", dlp_confirmed: bool = False,
@@ -128,6 +130,7 @@ def _scan(draft: guards.Draft, attachments: Sequence[Attachment]) -> list[Any]:
         raise
 
 
+@retry_on_conflict
 def answer_conversation(*, sender: User, conversation: Conversation, body: str,
                         attachments: Sequence[Attachment] = (),
                         request: HttpRequest | None = None, via: str = "web",
@@ -151,7 +154,7 @@ def answer_conversation(*, sender: User, conversation: Conversation, body: str,
         conversation = access.conversation_for_user(sender, conversation.pk, for_update=True)
         _refuse_revoked(conversation)
         # A recipient revoked since the scan gets nothing; the scan saw a superset.
-        active = list(conversation.recipients.select_for_update(of=("self",))
+        active = list(conversation.recipients.select_for_update(of=("self",), no_key=True)
                       .filter(revoked_at__isnull=True))
         message = new_message(conversation, subject, body, user=sender)
         claim_attachments(attachments, message, user=sender)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zegel.audit.log import guest_actor, record, staff_actor
+from zegel.db import retry_on_conflict
 from zegel.messaging import access
 from zegel.messaging.actions.attachments import claim_attachments, delete_drafts
 from zegel.messaging.actions.compose import new_message
@@ -47,6 +48,7 @@ def _guest(recipient: Recipient) -> Recipient:
     return current
 
 
+@retry_on_conflict
 def record_opened(recipient: Recipient, messages: Sequence[Message], *,
                   request: HttpRequest | None = None) -> None:
     """The recipient read these messages: the first time counts, once per message, also when
@@ -57,16 +59,18 @@ def record_opened(recipient: Recipient, messages: Sequence[Message], *,
         already = set(RecipientEvent.objects.filter(
             recipient=recipient, kind=RecipientEvent.Kind.OPENED, message_id__in=staff_ids,
         ).values_list("message_id", flat=True))
-        for pk in staff_ids:
-            if pk in already:
-                continue
+        new = [pk for pk in staff_ids if pk not in already]
+        for pk in new:
             RecipientEvent.objects.create(recipient=recipient, message_id=pk,
                                           kind=RecipientEvent.Kind.OPENED)
+        # The audit log last: its head is the last lock of the transaction.
+        for pk in new:
             record("message.viewed", organisation=recipient.conversation.organisation,
                    **guest_actor(recipient),
                    object_type="message", object_id=pk, request=request)
 
 
+@retry_on_conflict
 def record_download(attachment: Attachment, *, recipient: Recipient | None = None,
                     user: User | None = None, request: HttpRequest | None = None) -> None:
     """Someone downloads a sent file: a recipient who may still read it, or its sender."""
@@ -103,6 +107,7 @@ class ReplyRefused(ActionError):
         self.limit = limit  # for the audit log, never shown
 
 
+@retry_on_conflict
 def reply_as_recipient(recipient: Recipient, body: str, attachments: Sequence[Attachment] = (),
                        *, request: HttpRequest | None = None) -> Message:
     """The recipient's reply, to the sender only. Refused (NotFound) once access was revoked
@@ -115,7 +120,7 @@ def reply_as_recipient(recipient: Recipient, body: str, attachments: Sequence[At
         # in too, so the two wait for each other instead of deadlocking. Whichever commits
         # first wins; a reply never lands after the keys were destroyed. The conversation's
         # lock also puts parallel replies in a row for the limits below.
-        Conversation.objects.select_for_update().filter(pk=recipient.conversation_id).first()
+        Conversation.objects.select_for_update(no_key=True).filter(pk=recipient.conversation_id).first()
         recipient = _guest(recipient)
         if not body.strip() and not attachments:
             raise ActionError(_("Write a message or add an attachment."), field="body")

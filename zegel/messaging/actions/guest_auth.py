@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from zegel.audit.log import guest_actor, record
 from zegel.audit.models import AuditEvent
 from zegel.crypto.keyring import get_keyring
+from zegel.db import retry_on_conflict
 from zegel.messaging import access
 from zegel.messaging.errors import ActionError, NotFound
 from zegel.messaging.models import (
@@ -56,6 +57,7 @@ class CodeRequest:
     limited: bool = False
 
 
+@retry_on_conflict
 def request_code(recipient: Recipient, session_key: str, *,
                  request: HttpRequest | None = None) -> CodeRequest:
     """Send a fresh SMS or e-mail code, unless the cooldown or a cap says wait."""
@@ -196,11 +198,16 @@ def _fail(recipient: Recipient, reason: str, request: HttpRequest | None) -> Non
     Recipient.objects.filter(pk=recipient.pk).update(failed_attempts=F("failed_attempts") + 1,
                                                      last_failed_at=timezone.now())
     recipient.refresh_from_db(fields=["failed_attempts", "last_failed_at", "locked_at"])
+    locking = (recipient.failed_attempts >= settings.RECIPIENT_MAX_FAILURES
+               and not recipient.locked_at)
+    if locking:
+        _lock_rows(recipient)
+    # The audit log last: its head is the last lock of the transaction (docs/architecture.md).
     record("verify.failed", organisation=org, **guest_actor(recipient),
            object_type="recipient", object_id=recipient.pk,
            request=request, data={"reason": reason, "failures": recipient.failed_attempts})
-    if recipient.failed_attempts >= settings.RECIPIENT_MAX_FAILURES and not recipient.locked_at:
-        _lock(recipient, request=request)
+    if locking:
+        _record_lock(recipient, request=request)
 
 
 def tell_sender(template: str, recipient: Recipient, *, purpose: str, dedupe_key: str,
@@ -218,6 +225,7 @@ def tell_sender(template: str, recipient: Recipient, *, purpose: str, dedupe_key
     return enqueue_email(org, email, dedupe_key=dedupe_key, purpose=purpose, message=message)
 
 
+@retry_on_conflict
 def lock_recipient(recipient: Recipient, *, request: HttpRequest | None = None) -> None:
     """Lock a recipient out (no code opens the message until the sender lets them in)."""
     with transaction.atomic(durable=True):
@@ -228,18 +236,28 @@ def lock_recipient(recipient: Recipient, *, request: HttpRequest | None = None) 
 
 def _lock(recipient: Recipient, *, request: HttpRequest | None) -> None:
     """Inside a transaction that holds the recipient's row lock."""
+    _lock_rows(recipient)
+    _record_lock(recipient, request=request)
+
+
+def _lock_rows(recipient: Recipient) -> None:
+    """The rows of a lock-out, before anything of it goes into the audit log."""
     now = timezone.now()
     Recipient.objects.filter(pk=recipient.pk).update(locked_at=now)
     recipient.locked_at = now
     recipient.codes.filter(used_at__isnull=True).update(used_at=now)
     RecipientEvent.objects.create(recipient=recipient, kind=RecipientEvent.Kind.LOCKED)
-    org = recipient.conversation.organisation
     tell_sender("locked", recipient, purpose="locked_notice",
                  dedupe_key=f"locked:{recipient.pk}:{now.timestamp()}")
+
+
+def _record_lock(recipient: Recipient, *, request: HttpRequest | None) -> None:
+    org = recipient.conversation.organisation
     record("recipient.locked", organisation=org, actor_type="system", object_type="recipient",
            object_id=recipient.pk, request=request, data={"email": recipient.email})
 
 
+@retry_on_conflict
 def verify_code(recipient: Recipient, code: str, session_key: str, *,
                 request: HttpRequest | None = None) -> Verification:
     """Check an SMS or e-mail code. False for a wrong, used or expired code, while throttled
@@ -257,7 +275,7 @@ def verify_code(recipient: Recipient, code: str, session_key: str, *,
         wait = wait_seconds(recipient, now)
         if wait:
             return Verification(ok=False, wait_seconds=wait)
-        entry = (recipient.codes.select_for_update()
+        entry = (recipient.codes.select_for_update(of=("self",), no_key=True)
                  .filter(used_at__isnull=True, expires_at__gt=now,
                          session_hash=_session_hash(session_key),
                          failures__lt=settings.CODE_MAX_FAILURES)
@@ -296,8 +314,15 @@ def verify_access_code(recipient: Recipient, code: str, *,
         matches = _argon2.verify(hashed, (code or "").strip())
     except (VerificationError, InvalidHashError):
         matches = False
+    return _check_access_code(recipient.pk, hashed, matches, request)
+
+
+@retry_on_conflict
+def _check_access_code(recipient_id: int, hashed: str, matches: bool,
+                       request: HttpRequest | None) -> Verification:
+    """verify_access_code's transaction, after the slow hash."""
     with transaction.atomic(durable=True):
-        recipient = access.recipient_for_guest(recipient.pk, for_update=True)
+        recipient = access.recipient_for_guest(recipient_id, for_update=True)
         if recipient.locked_at or recipient.method != Recipient.Method.ACCESS_CODE:
             return Verification(ok=False)
         wait = wait_seconds(recipient, timezone.now())

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zegel.audit.log import record, staff_actor
+from zegel.db import retry_on_conflict
 from zegel.files.blobs import blob_store
 from zegel.keystore.models import DataKey
 from zegel.messaging import access
@@ -25,10 +26,11 @@ from zegel.messaging.models import (
     RecipientLink,
     VerificationCode,
 )
-from zegel.notify.outbox import cancel_waiting
+from zegel.notify.outbox import cancel_waiting, record_cancelled
 from zegel.orgs.models import User
 
 
+@retry_on_conflict
 def revoke_recipient(*, sender: User, recipient: Recipient,
                      request: HttpRequest | None = None) -> None:
     """One recipient's links stop working at once; the others keep theirs."""
@@ -50,6 +52,7 @@ def revoke_recipient(*, sender: User, recipient: Recipient,
                object_id=recipient.pk, request=request, data={"email": recipient.email})
 
 
+@retry_on_conflict
 def revoke_conversation(*, sender: User, conversation: Conversation,
                         request: HttpRequest | None = None) -> None:
     """Revoke for everyone: every link stops working and the data keys of every message and
@@ -60,6 +63,7 @@ def revoke_conversation(*, sender: User, conversation: Conversation,
                             actor=staff_actor(sender))
 
 
+@retry_on_conflict
 def set_expiry(*, sender: User, conversation: Conversation, expires_at: datetime | None,
                request: HttpRequest | None = None) -> None:
     """Change until when the recipients can open the conversation (None: no end date)."""
@@ -83,16 +87,21 @@ def expire_due(limit: int = 100) -> int:
     due = list(Conversation.objects.filter(revoked_at__isnull=True, expires_at__lte=timezone.now())
                .order_by("expires_at").values_list("pk", flat=True)[:limit])
     for pk in due:
-        with transaction.atomic(durable=True):
-            # Re-read under lock: the sender may have revoked it or moved the date meanwhile.
-            conversation = (Conversation.objects.select_for_update(of=("self",))
-                            .select_related("organisation")
-                            .filter(pk=pk, revoked_at__isnull=True,
-                                    expires_at__lte=timezone.now()).first())
-            if conversation is not None:
-                _shred_conversation(conversation, action="conversation.expired", request=None,
-                                    actor={"actor_type": "system"})
+        _expire(pk)
     return len(due)
+
+
+@retry_on_conflict
+def _expire(pk: Any) -> None:
+    with transaction.atomic(durable=True):
+        # Re-read under lock: the sender may have revoked it or moved the date meanwhile.
+        conversation = (Conversation.objects.select_for_update(of=("self",), no_key=True)
+                        .select_related("organisation")
+                        .filter(pk=pk, revoked_at__isnull=True,
+                                expires_at__lte=timezone.now()).first())
+        if conversation is not None:
+            _shred_conversation(conversation, action="conversation.expired", request=None,
+                                actor={"actor_type": "system"})
 
 
 def _shred_conversation(conversation: Conversation, *, action: str,
@@ -104,7 +113,7 @@ def _shred_conversation(conversation: Conversation, *, action: str,
     Conversation.objects.filter(pk=conversation.pk).update(revoked_at=now,
                                                            has_unread_reply=False)
     conversation.revoked_at = now
-    recipients = list(conversation.recipients.select_for_update(of=("self",))
+    recipients = list(conversation.recipients.select_for_update(of=("self",), no_key=True)
                       .filter(revoked_at__isnull=True))
     conversation.recipients.filter(revoked_at__isnull=True).update(revoked_at=now)
     VerificationCode.objects.filter(recipient__conversation=conversation,
@@ -130,6 +139,7 @@ def _shred_conversation(conversation: Conversation, *, action: str,
     transaction.on_commit(delete_blobs)
 
 
+@retry_on_conflict
 def resend_notification(*, sender: User, recipient: Recipient,
                         request: HttpRequest | None = None) -> None:
     """Send the recipient a fresh notification with a new link, for example after a bounce or
@@ -161,10 +171,13 @@ def resend_notification(*, sender: User, recipient: Recipient,
         links_killed, _by_model = RecipientLink.objects.filter(recipient=recipient).delete()
         # A notification still waiting to go out carries one of those dead links: it goes no
         # more; the new one below replaces it.
-        cancel_waiting(recipient_id=recipient.pk, purpose="notification",
-                       reason="replaced by a notification sent again")
+        reason = "replaced by a notification sent again"
+        cancelled = cancel_waiting(recipient_id=recipient.pk, purpose="notification",
+                                   reason=reason)
         notify_recipient(recipient, latest, sender,
                           dedupe_key=f"resend:{recipient.pk}:{now.timestamp()}")
+        # The audit log last: its head is the last lock of the transaction.
+        record_cancelled(cancelled, reason)
         record("notification.resent", organisation=sender.organisation, **staff_actor(sender),
                object_type="recipient",
                object_id=recipient.pk, request=request,
