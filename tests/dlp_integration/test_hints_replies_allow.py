@@ -75,7 +75,9 @@ def test_an_unreadable_upload_counts_as_not_checked(sender_client: Client) -> No
     result = sender_client.post("/compose/check", _form(attachment_ids=[attached["id"]]),
                                 HTTP_ACCEPT_LANGUAGE="en").json()
     assert [f["kind"] for f in result["findings"]] == ["not_scanned"]
-    assert result["findings"][0]["detail"]  # the reason is kept to be shown
+    # No reason is kept: it can name the file type, which is sealed with the file.
+    assert AttachmentScan.objects.get().findings == [
+        {"kind": "not_scanned", "confidence": 1.0, "count": 1}]
 
 
 def test_a_draft_without_a_kept_scan_is_scanned_on_the_first_check_only(
@@ -141,6 +143,7 @@ def test_a_guest_reply_is_scanned_shown_to_staff_and_logged(token: str, sender: 
     assert event.actor_type == "recipient" and event.object_id == str(scan.message_id)
     stored = json.dumps([event.data, scan.findings])
     assert BSN not in stored and "2333" not in stored and "1111" not in stored
+    assert "pas.txt" not in stored  # the name is sealed with the file
 
     staff = Client()
     staff.force_login(sender)
@@ -173,7 +176,7 @@ def test_a_failing_scan_does_not_refuse_the_guest(
     guest = _verified_client(token)
     assert guest.post(f"/m/{token}/reply", {"body": f"BSN {BSN}"}).status_code == 302
     assert MessageScan.objects.get().findings == [
-        {"kind": "not_scanned", "where": "body", "name": "", "count": 1}]
+        {"kind": "not_scanned", "where": "body", "attachment": "", "count": 1}]
 
 
 # --- The allow list -----------------------------------------------------------------------

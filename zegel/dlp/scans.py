@@ -5,7 +5,8 @@ uploaded; the compose page's live hints read the kept findings on every pause in
 never the file. A guest's reply is scanned when it arrives: the staff member reading it is
 told what it contains ("a BSN"), the audit log gets the kinds and counts, and the guest is
 never refused or slowed by more than the scan itself. Kept are kinds, confidences and counts
-only: no text, no positions, no masked values.
+only: no text, no positions, no masked values, no file names (those are sealed with the file;
+a kept scan names an attachment by its id).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from zegel.audit.log import guest_actor, record
 from zegel.dlp import service
 from zegel.dlp.findings import NOT_SCANNED, REPORT_THRESHOLD, Finding
 from zegel.dlp.models import AttachmentScan, MessageScan
-from zegel.messaging.content import attachment_meta
+from zegel.messaging.content import attachment_meta, attachment_name
 from zegel.messaging.models import Attachment, Message, Recipient
 from zegel.orgs.models import Organisation
 
@@ -31,22 +32,18 @@ log = logging.getLogger(__name__)
 
 
 def summarise(findings: Iterable[Finding]) -> list[dict[str, Any]]:
-    """Findings as kinds, confidences and counts; a ``not_scanned`` finding keeps its reason."""
-    counts: Counter[tuple[str, float, str]] = Counter(
-        (f.kind, round(f.confidence, 3), f.detail if f.kind == NOT_SCANNED else "")
-        for f in findings
-    )
-    return [
-        {"kind": kind, "confidence": confidence, "count": count,
-         **({"reason": reason} if kind == NOT_SCANNED else {})}
-        for (kind, confidence, reason), count in sorted(counts.items())
-    ]
+    """Findings as kinds, confidences and counts. Not even a "not scanned" reason is kept: it
+    can name the file's type or quote a parser's error, and those are sealed with the file."""
+    counts: Counter[tuple[str, float]] = Counter(
+        (f.kind, round(f.confidence, 3)) for f in findings)
+    return [{"kind": kind, "confidence": confidence, "count": count}
+            for (kind, confidence), count in sorted(counts.items())]
 
 
 def unsummarise(summary: Sequence[dict[str, Any]]) -> list[Finding]:
     """Findings the rules can weigh again (no positions: they were never kept)."""
     return [
-        Finding(str(item["kind"]), 0, 0, float(item["confidence"]), str(item.get("reason", "")))
+        Finding(str(item["kind"]), 0, 0, float(item["confidence"]), "")
         for item in summary
         for _n in range(min(int(item.get("count", 1)), 1000))
     ]
@@ -106,25 +103,26 @@ def scan_guest_reply(message: Message, body: str, recipient: Recipient, *,
         body_found = [f for f in service.scan_for(organisation, body)
                       if f.confidence >= REPORT_THRESHOLD or f.kind == NOT_SCANNED]
         for kind, count in sorted(Counter(f.kind for f in body_found).items()):
-            rows.append({"kind": kind, "where": "body", "name": "", "count": count})
+            rows.append({"kind": kind, "where": "body", "attachment": "", "count": count})
         for located in attachment_findings(attachments):
             f = located.finding
-            if f.confidence >= REPORT_THRESHOLD or f.kind == NOT_SCANNED:
-                rows.append({"kind": f.kind, "where": "attachment", "name": located.name,
-                             "count": 1})
+            if located.index is not None and (
+                    f.confidence >= REPORT_THRESHOLD or f.kind == NOT_SCANNED):
+                rows.append({"kind": f.kind, "where": "attachment",
+                             "attachment": str(attachments[located.index].pk), "count": 1})
     except Exception:
         log.exception("scanning reply %s failed", message.pk)
-        rows.append({"kind": NOT_SCANNED, "where": "body", "name": "", "count": 1})
+        rows.append({"kind": NOT_SCANNED, "where": "body", "attachment": "", "count": 1})
     merged: Counter[tuple[str, str, str]] = Counter()
     for row in rows:
-        merged[(row["kind"], row["where"], row["name"])] += row["count"]
-    findings: list[dict[str, Any]] = [{"kind": k, "where": w, "name": n, "count": c}
-                                      for (k, w, n), c in sorted(merged.items())]
+        merged[(row["kind"], row["where"], row["attachment"])] += row["count"]
+    findings: list[dict[str, Any]] = [{"kind": k, "where": w, "attachment": a, "count": c}
+                                      for (k, w, a), c in sorted(merged.items())]
     scan, _created = MessageScan.objects.update_or_create(
         message=message, defaults={"findings": findings, "scanned_at": timezone.now()})
     if findings:
         counts: Counter[str] = Counter()
-        for (kind, _where, _name), count in merged.items():
+        for (kind, _where, _attachment), count in merged.items():
             counts[kind] += count
         record("dlp.reply_scanned", organisation=organisation, **guest_actor(recipient),
                object_type="message", object_id=message.pk, request=request,
@@ -135,15 +133,22 @@ def scan_guest_reply(message: Message, body: str, recipient: Recipient, *,
 
 def reply_notes(messages: Iterable[Message]) -> dict[Any, list[str]]:
     """Per guest reply, what its scan found, in the reader's language ("a BSN in the
-    message")."""
+    message"); attachment names are unsealed here, for the reader only."""
     ids = [m.pk for m in messages if m.author_recipient_id]
+    scans = list(MessageScan.objects.filter(message__in=ids))
+    names = {
+        str(a.pk): attachment_name(a)
+        for a in Attachment.objects.filter(message__in=ids).select_related(
+            "key", "message__conversation")
+    }
     notes: dict[Any, list[str]] = {}
-    for scan in MessageScan.objects.filter(message__in=ids):
+    for scan in scans:
         texts = []
         for item in scan.findings:
             where = "attachment" if item.get("where") == "attachment" else "body"
+            name = names.get(str(item.get("attachment", "")), "")
             located = service.LocatedFinding(where, Finding(str(item["kind"]), 0, 0, 1.0, ""),
-                                             name=str(item.get("name", "")))
+                                             name=name)
             texts.append(service.finding_text(located))
         if texts:
             notes[scan.message_id] = list(dict.fromkeys(texts))
