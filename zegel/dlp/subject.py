@@ -1,0 +1,166 @@
+"""Who a text is about: special-category data is data about a person.
+
+A health word in a newsletter, a vacancy, an awareness week or an IT ticket is about nobody;
+the same word next to "uw zoon", a patient, a named person, a date of birth or a BSN is
+article 9 data. ``weigh_medical`` looks for such cues around each special-category finding:
+
+* a **person cue** within ``_WINDOW`` characters keeps the finding (0.8) and names the cue;
+* otherwise an **audience or event cue** ("iedereen", "collega's", "symposium", "vacature",
+  "nieuwsbrief", ...) lowers it to a hint below the report threshold, naming that cue;
+* with neither the finding stays as it was (a clinical note often names nobody).
+
+Each finding gets its reasons: ``("term", word)``, then ``("person", cue)`` or
+``("audience", cue)``. The cues are regexes of bounded alternatives, each tried once per
+text (linear in its length); the findings are matched to cues by bisecting sorted positions.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Sequence
+
+from zegel.dlp.budget import Budget, check
+from zegel.dlp.findings import Finding
+
+_WINDOW = 600
+_CLOSE = 150
+HINT_CONFIDENCE = 0.35
+
+_RELATIVES = (
+    "zoon|zoontje|dochter|dochtertje|moeder|vader|man|vrouw|partner|echtgeno(?:ot|te)|kind|"
+    "kindje|kinderen|broer|zus|zusje|broertje|opa|oma|schoonmoeder|schoonvader|vriend|vriendin|"
+    "cliënt|client|cliënte|patiënt|patient|patiënte|pupil|leerling|bewoner|baby|tweeling|"
+    "pleegkind|pleegzoon|pleegdochter|stiefzoon|stiefdochter|neef|nicht|tante|oom|"
+    "son|daughter|mother|mum|mom|father|dad|husband|wife|child|kid|kids|brother|sister|"
+    "grandmother|grandfather|grandma|grandpa|boyfriend|girlfriend|baby|twins|nephew|niece|"
+    "aunt|uncle|friend"
+)
+_PERSON = re.compile(
+    r"(?<![^\W_])(?:"
+    # uw zoon, mijn moeder, haar dochter, your son, my wife
+    r"(?:uw|mijn|m'n|haar|zijn|z'n|je|jouw|onze|ons|hun|your|my|her|his|our|their)\s+"
+    r"(?:" + _RELATIVES + r")"
+    # the person the care is about
+    r"|patiënt(?:e|en)?|patient(?:s)?|cliënt(?:e|en)?|client(?:s)?|jeugdige|betrokkene|"
+    r"verdachte|gedetineerde|zorgvrager|pupil|bewoner|resident|service user|"
+    r"de heer|mevrouw|mevr\.?|mw\.?|dhr\.?|meneer|mr\.?|mrs\.?|ms\.?|miss|"
+    # identifiers and a date of birth nearby
+    r"bsn|burgerservicenummer|patiëntnummer|patientnummer|cliëntnummer|clientnummer|"
+    r"dossiernummer|nhs number|mrn|geboren|geb\.|geboortedatum|date of birth|dob|d\.o\.b\.|"
+    r"born on|"
+    # the writer or the addressee about themselves
+    r"ik|"
+    r"i\s+(?:am|have|had|was|got|take|suffer|need)|i'm|i've|"
+    r"u\s+(?:bent|heeft|had|gebruikt|krijgt|lijdt|was)|you\s+(?:are|have|had|were)|"
+    r"hij\s+(?:is|heeft|had|was|gebruikt|krijgt|kreeg|wordt|werd)|"
+    r"zij\s+(?:is|heeft|had|was|gebruikt|krijgt|kreeg|wordt|werd)|"
+    r"ze\s+(?:is|heeft|had|was|gebruikt|krijgt|kreeg|wordt|werd)|"
+    r"he\s+(?:is|has|had|was|takes|got)|she\s+(?:is|has|had|was|takes|got)|"
+    r"he's|she's"
+    r")(?![^\W_])",
+    re.IGNORECASE,
+)
+# A salutation to one named person: "Beste Marieke,", "Dear Mr Smith", "Geachte mevrouw".
+_SALUTATION = re.compile(
+    r"(?:^|\n)[ \t]*(?i:beste|geachte|lieve|hoi|hallo|hi|hey|dear|hello)\s+"
+    r"(?!(?i:allen\b|allemaal\b|iedereen\b|collega's|collegas\b|team\b|all\b|everyone\b|"
+    r"ouders\b|leden\b|vrijwilligers\b|deelnemers\b|bewoners\b|medewerkers\b|"
+    r"heer/mevrouw|sir/madam|colleagues\b|staff\b|parents\b|members\b|volunteers\b))"
+    r"(?:(?i:mevrouw|meneer|heer|mr\.?|mrs\.?|ms\.?|dr\.?)\s)?[A-Z][a-zà-ÿ]+",
+)
+# A named person doing or having something: "Joyce is", "is Joyce", "Jan de Vries heeft".
+_NOT_NAMES = (
+    "Dit|Dat|Het|Er|Wie|Wat|Deze|Die|Hier|Daar|Nu|Ook|Wij|We|Jullie|Zij|Ze|Hij|Ik|U|Men|"
+    "Iedereen|Alles|Niemand|Niets|Veel|Meer|Dan|Toen|Zo|Als|Wanneer|Welke|Waar|Hoe|Waarom|"
+    "De|Een|Onze|Mijn|Uw|Zijn|Haar|Hun|Ons|Elke|Ieder|Geen|Morgen|Vandaag|Gisteren|"
+    "This|That|It|There|Who|What|He|She|They|You|I|Everyone|Everybody|Nobody|Everything|"
+    "The|A|An|Our|My|Your|His|Her|Their|Each|Every|No|Today|Tomorrow|Yesterday|Here|Now|"
+    "Which|Where|How|Why|When|Then|So|If|Also|Maandag|Dinsdag|Woensdag|Donderdag|Vrijdag|"
+    "Monday|Tuesday|Wednesday|Thursday|Friday"
+)
+_VERB = r"(?:is|heeft|had|was|wordt|werd|gaat|ging|krijgt|kreeg|ligt|lag|zit|has|takes|got|needs)"
+_NAME = r"[A-Z][a-zà-ÿ]+(?:\s(?:van|de|der|den|van de|van der)\s[A-Z][a-zà-ÿ]+|\s[A-Z][a-zà-ÿ]+)?"
+_NAMED = re.compile(
+    r"(?<![^\W_])(?:" + _VERB + r"\s+(?!(?:" + _NOT_NAMES + r")(?![^\W_]))" + _NAME
+    + r"|(?!(?:" + _NOT_NAMES + r")(?![^\W_]))" + _NAME + r"\s+" + _VERB + r")(?![^\W_])"
+)
+_AUDIENCE = re.compile(
+    r"(?<![^\W_])(?:"
+    # many people addressed at once
+    r"iedereen|allemaal|allen|collega's|collegas|medewerkers|vrijwilligers|deelnemers|"
+    r"everyone|everybody|all staff|dear all|hi all|hello all|colleagues|volunteers|"
+    # events, campaigns, vacancies, newsletters
+    r"awareness|bewustwording|themaweek|week van de|week tegen|wereld\w*dag|world \w+ day|"
+    r"campagne|campaign|symposium|congres|conference|webinar|lezing|lecture|seminar|"
+    r"workshop|nascholing|bijeenkomst|inloopavond|"
+    r"vacature|vacancy|vacancies|we zoeken|we are hiring|we're hiring|hiring|solliciteer|"
+    r"sponsorloop|charity|fundraiser|fundraising|inzamelingsactie|collecte|donatie|donation|"
+    r"goede doel|fun run|benefietloop|loop mee|"
+    r"nieuwsbrief|newsletter|"
+    # orders, facilities, IT
+    r"bestelling|bestellen|voorraad|stock|levering|leverancier|supplier|inkoop|"
+    r"parkeren|parkeerplaats|parkeergarage|parking|"
+    r"ticket|storing|helpdesk|servicedesk|wachtwoord|password|printer|"
+    r"vitaliteit|wellbeing|welzijnsdag|gezondheidsweek"
+    r")(?![^\W_])",
+    re.IGNORECASE,
+)
+
+
+def _cues(text: str, budget: Budget | None) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    people: list[tuple[int, str]] = []
+    for pattern in (_PERSON, _SALUTATION, _NAMED):
+        for m in pattern.finditer(text):
+            check(budget)
+            people.append((m.start(), " ".join(m.group().split())))
+    audience = []
+    for m in _AUDIENCE.finditer(text):
+        check(budget)
+        audience.append((m.start(), " ".join(m.group().split())))
+    people.sort()
+    return people, audience
+
+
+def _nearest(cues: Sequence[tuple[int, str]], start: int, end: int
+             ) -> tuple[int, str] | None:
+    """The cue closest to text[start:end] within the window, not inside it: (distance, cue)."""
+    if not cues:
+        return None
+    i = bisect_left(cues, (start, ""))
+    best: tuple[int, str] | None = None
+    # A few cues either side: one that starts inside the finding (the term itself) is skipped.
+    for j in range(max(0, i - 3), min(len(cues), i + 3)):
+        position, cue = cues[j]
+        if start <= position < end:
+            continue
+        distance = start - position - len(cue) if position < start else position - end
+        distance = max(0, distance)
+        if distance <= _WINDOW and (best is None or distance < best[0]):
+            best = (distance, cue)
+    return best
+
+
+def weigh_medical(text: str, findings: Sequence[Finding],
+                  budget: Budget | None = None) -> list[Finding]:
+    """Special-category findings with who the text is about weighed in (see above)."""
+    if not findings:
+        return []
+    people, audience = _cues(text, budget)
+    audience.sort()
+    weighed = []
+    for f in findings:
+        term = ("term", " ".join(text[f.start:f.end].split()))
+        person = _nearest(people, f.start, f.end)
+        crowd = _nearest(audience, f.start, f.end)
+        # A person close by wins; further away, whichever is nearer.
+        if person is not None and (crowd is None or person[0] <= max(crowd[0], _CLOSE)):
+            weighed.append(Finding(f.kind, f.start, f.end, f.confidence, f.detail,
+                                   (term, ("person", person[1]))))
+            continue
+        if crowd is not None:
+            weighed.append(Finding(f.kind, f.start, f.end, min(f.confidence, HINT_CONFIDENCE),
+                                   f.detail, (term, ("audience", crowd[1]))))
+            continue
+        weighed.append(Finding(f.kind, f.start, f.end, f.confidence, f.detail, (term,)))
+    return weighed
