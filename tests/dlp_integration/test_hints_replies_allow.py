@@ -19,7 +19,7 @@ from zegel.audit.models import AuditEvent
 from zegel.dlp import allowlist, service
 from zegel.dlp.models import AllowedValue, AttachmentScan, MessageScan
 from zegel.messaging.models import Attachment, Recipient
-from zegel.orgs.models import User
+from zegel.orgs.models import ApiToken, User
 
 OTHER_BSN = "123456782"  # passes the 11-proef too
 
@@ -320,3 +320,34 @@ def test_an_admin_sees_and_removes_marked_values(
     assert not AllowedValue.objects.exists()
     assert AuditEvent.objects.get(action="dlp.allow.removed").data == {"kind": "bsn"}
     assert _bsn_finding(sender_client, f"Nummer {BSN}")  # reported again
+
+
+# --- Reasons ------------------------------------------------------------------------------
+
+
+def test_the_hints_and_the_api_give_the_reasons(sender_client: Client, sender: User) -> None:
+    result = sender_client.post("/compose/check", _form(body="Uw zoon heeft diabetes."),
+                                HTTP_ACCEPT_LANGUAGE="en").json()
+    [finding] = result["findings"]
+    assert [r["code"] for r in finding["reasons"]] == ["term", "person"]
+    assert [r["text"] for r in finding["reasons"]] == [
+        "the term “diabetes”", "about a person (“Uw zoon”)"]
+    dutch = sender_client.post("/compose/check", _form(body="Uw zoon heeft diabetes."),
+                               HTTP_ACCEPT_LANGUAGE="nl").json()
+    assert dutch["findings"][0]["reasons"][1]["text"] == "over een persoon (“Uw zoon”)"
+
+    # A health word in a newsletter is a hint, not a finding on the compose page.
+    quiet = sender_client.post("/compose/check", _form(
+        body="Nieuwsbrief: iedereen welkom op het diabetes-symposium!")).json()
+    assert quiet["findings"] == [] and quiet["summary"] == ""
+
+    _token, secret = ApiToken.issue(sender)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    answer = api.post("/api/v1/check", json.dumps({
+        "subject": "Gegevens", "body": "BSN: 111222333",
+        "recipients": [{"email": "piet@example.nl", "verification": "sms",
+                        "phone": "06 12345678"}]}),
+        content_type="application/json", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert answer["findings"][0]["reasons"] == [
+        {"code": "checksum", "value": "11-proef", "text": "passes the 11-proef"},
+        {"code": "label", "value": "BSN", "text": "labelled “BSN”"}]

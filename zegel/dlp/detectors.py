@@ -407,7 +407,14 @@ _PASSPORT_LABELS = _keyword_re(
         "driving license",
         "driver's license",
         "drivers license",
-        "id",
+        "kopie id",
+        "kopie van je id",
+        "kopie van uw id",
+        "kopie van zijn id",
+        "kopie van haar id",
+        "copy of your id",
+        "copy of his id",
+        "copy of her id",
     ]
 )
 _NEVER = re.compile(r"(?!x)x")

@@ -122,6 +122,10 @@ class DlpResult:
                     "confidence": f.finding.confidence,
                     "detail": f.finding.detail,
                     "text": finding_text(f),
+                    "reasons": [
+                        {"code": code, "value": value, "text": reason_text(code, value)}
+                        for code, value in f.finding.reasons
+                    ],
                 }
                 for f in self.findings
             ],
@@ -197,6 +201,19 @@ def kind_label(kind: str) -> str:
     if kind.startswith("org:"):
         return _("a %(pattern)s") % {"pattern": kind[4:]}
     return labels.get(kind, kind)
+
+
+def reason_text(code: str, value: str) -> str:
+    """Why a finding was made, for the sender, in the active language."""
+    texts = {
+        "term": _("the term “%(value)s”"),
+        "person": _("about a person (“%(value)s”)"),
+        "audience": _("addressed to many or about an event (“%(value)s”), so only a hint"),
+        "label": _("labelled “%(value)s”"),
+        "column": _("in the column “%(value)s”"),
+        "checksum": _("passes the %(value)s"),
+    }
+    return texts.get(code, "%(value)s") % {"value": value}
 
 
 def finding_text(located: LocatedFinding) -> str:

@@ -5,8 +5,14 @@ the same word next to "uw zoon", a patient, a named person, a date of birth or a
 article 9 data. ``weigh_medical`` looks for such cues around each special-category finding:
 
 * a **person cue** within ``_WINDOW`` characters keeps the finding (0.8) and names the cue;
-* otherwise an **audience or event cue** ("iedereen", "collega's", "symposium", "vacature",
-  "nieuwsbrief", ...) lowers it to a hint below the report threshold, naming that cue;
+  an **audience, event or organisation cue** ("iedereen", "collega's", "symposium",
+  "vacature", "nieuwsbrief", "bestelling", "zorgverzekeraar", ...) lowers it to a hint below
+  the report threshold, naming that cue;
+* cues are strong (a possessive right before the term: "uw COPD"; "uw zoon", a patient,
+  "mevrouw Jansen", a named person, a salutation to one person, a BSN or date of birth;
+  many people addressed, an event, a vacancy, a newsletter) or weak ("ik heb", "hij is";
+  an order, a supplier, parking, an IT ticket, an insurer). The stronger side wins, of two
+  as strong the nearer, a person on a tie;
 * with neither the finding stays as it was (a clinical note often names nobody).
 
 Each finding gets its reasons: ``("term", word)``, then ``("person", cue)`` or
@@ -24,7 +30,6 @@ from zegel.dlp.budget import Budget, check
 from zegel.dlp.findings import Finding
 
 _WINDOW = 600
-_CLOSE = 150
 HINT_CONFIDENCE = 0.35
 
 _RELATIVES = (
@@ -48,9 +53,15 @@ _PERSON = re.compile(
     # identifiers and a date of birth nearby
     r"bsn|burgerservicenummer|patiëntnummer|patientnummer|cliëntnummer|clientnummer|"
     r"dossiernummer|nhs number|mrn|geboren|geb\.|geboortedatum|date of birth|dob|d\.o\.b\.|"
-    r"born on|"
-    # the writer or the addressee about themselves
-    r"ik|"
+    r"born on"
+    r")(?![^\W_])",
+    re.IGNORECASE,
+)
+# Weaker: the writer, the addressee or a "he"/"she" doing or having something.
+_PRONOUN = re.compile(
+    r"(?<![^\W_])(?:"
+    r"ik\s+(?:ben|heb|had|word|werd|was|gebruik|slik|lijd|krijg|kreeg|moet|voel|lig|zit)|"
+    r"ik\s+[^\W\d_]+\s+(?:ben|heb|geweest|gehad|gekregen)|"
     r"i\s+(?:am|have|had|was|got|take|suffer|need)|i'm|i've|"
     r"u\s+(?:bent|heeft|had|gebruikt|krijgt|lijdt|was)|you\s+(?:are|have|had|were)|"
     r"hij\s+(?:is|heeft|had|was|gebruikt|krijgt|kreeg|wordt|werd)|"
@@ -85,6 +96,13 @@ _NAMED = re.compile(
     r"(?<![^\W_])(?:" + _VERB + r"\s+(?!(?:" + _NOT_NAMES + r")(?![^\W_]))" + _NAME
     + r"|(?!(?:" + _NOT_NAMES + r")(?![^\W_]))" + _NAME + r"\s+" + _VERB + r")(?![^\W_])"
 )
+_PRECEDING_CAPITAL = re.compile(r"[A-Z][a-zà-ÿ]+\s$")
+# "uw COPD", "my chemotherapy sessions", "haar nieuwe heup": the term is someone's.
+_POSSESSIVE_BEFORE = re.compile(
+    r"(?<![^\W_])(?:uw|mijn|m'n|haar|zijn|z'n|je|jouw|hun|your|my|her|his|their)"
+    r"\s+(?:[^\W\d_]+\s+)?$",
+    re.IGNORECASE,
+)
 _AUDIENCE = re.compile(
     r"(?<![^\W_])(?:"
     # many people addressed at once
@@ -97,29 +115,49 @@ _AUDIENCE = re.compile(
     r"vacature|vacancy|vacancies|we zoeken|we are hiring|we're hiring|hiring|solliciteer|"
     r"sponsorloop|charity|fundraiser|fundraising|inzamelingsactie|collecte|donatie|donation|"
     r"goede doel|fun run|benefietloop|loop mee|"
-    r"nieuwsbrief|newsletter|"
-    # orders, facilities, IT
+    r"nieuwsbrief|newsletter"
+    r")(?![^\W_])",
+    re.IGNORECASE,
+)
+# Weaker: orders, facilities, IT, an organisation's arrangements.
+_THINGS = re.compile(
+    r"(?<![^\W_])(?:"
     r"bestelling|bestellen|voorraad|stock|levering|leverancier|supplier|inkoop|"
     r"parkeren|parkeerplaats|parkeergarage|parking|"
     r"ticket|storing|helpdesk|servicedesk|wachtwoord|password|printer|"
-    r"vitaliteit|wellbeing|welzijnsdag|gezondheidsweek"
+    r"vitaliteit|wellbeing|welzijnsdag|gezondheidsweek|"
+    # organisations and their arrangements
+    r"zorgverzekeraar|zorgverzekeraars|verzekeraar|verzekeraars|vergoeding|vergoedingen|"
+    r"tarieven|insurer|insurers|reimbursement|tariffs"
     r")(?![^\W_])",
     re.IGNORECASE,
 )
 
 
-def _cues(text: str, budget: Budget | None) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    people: list[tuple[int, str]] = []
-    for pattern in (_PERSON, _SALUTATION, _NAMED):
-        for m in pattern.finditer(text):
-            check(budget)
-            people.append((m.start(), " ".join(m.group().split())))
-    audience = []
-    for m in _AUDIENCE.finditer(text):
+Cue = tuple[int, str]
+STRONG, WEAK = 2, 1
+
+
+def _find(pattern: re.Pattern[str], text: str, budget: Budget | None) -> list[Cue]:
+    found = []
+    for m in pattern.finditer(text):
         check(budget)
-        audience.append((m.start(), " ".join(m.group().split())))
-    people.sort()
-    return people, audience
+        if pattern is _NAMED and _PRECEDING_CAPITAL.search(text, max(0, m.start() - 40),
+                                                           m.start()):
+            continue  # "Zilveren Kruis heeft": an organisation's name, not a person's
+        found.append((m.start(), " ".join(m.group().split())))
+    return sorted(found)
+
+
+def _cues(text: str, budget: Budget | None) -> dict[tuple[str, int], list[Cue]]:
+    """Cues by (side, strength): ("person", STRONG) holds "uw zoon", "mevrouw", a BSN..."""
+    return {
+        ("person", STRONG): sorted(_find(_PERSON, text, budget) + _find(_SALUTATION, text, budget)
+                                   + _find(_NAMED, text, budget)),
+        ("person", WEAK): _find(_PRONOUN, text, budget),
+        ("audience", STRONG): _find(_AUDIENCE, text, budget),
+        ("audience", WEAK): _find(_THINGS, text, budget),
+    }
 
 
 def _nearest(cues: Sequence[tuple[int, str]], start: int, end: int
@@ -141,26 +179,41 @@ def _nearest(cues: Sequence[tuple[int, str]], start: int, end: int
     return best
 
 
+def _about(text: str, f: Finding, cues: dict[tuple[str, int], list[Cue]]) -> tuple[str, str]:
+    """("person" or "audience" or "", cue): the stronger cue near the finding, the nearer of
+    two as strong; a person on a tie."""
+    before = text[max(0, f.start - 30):f.start]
+    owner = _POSSESSIVE_BEFORE.search(before)
+    if owner:
+        return "person", " ".join(owner.group().split())
+    best: tuple[int, int, int, str, str] | None = None
+    for (side, strength), found in cues.items():
+        near = _nearest(found, f.start, f.end)
+        if near is None:
+            continue
+        candidate = (-strength, near[0], 0 if side == "person" else 1, side, near[1])
+        if best is None or candidate < best:
+            best = candidate
+    return (best[3], best[4]) if best else ("", "")
+
+
 def weigh_medical(text: str, findings: Sequence[Finding],
                   budget: Budget | None = None) -> list[Finding]:
     """Special-category findings with who the text is about weighed in (see above)."""
     if not findings:
         return []
-    people, audience = _cues(text, budget)
-    audience.sort()
+    cues = _cues(text, budget)
     weighed = []
     for f in findings:
+        check(budget)
         term = ("term", " ".join(text[f.start:f.end].split()))
-        person = _nearest(people, f.start, f.end)
-        crowd = _nearest(audience, f.start, f.end)
-        # A person close by wins; further away, whichever is nearer.
-        if person is not None and (crowd is None or person[0] <= max(crowd[0], _CLOSE)):
+        side, cue = _about(text, f, cues)
+        if side == "person":
             weighed.append(Finding(f.kind, f.start, f.end, f.confidence, f.detail,
-                                   (term, ("person", person[1]))))
-            continue
-        if crowd is not None:
+                                   (term, ("person", cue))))
+        elif side == "audience":
             weighed.append(Finding(f.kind, f.start, f.end, min(f.confidence, HINT_CONFIDENCE),
-                                   f.detail, (term, ("audience", crowd[1]))))
-            continue
-        weighed.append(Finding(f.kind, f.start, f.end, f.confidence, f.detail, (term,)))
+                                   f.detail, (term, ("audience", cue))))
+        else:
+            weighed.append(Finding(f.kind, f.start, f.end, f.confidence, f.detail, (term,)))
     return weighed

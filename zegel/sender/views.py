@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zegel.dlp import allowlist, scans
+from zegel.dlp.findings import NOT_SCANNED, REPORT_THRESHOLD
 from zegel.dlp import service as dlp
 from zegel.files.downloads import download_head_response, download_response
 from zegel.files.uploads import (
@@ -158,7 +159,11 @@ def compose_check(request: HttpRequest) -> JsonResponse:
             shown["id"] = allowlist.finding_token(user.organisation, texts[located.where],
                                                   located.finding)
             shown["not_label"] = dlp.not_label(located.finding.kind)
-    found = list(dict.fromkeys(f["text"] for f in answer["findings"]))
+    # Hints below the report threshold (a health word in a newsletter) are not "found".
+    shown_findings = [f for f in answer["findings"]
+                      if f["confidence"] >= REPORT_THRESHOLD or f["kind"] == NOT_SCANNED]
+    answer["findings"] = shown_findings
+    found = list(dict.fromkeys(f["text"] for f in shown_findings))
     answer["summary"] = _("Found: %(items)s.") % {"items": "; ".join(found)} if found else ""
     answer["hints"] = result.rule_messages()
     return JsonResponse(answer)

@@ -111,14 +111,16 @@
       box.textContent = "";
       if (notice) paragraph(notice, "dlp-notice");
       if (result.summary) paragraph(result.summary);
-      var markable = result.findings.filter(function (f) { return f.id; });
-      if (markable.length) {
+      // Each finding with why (the term, who it is about, the label) and, where it has a
+      // value, the button that marks it as not sensitive.
+      if (result.findings.length) {
         var marks = document.createElement("ul");
         marks.className = "dlp-findings";
-        markable.forEach(function (f) {
+        result.findings.forEach(function (f) {
           var item = document.createElement("li");
-          item.appendChild(document.createTextNode(f.text + " "));
-          item.appendChild(markButton(f));
+          var why = (f.reasons || []).map(function (r) { return r.text; }).join("; ");
+          item.appendChild(document.createTextNode(f.text + (why ? " (" + why + ")" : "") + " "));
+          if (f.id) item.appendChild(markButton(f));
           marks.appendChild(item);
         });
         box.appendChild(marks);
