@@ -26,8 +26,19 @@ def test_health_words_about_nobody_are_hints_only(text: str) -> None:
     found = _medical(text)
     assert found, "the term itself is still seen"
     assert all(confidence < REPORT_THRESHOLD for confidence, _reasons in found), found
-    assert all(reasons[0][0] == "term" and reasons[1][0] == "audience"
+    assert all(reasons[0][0] == "term" and reasons[1][0] in ("audience", "organisation")
                for _confidence, reasons in found)
+
+
+@pytest.mark.parametrize("text", [
+    "Met vriendelijke groet,\nThuiszorg De Zonnebloem",
+    "Namens Stichting Veilig Thuis Utrecht, beste mevrouw Jansen",
+    "Alzheimer Nederland organiseert een inloopavond.",
+])
+def test_a_term_in_an_organisations_name_is_a_hint(text: str) -> None:
+    found = _medical(text)
+    assert found and all(confidence < REPORT_THRESHOLD and reasons[1][0] == "organisation"
+                         for confidence, reasons in found), found
 
 
 @pytest.mark.parametrize(("text", "cue"), [

@@ -15,9 +15,12 @@ article 9 data. ``weigh_medical`` looks for such cues around each special-catego
   as strong the nearer, a person on a tie;
 * with neither the finding stays as it was (a clinical note often names nobody).
 
-Each finding gets its reasons: ``("term", word)``, then ``("person", cue)`` or
-``("audience", cue)``. The cues are regexes of bounded alternatives, each tried once per
-text (linear in its length); the findings are matched to cues by bisecting sorted positions.
+A capitalised term in an organisation's name ("Thuiszorg De Zonnebloem", "Stichting Veilig
+Thuis") is a hint too. Each finding gets its reasons: ``("term", word)``, then
+``("person", cue)``, ``("audience", cue)`` or ``("organisation", name)``. The cues are
+regexes of bounded alternatives, tried once over the stretches within ``_WINDOW`` of a
+finding (merged, so linear in the text's length); findings are matched to cues by bisecting
+sorted positions.
 """
 
 from __future__ import annotations
@@ -97,6 +100,11 @@ _NAMED = re.compile(
     + r"|(?!(?:" + _NOT_NAMES + r")(?![^\W_]))" + _NAME + r"\s+" + _VERB + r")(?![^\W_])"
 )
 _PRECEDING_CAPITAL = re.compile(r"[A-Z][a-zà-ÿ]+\s$")
+# A capitalised term followed by a name ("Thuiszorg De Zonnebloem", "Alzheimer Nederland"),
+# or after "Stichting" ("Stichting Veilig Thuis"): an organisation's name.
+_NAME_AFTER = re.compile(r"[ \t]+(?:De |Het |'t )?[A-Z][a-zà-ÿ]+")
+_ORGANISATION_BEFORE = re.compile(
+    r"(?<![^\W_])(?:stichting|vereniging|fonds|foundation|trust|society)\s+$", re.IGNORECASE)
 # "uw COPD", "my chemotherapy sessions", "haar nieuwe heup": the term is someone's.
 _POSSESSIVE_BEFORE = re.compile(
     r"(?<![^\W_])(?:uw|mijn|m'n|haar|zijn|z'n|je|jouw|hun|your|my|her|his|their)"
@@ -138,25 +146,43 @@ Cue = tuple[int, str]
 STRONG, WEAK = 2, 1
 
 
-def _find(pattern: re.Pattern[str], text: str, budget: Budget | None) -> list[Cue]:
+def _windows(findings: Sequence[Finding], length: int) -> list[tuple[int, int]]:
+    """The stretches of text within ``_WINDOW`` of a finding, merged: cues are looked for
+    there only, so one health word does not make the whole chunk be read again."""
+    spans: list[tuple[int, int]] = []
+    for f in sorted(findings, key=lambda f: f.start):
+        lo, hi = max(0, f.start - _WINDOW - 80), min(length, f.end + _WINDOW + 80)
+        if spans and lo <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], hi))
+        else:
+            spans.append((lo, hi))
+    return spans
+
+
+def _find(pattern: re.Pattern[str], text: str, spans: Sequence[tuple[int, int]],
+          budget: Budget | None) -> list[Cue]:
     found = []
-    for m in pattern.finditer(text):
-        check(budget)
-        if pattern is _NAMED and _PRECEDING_CAPITAL.search(text, max(0, m.start() - 40),
-                                                           m.start()):
-            continue  # "Zilveren Kruis heeft": an organisation's name, not a person's
-        found.append((m.start(), " ".join(m.group().split())))
+    for lo, hi in spans:
+        for m in pattern.finditer(text, lo, hi):
+            check(budget)
+            if pattern is _NAMED and _PRECEDING_CAPITAL.search(text, max(0, m.start() - 40),
+                                                               m.start()):
+                continue  # "Zilveren Kruis heeft": an organisation's name, not a person's
+            found.append((m.start(), " ".join(m.group().split())))
     return sorted(found)
 
 
-def _cues(text: str, budget: Budget | None) -> dict[tuple[str, int], list[Cue]]:
+def _cues(text: str, findings: Sequence[Finding],
+          budget: Budget | None) -> dict[tuple[str, int], list[Cue]]:
     """Cues by (side, strength): ("person", STRONG) holds "uw zoon", "mevrouw", a BSN..."""
+    spans = _windows(findings, len(text))
     return {
-        ("person", STRONG): sorted(_find(_PERSON, text, budget) + _find(_SALUTATION, text, budget)
-                                   + _find(_NAMED, text, budget)),
-        ("person", WEAK): _find(_PRONOUN, text, budget),
-        ("audience", STRONG): _find(_AUDIENCE, text, budget),
-        ("audience", WEAK): _find(_THINGS, text, budget),
+        ("person", STRONG): sorted(_find(_PERSON, text, spans, budget)
+                                   + _find(_SALUTATION, text, spans, budget)
+                                   + _find(_NAMED, text, spans, budget)),
+        ("person", WEAK): _find(_PRONOUN, text, spans, budget),
+        ("audience", STRONG): _find(_AUDIENCE, text, spans, budget),
+        ("audience", WEAK): _find(_THINGS, text, spans, budget),
     }
 
 
@@ -180,8 +206,16 @@ def _nearest(cues: Sequence[tuple[int, str]], start: int, end: int
 
 
 def _about(text: str, f: Finding, cues: dict[tuple[str, int], list[Cue]]) -> tuple[str, str]:
-    """("person" or "audience" or "", cue): the stronger cue near the finding, the nearer of
-    two as strong; a person on a tie."""
+    """("person", "audience", "organisation" or "", cue): a name first ("Thuiszorg De
+    Zonnebloem" is who wrote, not what anyone has), then the stronger cue near the finding,
+    the nearer of two as strong; a person on a tie."""
+    if text[f.start:f.start + 1].isupper():
+        name = _NAME_AFTER.match(text, f.end, min(len(text), f.end + 60))
+        if name:
+            return "organisation", " ".join(text[f.start:name.end()].split())
+    organisation = _ORGANISATION_BEFORE.search(text, max(0, f.start - 30), f.start)
+    if organisation:
+        return "organisation", " ".join(text[organisation.start():f.end].split())
     before = text[max(0, f.start - 30):f.start]
     owner = _POSSESSIVE_BEFORE.search(before)
     if owner:
@@ -202,7 +236,7 @@ def weigh_medical(text: str, findings: Sequence[Finding],
     """Special-category findings with who the text is about weighed in (see above)."""
     if not findings:
         return []
-    cues = _cues(text, budget)
+    cues = _cues(text, findings, budget)
     weighed = []
     for f in findings:
         check(budget)
@@ -211,9 +245,9 @@ def weigh_medical(text: str, findings: Sequence[Finding],
         if side == "person":
             weighed.append(Finding(f.kind, f.start, f.end, f.confidence, f.detail,
                                    (term, ("person", cue))))
-        elif side == "audience":
+        elif side in ("audience", "organisation"):
             weighed.append(Finding(f.kind, f.start, f.end, min(f.confidence, HINT_CONFIDENCE),
-                                   f.detail, (term, ("audience", cue))))
+                                   f.detail, (term, (side, cue))))
         else:
             weighed.append(Finding(f.kind, f.start, f.end, f.confidence, f.detail, (term,)))
     return weighed

@@ -19,8 +19,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zegel.dlp import allowlist, scans
-from zegel.dlp.findings import NOT_SCANNED, REPORT_THRESHOLD
 from zegel.dlp import service as dlp
+from zegel.dlp.findings import NOT_SCANNED, REPORT_THRESHOLD
 from zegel.files.downloads import download_head_response, download_response
 from zegel.files.uploads import (
     EncryptedUpload,
