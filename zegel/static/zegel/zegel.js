@@ -110,7 +110,8 @@
     function render(result) {
       box.textContent = "";
       if (notice) paragraph(notice, "dlp-notice");
-      if (result.summary) paragraph(result.summary);
+      // The findings are listed one by one below; the summary only when there is no list.
+      if (result.summary && !result.findings.length) paragraph(result.summary);
       // Each finding with why (the term, who it is about, the label) and, where it has a
       // value, the button that marks it as not sensitive.
       if (result.findings.length) {
