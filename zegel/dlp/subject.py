@@ -17,10 +17,10 @@ article 9 data. ``weigh_medical`` looks for such cues around each special-catego
 
 A capitalised term in an organisation's name ("Thuiszorg De Zonnebloem", "Stichting Veilig
 Thuis") is a hint too. Each finding gets its reasons: ``("term", word)``, then
-``("person", cue)``, ``("audience", cue)`` or ``("organisation", name)``. The cues are
-regexes of bounded alternatives, tried once over the stretches within ``_WINDOW`` of a
-finding (merged, so linear in the text's length); findings are matched to cues by bisecting
-sorted positions.
+``("person", cue)``, ``("audience", cue)`` or ``("organisation", name)``. Word cues are
+found by one Aho-Corasick automaton, the few others by bounded regexes, once over the
+stretches within ``_WINDOW`` of a finding (merged, so linear in the text's length);
+findings are matched to cues by bisecting sorted positions.
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+import ahocorasick
 
 from zegel.dlp.budget import Budget, check
 from zegel.dlp.findings import Finding
@@ -35,46 +39,103 @@ from zegel.dlp.findings import Finding
 _WINDOW = 600
 HINT_CONFIDENCE = 0.35
 
-_RELATIVES = (
-    "zoon|zoontje|dochter|dochtertje|moeder|vader|man|vrouw|partner|echtgeno(?:ot|te)|kind|"
-    "kindje|kinderen|broer|zus|zusje|broertje|opa|oma|schoonmoeder|schoonvader|vriend|vriendin|"
-    "cliënt|client|cliënte|patiënt|patient|patiënte|pupil|leerling|bewoner|baby|tweeling|"
-    "pleegkind|pleegzoon|pleegdochter|stiefzoon|stiefdochter|neef|nicht|tante|oom|"
-    "son|daughter|mother|mum|mom|father|dad|husband|wife|child|kid|kids|brother|sister|"
-    "grandmother|grandfather|grandma|grandpa|boyfriend|girlfriend|baby|twins|nephew|niece|"
-    "aunt|uncle|friend"
-)
-_PERSON = re.compile(
-    r"(?<![^\W_])(?:"
-    # uw zoon, mijn moeder, haar dochter, your son, my wife
-    r"(?:uw|mijn|m'n|haar|zijn|z'n|je|jouw|onze|ons|hun|your|my|her|his|our|their)\s+"
-    r"(?:" + _RELATIVES + r")"
+_RELATIVES = """
+zoon zoontje dochter dochtertje moeder vader man vrouw partner echtgenoot echtgenote kind
+kindje kinderen broer zus zusje broertje opa oma schoonmoeder schoonvader vriend vriendin
+cliënt client cliënte patiënt patient patiënte pupil leerling bewoner baby tweeling
+pleegkind pleegzoon pleegdochter stiefzoon stiefdochter neef nicht tante oom
+son daughter mother mum mom father dad husband wife child kid kids brother sister
+grandmother grandfather grandma grandpa boyfriend girlfriend twins nephew niece aunt uncle
+friend
+""".split()
+_POSSESSIVES = "uw mijn m'n haar zijn z'n je jouw onze ons hun your my her his our their".split()
+_PERSON_WORDS = [
+    *(f"{owner} {relative}" for owner in _POSSESSIVES for relative in _RELATIVES),
     # the person the care is about
-    r"|patiënt(?:e|en)?|patient(?:s)?|cliënt(?:e|en)?|client(?:s)?|jeugdige|betrokkene|"
-    r"verdachte|gedetineerde|zorgvrager|pupil|bewoner|resident|service user|"
-    r"de heer|mevrouw|mevr\.?|mw\.?|dhr\.?|meneer|mr\.?|mrs\.?|ms\.?|miss|"
+    "patiënt", "patiënte", "patiënten", "patient", "patients", "cliënt", "cliënte",
+    "cliënten", "client", "clients", "jeugdige", "betrokkene", "verdachte", "gedetineerde",
+    "zorgvrager", "pupil", "bewoner", "resident", "service user", "de heer", "mevrouw", "mevr",
+    "mevr.", "mw", "mw.", "dhr", "dhr.", "meneer", "mr", "mr.", "mrs", "mrs.", "ms", "ms.",
+    "miss",
     # identifiers and a date of birth nearby
-    r"bsn|burgerservicenummer|patiëntnummer|patientnummer|cliëntnummer|clientnummer|"
-    r"dossiernummer|nhs number|mrn|geboren|geb\.|geboortedatum|date of birth|dob|d\.o\.b\.|"
-    r"born on"
-    r")(?![^\W_])",
-    re.IGNORECASE,
-)
-# Weaker: the writer, the addressee or a "he"/"she" doing or having something.
-_PRONOUN = re.compile(
-    r"(?<![^\W_])(?:"
-    r"ik\s+(?:ben|heb|had|word|werd|was|gebruik|slik|lijd|krijg|kreeg|moet|voel|lig|zit)|"
-    r"ik\s+[^\W\d_]+\s+(?:ben|heb|geweest|gehad|gekregen)|"
-    r"i\s+(?:am|have|had|was|got|take|suffer|need)|i'm|i've|"
-    r"u\s+(?:bent|heeft|had|gebruikt|krijgt|lijdt|was)|you\s+(?:are|have|had|were)|"
-    r"hij\s+(?:is|heeft|had|was|gebruikt|krijgt|kreeg|wordt|werd)|"
-    r"zij\s+(?:is|heeft|had|was|gebruikt|krijgt|kreeg|wordt|werd)|"
-    r"ze\s+(?:is|heeft|had|was|gebruikt|krijgt|kreeg|wordt|werd)|"
-    r"he\s+(?:is|has|had|was|takes|got)|she\s+(?:is|has|had|was|takes|got)|"
-    r"he's|she's"
-    r")(?![^\W_])",
-    re.IGNORECASE,
-)
+    "bsn", "burgerservicenummer", "patiëntnummer", "patientnummer", "cliëntnummer",
+    "clientnummer", "dossiernummer", "nhs number", "mrn", "geboren", "geb.", "geboortedatum",
+    "date of birth", "dob", "d.o.b.", "born on",
+]
+_PRONOUN_WORDS = [
+    *(f"ik {verb}" for verb in
+      "ben heb had word werd was gebruik slik lijd krijg kreeg moet voel lig zit".split()),
+    *(f"i {verb}" for verb in "am have had was got take suffer need".split()), "i'm", "i've",
+    *(f"u {verb}" for verb in "bent heeft had gebruikt krijgt lijdt was".split()),
+    *(f"you {verb}" for verb in "are have had were".split()),
+    *(f"{who} {verb}" for who in ("hij", "zij", "ze")
+      for verb in "is heeft had was gebruikt krijgt kreeg wordt werd".split()),
+    *(f"{who} {verb}" for who in ("he", "she") for verb in "is has had was takes got".split()),
+    "he's", "she's",
+]
+_AUDIENCE_WORDS = [
+    # many people addressed at once
+    "iedereen", "allemaal", "allen", "collega's", "collegas", "beste collega's", "medewerkers",
+    "vrijwilligers", "deelnemers", "everyone", "everybody", "all staff", "dear all", "hi all",
+    "hello all", "colleagues", "volunteers",
+    # events, campaigns, vacancies, newsletters
+    "awareness", "bewustwording", "themaweek", "week van de", "week tegen", "campagne",
+    "campaign", "symposium", "congres", "conference", "webinar", "lezing", "lecture",
+    "seminar", "workshop", "nascholing", "bijeenkomst", "inloopavond", "vacature", "vacancy",
+    "vacancies", "we zoeken", "we are hiring", "we're hiring", "hiring", "solliciteer",
+    "sponsorloop", "charity", "fundraiser", "fundraising", "inzamelingsactie", "collecte",
+    "donatie", "donation", "goede doel", "fun run", "benefietloop", "loop mee", "nieuwsbrief",
+    "newsletter",
+]
+_THING_WORDS = [
+    # orders, facilities, IT, an organisation's arrangements
+    "bestelling", "bestellen", "voorraad", "stock", "levering", "leverancier", "supplier",
+    "inkoop", "parkeren", "parkeerplaats", "parkeergarage", "parking", "ticket", "storing",
+    "helpdesk", "servicedesk", "wachtwoord", "password", "printer", "vitaliteit", "wellbeing",
+    "welzijnsdag", "gezondheidsweek", "zorgverzekeraar", "zorgverzekeraars", "verzekeraar",
+    "verzekeraars", "vergoeding", "vergoedingen", "tarieven", "insurer", "insurers",
+    "reimbursement", "tariffs",
+]
+_PERSON, _PRONOUN, _AUDIENCE, _THINGS = "person", "pronoun", "audience", "things"
+# The few cues a word list cannot hold.
+_PRONOUN_GAP = re.compile(
+    r"(?<![^\W_])ik\s+[^\W\d_]+\s+(?:ben|heb|geweest|gehad|gekregen)(?![^\W_])", re.IGNORECASE)
+_DAYS = re.compile(r"(?<![^\W_])(?:wereld[^\W\d_]*dag|world [^\W\d_]+ day)(?![^\W_])",
+                   re.IGNORECASE)
+
+
+@cache
+def _automaton() -> Any:
+    """All word-list cues in one Aho-Corasick automaton: one pass over the text, in C."""
+    automaton = ahocorasick.Automaton()
+    for group, words in ((_PERSON, _PERSON_WORDS), (_PRONOUN, _PRONOUN_WORDS),
+                         (_AUDIENCE, _AUDIENCE_WORDS), (_THINGS, _THING_WORDS)):
+        for word in words:
+            automaton.add_word(word, (group, len(word)))
+    automaton.make_automaton()
+    return automaton
+
+
+def _word_cues(text: str, spans: Sequence[tuple[int, int]],
+               budget: Budget | None) -> dict[str, list[Cue]]:
+    found: dict[str, list[Cue]] = {_PERSON: [], _PRONOUN: [], _AUDIENCE: [], _THINGS: []}
+    automaton = _automaton()
+    for lo, hi in spans:
+        lowered = text[lo:hi].lower()
+        if len(lowered) != hi - lo:  # a letter whose lower case is longer ("İ"): kept as is
+            lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text[lo:hi])
+        for end, (group, length) in automaton.iter(lowered):
+            check(budget)
+            start = end - length + 1
+            before = lowered[start - 1] if start > 0 else " "
+            after = lowered[end + 1] if end + 1 < len(lowered) else " "
+            if before.isalnum() or before == "_" or (
+                    (after.isalnum() or after == "_") and lowered[end].isalnum()):
+                continue
+            found[group].append((lo + start, text[lo + start:lo + end + 1]))
+    return found
+
+
 # A salutation to one named person: "Beste Marieke,", "Dear Mr Smith", "Geachte mevrouw".
 _SALUTATION = re.compile(
     r"(?:^|\n)[ \t]*(?i:beste|geachte|lieve|hoi|hallo|hi|hey|dear|hello)\s+"
@@ -96,7 +157,8 @@ _NOT_NAMES = (
 _VERB = r"(?:is|heeft|had|was|wordt|werd|gaat|ging|krijgt|kreeg|ligt|lag|zit|has|takes|got|needs)"
 _NAME = r"[A-Z][a-zà-ÿ]+(?:\s(?:van|de|der|den|van de|van der)\s[A-Z][a-zà-ÿ]+|\s[A-Z][a-zà-ÿ]+)?"
 _NAMED = re.compile(
-    r"(?<![^\W_])(?:" + _VERB + r"\s+(?!(?:" + _NOT_NAMES + r")(?![^\W_]))" + _NAME
+    r"(?<![^\W_])(?=[ihwgklztnA-Z])"  # a verb's or a name's first letter: a quick no elsewhere
+    r"(?:" + _VERB + r"\s+(?!(?:" + _NOT_NAMES + r")(?![^\W_]))" + _NAME
     + r"|(?!(?:" + _NOT_NAMES + r")(?![^\W_]))" + _NAME + r"\s+" + _VERB + r")(?![^\W_])"
 )
 _PRECEDING_CAPITAL = re.compile(r"[A-Z][a-zà-ÿ]+\s$")
@@ -106,40 +168,7 @@ _NAME_AFTER = re.compile(r"[ \t]+(?:De |Het |'t )?[A-Z][a-zà-ÿ]+")
 _ORGANISATION_BEFORE = re.compile(
     r"(?<![^\W_])(?:stichting|vereniging|fonds|foundation|trust|society)\s+$", re.IGNORECASE)
 # "uw COPD", "my chemotherapy sessions", "haar nieuwe heup": the term is someone's.
-_POSSESSIVE_BEFORE = re.compile(
-    r"(?<![^\W_])(?:uw|mijn|m'n|haar|zijn|z'n|je|jouw|hun|your|my|her|his|their)"
-    r"\s+(?:[^\W\d_]+\s+)?$",
-    re.IGNORECASE,
-)
-_AUDIENCE = re.compile(
-    r"(?<![^\W_])(?:"
-    # many people addressed at once
-    r"iedereen|allemaal|allen|collega's|collegas|medewerkers|vrijwilligers|deelnemers|"
-    r"everyone|everybody|all staff|dear all|hi all|hello all|colleagues|volunteers|"
-    # events, campaigns, vacancies, newsletters
-    r"awareness|bewustwording|themaweek|week van de|week tegen|wereld\w*dag|world \w+ day|"
-    r"campagne|campaign|symposium|congres|conference|webinar|lezing|lecture|seminar|"
-    r"workshop|nascholing|bijeenkomst|inloopavond|"
-    r"vacature|vacancy|vacancies|we zoeken|we are hiring|we're hiring|hiring|solliciteer|"
-    r"sponsorloop|charity|fundraiser|fundraising|inzamelingsactie|collecte|donatie|donation|"
-    r"goede doel|fun run|benefietloop|loop mee|"
-    r"nieuwsbrief|newsletter"
-    r")(?![^\W_])",
-    re.IGNORECASE,
-)
-# Weaker: orders, facilities, IT, an organisation's arrangements.
-_THINGS = re.compile(
-    r"(?<![^\W_])(?:"
-    r"bestelling|bestellen|voorraad|stock|levering|leverancier|supplier|inkoop|"
-    r"parkeren|parkeerplaats|parkeergarage|parking|"
-    r"ticket|storing|helpdesk|servicedesk|wachtwoord|password|printer|"
-    r"vitaliteit|wellbeing|welzijnsdag|gezondheidsweek|"
-    # organisations and their arrangements
-    r"zorgverzekeraar|zorgverzekeraars|verzekeraar|verzekeraars|vergoeding|vergoedingen|"
-    r"tarieven|insurer|insurers|reimbursement|tariffs"
-    r")(?![^\W_])",
-    re.IGNORECASE,
-)
+_OWNERS = frozenset(_POSSESSIVES)
 
 
 Cue = tuple[int, str]
@@ -176,13 +205,13 @@ def _cues(text: str, findings: Sequence[Finding],
           budget: Budget | None) -> dict[tuple[str, int], list[Cue]]:
     """Cues by (side, strength): ("person", STRONG) holds "uw zoon", "mevrouw", a BSN..."""
     spans = _windows(findings, len(text))
+    words = _word_cues(text, spans, budget)
     return {
-        ("person", STRONG): sorted(_find(_PERSON, text, spans, budget)
-                                   + _find(_SALUTATION, text, spans, budget)
+        ("person", STRONG): sorted(words[_PERSON] + _find(_SALUTATION, text, spans, budget)
                                    + _find(_NAMED, text, spans, budget)),
-        ("person", WEAK): _find(_PRONOUN, text, spans, budget),
-        ("audience", STRONG): _find(_AUDIENCE, text, spans, budget),
-        ("audience", WEAK): _find(_THINGS, text, spans, budget),
+        ("person", WEAK): sorted(words[_PRONOUN] + _find(_PRONOUN_GAP, text, spans, budget)),
+        ("audience", STRONG): sorted(words[_AUDIENCE] + _find(_DAYS, text, spans, budget)),
+        ("audience", WEAK): sorted(words[_THINGS]),
     }
 
 
@@ -216,10 +245,12 @@ def _about(text: str, f: Finding, cues: dict[tuple[str, int], list[Cue]]) -> tup
     organisation = _ORGANISATION_BEFORE.search(text, max(0, f.start - 30), f.start)
     if organisation:
         return "organisation", " ".join(text[organisation.start():f.end].split())
-    before = text[max(0, f.start - 30):f.start]
-    owner = _POSSESSIVE_BEFORE.search(before)
-    if owner:
-        return "person", " ".join(owner.group().split())
+    # "uw COPD", "my chemotherapy sessions", "haar nieuwe heup": the term is someone's.
+    if f.start > 0 and text[f.start - 1].isspace():
+        words = text[max(0, f.start - 30):f.start].split()
+        for back in (1, 2):
+            if len(words) >= back and words[-back].lower() in _OWNERS:
+                return "person", " ".join(words[-back:])
     best: tuple[int, int, int, str, str] | None = None
     for (side, strength), found in cues.items():
         near = _nearest(found, f.start, f.end)
