@@ -134,6 +134,9 @@ def test_a_document_number_needs_a_document_context() -> None:
     "naam,bsn,plaats\nJan,738199795,Ede",
     "naam\tbsn\nJan\t738199795",
     "738199795,173833652,813128006",  # a row of numbers separated by commas
+    "BSN 11 12 22 333",  # 2-2-2-3 with spaces or dashes, and 4-2-3 with dashes: with a label
+    "BSN: 11-12-22-333",
+    "burgerservicenummer 1112-22-333",
 ])
 def test_it_finds_bsns_in_more_spellings(text: str) -> None:
     assert [f.kind for f in detect_bsn(text)][:1] == ["bsn"], text
@@ -151,6 +154,8 @@ def test_a_csv_row_of_bsns_finds_each() -> None:
     "ordernr;aantal\n738199795;5",  # the column says what the number is
     "Klantnummer\tBedrag\n738199795\t12,50",
     "0,111222333",  # a decimal
+    "11 12 22 333",  # the rarer groupings without a BSN label
+    "1112-22-333",
 ])
 def test_eight_digits_and_columns_outside_a_bsn_context_stay_silent(text: str) -> None:
     assert detect_bsn(text) == [], text

@@ -253,9 +253,13 @@ _BSN_NOT = re.compile(
 _BSN = re.compile(
     r"(?<![0-9A-Za-z])"
     r"(?:[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{3}|[0-9]{4}([. ])[0-9]{2}\1[0-9]{3}"
-    r"|[0-9]{3}[ .\-]?[0-9]{3}[ .\-]?[0-9]{3}|[0-9]{8})"
+    r"|[0-9]{3}[ .\-]?[0-9]{3}[ .\-]?[0-9]{3}|[0-9]{8}"
+    # Only with a BSN label (_LABEL_ONLY): 2-2-2-3 with spaces or dashes, 4-2-3 with dashes.
+    r"|[0-9]{2}([ \-])[0-9]{2}\2[0-9]{2}\2[0-9]{3}|[0-9]{4}-[0-9]{2}-[0-9]{3})"
     r"(?![0-9A-Za-z])"
 )
+_LABEL_ONLY = re.compile(
+    r"[0-9]{2}[ \-][0-9]{2}[ \-][0-9]{2}[ \-][0-9]{3}|[0-9]{4}-[0-9]{2}-[0-9]{3}")
 # How far back a BSN label still makes an 8-digit number (a leading zero dropped) a BSN.
 _EIGHT_DIGIT_CONTEXT = 200
 # A digit and a separator right before or after the candidate: part of a longer number,
@@ -304,7 +308,7 @@ def detect_bsn(text: str, budget: Budget | None = None) -> list[Finding]:
                                            before_chars=_EIGHT_DIGIT_CONTEXT)
             if context > 0:
                 reasons += (("label", label),)
-        if context < 0 or (len(digits) == 8 and context == 0):
+        if context < 0 or (context == 0 and (len(digits) == 8 or _LABEL_ONLY.fullmatch(raw))):
             continue
         if _inside_iban(text, start, end):
             continue
