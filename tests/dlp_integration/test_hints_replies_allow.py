@@ -282,6 +282,15 @@ def test_the_mark_button_speaks_dutch(sender_client: Client) -> None:
         "Genoteerd: deze waarde wordt niet meer gemeld als een BSN.")
 
 
+def test_the_same_value_hashes_differently_in_another_organisation(
+        sender: User, outsider: User) -> None:
+    ours = allowlist.value_hash(sender.organisation_id, "bsn", BSN)
+    assert ours == allowlist.value_hash(sender.organisation_id, "bsn", "111.222.333")
+    assert ours != allowlist.value_hash(outsider.organisation_id, "bsn", BSN)
+    assert ours != allowlist.value_hash(sender.organisation_id, "iban", BSN)
+    assert BSN not in ours
+
+
 def test_canonical_values_match_across_spellings() -> None:
     assert allowlist.canonical_value("bsn", "1112.22.333") == "111222333"
     assert allowlist.canonical_value("bsn", "11122233") == "011122233"

@@ -88,9 +88,6 @@ def attachment_findings(attachments: Sequence[Attachment]) -> list[service.Locat
     return located
 
 
-# --- Guest replies ------------------------------------------------------------------------
-
-
 def scan_guest_reply(message: Message, body: str, recipient: Recipient, *,
                      request: HttpRequest | None = None) -> MessageScan:
     """Scan a reply that has arrived, keep the kinds per part and audit them. Never raises:
