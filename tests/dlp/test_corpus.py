@@ -5,9 +5,11 @@ The corpus has two parts, reported separately and together: messages generated f
 ``-rP`` to see the tables when the test passes.
 
 tests/dlp/corpus/test/ holds a separate, frozen test set written before any tuning (see its
-README). It is only measured on, never tuned on, and no targets are asserted on it yet: its table
-is printed by ``test_frozen_test_set_is_well_formed`` and by
-``python -m tests.dlp.test_corpus``. Only the aggregate figures are printed, not the misses.
+README). It is only measured on, never tuned on: only the aggregate figures are printed, never
+its misses (``python -m tests.dlp.test_corpus`` prints both sets side by side). The targets
+are asserted on the test set (``TEST_TARGETS``); where a target is not reached the assertion
+holds the level that was reached instead, listed in ``NOT_REACHED`` and in docs/dlp.md, so
+the gap stays visible and a regression still fails.
 """
 
 from __future__ import annotations
@@ -27,6 +29,21 @@ KINDS = ["bsn", "iban", "medical", "phone_nl", "payment_card", "passport_nl", "d
 TARGETS = {"bsn": (0.99, 0.99), "iban": (0.99, 0.99), "medical": (0.8, 0.9)}
 HANDWRITTEN_PREFIX = "handwritten_"
 TEST_SET = CORPUS / "test"
+# (precision, recall) the detectors must reach on the frozen test set (issue 14).
+TEST_TARGETS = {
+    "bsn": (0.99, 0.99),
+    "iban": (0.99, 0.99),
+    "payment_card": (0.99, 0.99),
+    "medical": (0.85, 0.9),
+    "passport_nl": (0.95, 0.0),
+}
+# TARGET NOT REACHED: the level reached on 2026-12-01 (docs/dlp.md, "Figures"), asserted
+# instead of the target so that it cannot get worse unnoticed. Raise these, never lower them.
+NOT_REACHED = {
+    "bsn": (0.97, 0.89),
+    "medical": (0.84, 0.70),
+    "passport_nl": (0.94, 0.0),
+}
 
 
 @dataclass
@@ -200,16 +217,43 @@ def test_frozen_test_set_is_well_formed() -> None:
 
 
 def frozen_set_report() -> str:
-    """Precision and recall per detector on the frozen test set; no targets, no misses shown."""
+    """Precision and recall per detector on the frozen test set; no misses shown."""
     scores, _, count = evaluate_records(_test_set_records())
     return report(scores, count, title="frozen test set (measured only, never tuned on)")
+
+
+def test_the_targets_hold_on_the_frozen_test_set() -> None:
+    """Only aggregates are compared and shown: the test set's misses are never printed."""
+    scores, _, count = evaluate_records(_test_set_records())
+    development, _, dev_count = evaluate_corpus()
+    table = "\n\n".join([report(development, dev_count, title="development set"),
+                          report(scores, count, title="frozen test set")])
+    print("\n" + table)
+    failed = []
+    for kind, target in TEST_TARGETS.items():
+        precision, recall = NOT_REACHED.get(kind, target)
+        if scores[kind].precision < precision or scores[kind].recall < recall:
+            failed.append(f"{kind}: precision {scores[kind].precision:.3f} (>= {precision}), "
+                          f"recall {scores[kind].recall:.3f} (>= {recall})")
+    assert not failed, "\n".join([table, "", *failed])
+
+
+def test_the_levels_held_instead_of_a_target_are_below_it() -> None:
+    for kind, (precision, recall) in NOT_REACHED.items():
+        target_precision, target_recall = TEST_TARGETS[kind]
+        assert precision <= target_precision and recall <= target_recall
+        assert (precision, recall) != (target_precision, target_recall)
 
 
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(
         prog="python -m tests.dlp.test_corpus",
-        description="Print precision and recall per detector on the frozen DLP test set.",
+        description="Print precision and recall per detector on the development set and the "
+        "frozen DLP test set.",
     ).parse_args(argv)
+    scores, _, count = evaluate_corpus()
+    print(report(scores, count, title="development set (tuned on)"))
+    print()
     print(frozen_set_report())
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import time
 
+import pytest
+
 from zegel.dlp.detectors import (
     detect_bsn,
     detect_date_of_birth,
@@ -110,10 +112,60 @@ def test_it_ignores_iban_with_a_bad_checksum() -> None:
     assert detect_iban("NL92 ABNA 0417 1643 00") == []
 
 
-def test_it_needs_a_label_for_a_confident_passport_number() -> None:
-    assert detect_passport_nl("Paspoort: SPECI2014")[0].confidence > 0.5
-    assert detect_passport_nl("code SPECI2014")[0].confidence < 0.5
+def test_a_document_number_needs_a_document_context() -> None:
+    found = detect_passport_nl("Paspoort: SPECI2014")
+    assert found[0].confidence > 0.5 and found[0].reasons == (("label", "Paspoort"),)
+    # The shape alone is no finding, not even a hint: product codes and keys share it.
+    assert detect_passport_nl("code SPECI2014") == []
+    assert detect_passport_nl("Productcode AB12CD345, serienummer XK4482LM7") == []
     assert detect_passport_nl("paspoort SPOCI2014") == []  # the letter O is never used
+    assert detect_passport_nl("een kopie van haar ID-kaart met nummer IR5T7K2L3")
+    assert detect_passport_nl("Naam;Documentnummer\nJ. Smit;IR5T7K2L3")[0].reasons == (
+        ("column", "Documentnummer"),)
+    assert detect_passport_nl("Artikel;Aantal\nIR5T7K2L3;4") == []
+
+
+@pytest.mark.parametrize("text", [
+    "738199795 is het BSN van meneer Peters",  # the very first token
+    "Burgerservicenummer: 11.12.22.333",  # dots in 2-2-2-3
+    "BSN 94212661",  # the leading zero dropped, after a label
+    "Het burgerservicenummer staat in Excel zonder de nul vooraan: 94212661.",
+    "naam;bsn\nJansen;94212661",  # 8 digits in a BSN column
+    "naam,bsn,plaats\nJan,738199795,Ede",
+    "naam\tbsn\nJan\t738199795",
+    "738199795,173833652,813128006",  # a row of numbers separated by commas
+    "BSN 11 12 22 333",  # 2-2-2-3 with spaces or dashes, and 4-2-3 with dashes: with a label
+    "BSN: 11-12-22-333",
+    "burgerservicenummer 1112-22-333",
+])
+def test_it_finds_bsns_in_more_spellings(text: str) -> None:
+    assert [f.kind for f in detect_bsn(text)][:1] == ["bsn"], text
+
+
+def test_a_csv_row_of_bsns_finds_each() -> None:
+    assert len(detect_bsn("naam;bsn\nA;738199795\nB;173833652\nC;51403729")) == 3
+    assert len(detect_bsn("738199795,173833652,813128006")) == 3
+
+
+@pytest.mark.parametrize("text", [
+    "KvK 94212661",  # 8 digits that pass the 11-proef once padded: not a BSN here
+    "AGB-code 83517017",
+    "Datum 34127884 is geen datum maar er staat geen BSN bij",
+    "ordernr;aantal\n738199795;5",  # the column says what the number is
+    "Klantnummer\tBedrag\n738199795\t12,50",
+    "0,111222333",  # a decimal
+    "11 12 22 333",  # the rarer groupings without a BSN label
+    "1112-22-333",
+])
+def test_eight_digits_and_columns_outside_a_bsn_context_stay_silent(text: str) -> None:
+    assert detect_bsn(text) == [], text
+
+
+def test_a_bsn_finding_gives_its_reasons() -> None:
+    [labelled] = detect_bsn("BSN: 111222333")
+    assert labelled.reasons == (("checksum", "11-proef"), ("label", "BSN"))
+    [column] = detect_bsn("naam;bsn\nJan;111222333")
+    assert column.reasons == (("checksum", "11-proef"), ("column", "bsn"))
 
 
 def test_it_finds_payment_cards_with_luhn_and_known_prefix() -> None:

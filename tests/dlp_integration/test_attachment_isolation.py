@@ -42,7 +42,8 @@ MIB = 1024 * 1024
 
 def scan(attachment: Attachment) -> list[service.LocatedFinding]:
     with translation.override("en"):
-        return service._scan_attachments([attachment], [], default_terms())
+        return service._scan_attachments(attachment.organisation, [attachment], [],
+                                         default_terms(), set())
 
 
 def pdf(content: bytes, *, padding: int = 0, compressed: bool = False) -> bytes:

@@ -230,6 +230,12 @@ def create_message(request: HttpRequest, payload: MessageIn) -> Status:
     return Status(201, _message_out(message))
 
 
+class ReasonOut(Schema):
+    code: str = Field(description="term, person, audience, label, column or checksum")
+    value: str = Field(description="The sender's own words that gave the reason.")
+    text: str = Field(description="The reason in the request's language.")
+
+
 class FindingOut(Schema):
     kind: str
     where: Literal["subject", "body", "attachment"]
@@ -239,6 +245,9 @@ class FindingOut(Schema):
     end: int
     confidence: float
     detail: str = Field(description="Why; at most a masked form of the value, never the value.")
+    reasons: list[ReasonOut] = Field(
+        default=[], description="Why, in parts: the term, the person or audience it is "
+        "about, the label or column that names the value.")
 
 
 class RecipientFindingOut(Schema):

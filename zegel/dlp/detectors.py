@@ -31,6 +31,7 @@ from zegel.dlp.findings import (
 from zegel.dlp.medical import TermSet, default_terms, detect_medical
 from zegel.dlp.normalize import normalize
 from zegel.dlp.patterns import OrgPattern, detect_org_patterns
+from zegel.dlp.subject import weigh_medical
 
 # A detector takes normalised text and the scan's budget, which it checks once per candidate.
 Detector = Callable[[str, Budget | None], list[Finding]]
@@ -47,22 +48,100 @@ def _keyword_re(words: Iterable[str], *, prefix: bool = False) -> re.Pattern[str
     return re.compile(r"(?<![^\W_])(?:" + alternatives + r")" + end, re.IGNORECASE)
 
 
+def _labelled(
+    text: str, start: int, end: int, positive: re.Pattern[str], negative: re.Pattern[str],
+    before_chars: int = _CONTEXT_BEFORE,
+) -> tuple[int, str]:
+    """(+1, label) if the nearest label around the span is positive, (-1, label) if negative,
+    (0, "") if there is none."""
+    lo = max(0, start - before_chars)
+    # Not from the middle of a word: "...servicenummer" cut from "burgerservicenummer" would
+    # read as some other "...nummer" label.
+    while lo > 0 and text[lo - 1].isalpha() and start - lo < before_chars + 40:
+        lo -= 1
+    before = text[lo:start]
+    best_pos, verdict, label = -1, 0, ""
+    for pattern, value in ((positive, 1), (negative, -1)):
+        for m in pattern.finditer(before):
+            if m.start() > best_pos:
+                best_pos, verdict, label = m.start(), value, m.group()
+    if verdict:
+        return verdict, label.strip(" :.")
+    after = text[end : end + _CONTEXT_AFTER]
+    found = positive.search(after)
+    if found:
+        return 1, found.group().strip(" :.")
+    return 0, ""
+
+
 def _context(
     text: str, start: int, end: int, positive: re.Pattern[str], negative: re.Pattern[str]
 ) -> int:
     """+1 if the nearest label around the span is positive, -1 if negative, 0 if none."""
-    before = text[max(0, start - _CONTEXT_BEFORE) : start]
-    best_pos, verdict = -1, 0
-    for pattern, value in ((positive, 1), (negative, -1)):
-        for m in pattern.finditer(before):
-            if m.start() > best_pos:
-                best_pos, verdict = m.start(), value
-    if verdict:
-        return verdict
-    after = text[end : end + _CONTEXT_AFTER]
-    if positive.search(after):
-        return 1
-    return 0
+    return _labelled(text, start, end, positive, negative)[0]
+
+
+# Tables: a value in a row of cells takes its meaning from its column's header.
+_CELL_SEPARATORS = ";\t|,"
+_ROW_LOOKBACK = 30  # rows
+_ROW_WIDTH = 2000  # characters of one row that are read
+
+
+def _line_bounds(text: str, index: int) -> tuple[int, int]:
+    start = text.rfind("\n", max(0, index - _ROW_WIDTH), index) + 1
+    if start == 0 and index > _ROW_WIDTH:
+        start = index - _ROW_WIDTH
+    end = text.find("\n", index, index + _ROW_WIDTH)
+    return start, len(text) if end < 0 else end
+
+
+def _separator(row: str) -> str | None:
+    """The row's cell separator: a semicolon, tab or bar; a comma only twice or more (one
+    comma between digits is a decimal: 0,111222333)."""
+    for sep in _CELL_SEPARATORS:
+        if row.count(sep) >= (2 if sep == "," else 1):
+            return sep
+    return None
+
+
+def _column_label(
+    text: str, start: int, positive: re.Pattern[str], negative: re.Pattern[str]
+) -> tuple[int, str]:
+    """(+1/-1, header) if the value at ``start`` stands in a table column whose header is a
+    positive or negative label, else (0, "")."""
+    row_start, row_end = _line_bounds(text, start)
+    sep = _separator(text[row_start:row_end])
+    if sep is None:
+        return 0, ""
+    column = text.count(sep, row_start, start)
+    position = row_start
+    for _ in range(_ROW_LOOKBACK):
+        if position <= 0:
+            break
+        above_start, above_end = _line_bounds(text, position - 1)
+        cells = text[above_start:above_end].split(sep)
+        position = above_start
+        if len(cells) <= column:
+            if not text[above_start:above_end].strip():
+                break  # a blank line ends the table
+            continue
+        cell = cells[column]
+        if any(c.isdigit() for c in cell) or not cell.strip():
+            continue  # a row of data, not the header
+        if positive.search(cell):
+            return 1, cell.strip()
+        if negative.search(cell):
+            return -1, cell.strip()
+        return 0, ""
+    return 0, ""
+
+
+def _cell_boundary(text: str, index: int) -> bool:
+    """Whether text[index] separates two cells of a row rather than joining one number."""
+    if index < 0 or index >= len(text) or text[index] not in _CELL_SEPARATORS:
+        return False
+    row_start, row_end = _line_bounds(text, index)
+    return _separator(text[row_start:row_end]) == text[index]
 
 
 # Labels that say "this number is something else", shared by the number detectors.
@@ -173,9 +252,16 @@ _BSN_NOT = re.compile(
 )
 _BSN = re.compile(
     r"(?<![0-9A-Za-z])"
-    r"(?:[0-9]{4}([. ])[0-9]{2}\1[0-9]{3}|[0-9]{3}[ .\-]?[0-9]{3}[ .\-]?[0-9]{3}|[0-9]{8})"
+    r"(?:[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{3}|[0-9]{4}([. ])[0-9]{2}\1[0-9]{3}"
+    r"|[0-9]{3}[ .\-]?[0-9]{3}[ .\-]?[0-9]{3}|[0-9]{8}"
+    # Only with a BSN label (_LABEL_ONLY): 2-2-2-3 with spaces or dashes, 4-2-3 with dashes.
+    r"|[0-9]{2}([ \-])[0-9]{2}\2[0-9]{2}\2[0-9]{3}|[0-9]{4}-[0-9]{2}-[0-9]{3})"
     r"(?![0-9A-Za-z])"
 )
+_LABEL_ONLY = re.compile(
+    r"[0-9]{2}[ \-][0-9]{2}[ \-][0-9]{2}[ \-][0-9]{3}|[0-9]{4}-[0-9]{2}-[0-9]{3}")
+# How far back a BSN label still makes an 8-digit number (a leading zero dropped) a BSN.
+_EIGHT_DIGIT_CONTEXT = 200
 # A digit and a separator right before or after the candidate: part of a longer number,
 # a date, a decimal or an IBAN group.
 _RUN_BEFORE = re.compile(r"[0-9][ .,/\-]$")
@@ -196,27 +282,39 @@ def detect_bsn(text: str, budget: Budget | None = None) -> list[Finding]:
         check(budget)
         start, end = m.start(), m.end()
         raw = m.group()
-        if _RUN_BEFORE.search(text[max(0, start - 2) : start]):
+        if _RUN_BEFORE.search(text[max(0, start - 2) : start]) and not _cell_boundary(
+            text, start - 1
+        ):
             continue
         following = text[end : end + 2]
         grouped = not raw.isdigit()
-        if not grouped and _RUN_AFTER_COMPACT.match(following):
-            continue
-        if grouped and _RUN_AFTER_GROUPED.match(following):
+        joined = (_RUN_AFTER_GROUPED if grouped else _RUN_AFTER_COMPACT).match(following)
+        if joined and not _cell_boundary(text, end):
             continue
         if _INTERNATIONAL_PREFIX.search(text[max(0, start - 12) : start]):
             continue
         digits = "".join(c for c in raw if c.isdigit())
         if not stdnum_bsn.is_valid(digits.zfill(9)) or digits.zfill(9) == "000000000":
             continue
-        context = _context(text, start, end, _BSN_LABELS, _BSN_NOT)
-        if context < 0 or (len(digits) == 8 and context == 0):
+        reasons: tuple[tuple[str, str], ...] = (("checksum", "11-proef"),)
+        context, label = _column_label(text, start, _BSN_LABELS, _BSN_NOT)
+        if context:
+            reasons += (("column", label),)
+        else:
+            context, label = _labelled(text, start, end, _BSN_LABELS, _BSN_NOT)
+            if context == 0 and len(digits) == 8:
+                # The leading zero dropped: a BSN only where the text speaks of BSNs.
+                context, label = _labelled(text, start, end, _BSN_LABELS, _BSN_NOT,
+                                           before_chars=_EIGHT_DIGIT_CONTEXT)
+            if context > 0:
+                reasons += (("label", label),)
+        if context < 0 or (context == 0 and (len(digits) == 8 or _LABEL_ONLY.fullmatch(raw))):
             continue
         if _inside_iban(text, start, end):
             continue
         confidence = 0.95 if context > 0 else 0.7
         findings.append(
-            Finding(BSN, start, end, confidence, f"BSN (11-proef valid) {mask(digits)}")
+            Finding(BSN, start, end, confidence, f"BSN (11-proef valid) {mask(digits)}", reasons)
         )
     return findings
 
@@ -289,25 +387,63 @@ _PASSPORT_LABELS = _keyword_re(
         "id card",
         "identity card",
         "rijbewijs",
+        "rijbewijsnummer",
+        "paspoortnr",
+        "documentnr",
+        "docnr",
+        "doc.nr",
+        "doc nr",
+        "id-nummer",
+        "id nummer",
+        "idnummer",
+        "identiteitsnummer",
+        "legitimatiebewijs",
+        "id-document",
+        "id document",
+        "identity document",
+        "passport no",
+        "passport nr",
+        "verblijfsdocument",
+        "verblijfsvergunning",
+        "vreemdelingendocument",
+        "residence permit",
+        "driving licence",
+        "driving license",
+        "driver's license",
+        "drivers license",
+        "kopie id",
+        "kopie van je id",
+        "kopie van uw id",
+        "kopie van zijn id",
+        "kopie van haar id",
+        "copy of your id",
+        "copy of his id",
+        "copy of her id",
     ]
 )
 _NEVER = re.compile(r"(?!x)x")
+_DOCUMENT_CONTEXT = 80
 
 
 def detect_passport_nl(text: str, budget: Budget | None = None) -> list[Finding]:
-    """Dutch passport and identity card numbers; above 0.5 only with a document label."""
+    """Dutch passport and identity card numbers, only where the text speaks of a document:
+    the shape alone (product codes, serial numbers, licence keys share it) is no finding."""
     findings: list[Finding] = []
     for m in _PASSPORT.finditer(text):
         check(budget)
         value = m.group()
-        context = _context(text, m.start(), m.end(), _PASSPORT_LABELS, _NEVER)
-        if context <= 0 and sum(c.isdigit() for c in value) < 2:
-            # Capitals followed by one digit ("REKENING1") are rarely a document number.
+        context, label = _column_label(text, m.start(), _PASSPORT_LABELS, _NEVER)
+        kind = "column"
+        if not context:
+            kind = "label"
+            context, label = _labelled(text, m.start(), m.end(), _PASSPORT_LABELS, _NEVER,
+                                       before_chars=_DOCUMENT_CONTEXT)
+        if context <= 0:
             continue
-        confidence = 0.85 if context > 0 else 0.4
         findings.append(
             Finding(
-                PASSPORT_NL, m.start(), m.end(), confidence, f"Dutch ID document {mask(value, 2)}"
+                PASSPORT_NL, m.start(), m.end(), 0.85, f"Dutch ID document {mask(value, 2)}",
+                ((kind, label),),
             )
         )
     return findings
@@ -578,8 +714,9 @@ def _scan_chunk(
     normal = normalize(chunk, budget)
     found: list[Finding] = []
     for kind, detector in DETECTORS.items():
-        if kind == "medical":  # with the organisation's own terms
-            found.extend(detect_medical(normal.text, terms, budget))
+        if kind == "medical":  # with the organisation's own terms, weighed by who it is about
+            found.extend(weigh_medical(normal.text, detect_medical(normal.text, terms, budget),
+                                       budget))
         else:
             found.extend(detector(normal.text, budget))
     found.extend(detect_org_patterns(normal.text, org_patterns, budget))
@@ -588,7 +725,7 @@ def _scan_chunk(
     mapped: list[Finding] = []
     for f in found:
         start, end = normal.original_span(f.start, f.end)
-        mapped.append(Finding(f.kind, start, end, f.confidence, f.detail))
+        mapped.append(Finding(f.kind, start, end, f.confidence, f.detail, f.reasons))
     return mapped
 
 
@@ -640,7 +777,8 @@ def scan_text(
         for f in found:
             start = f.start + chunk_start
             if position <= start < core_end:
-                findings.add(Finding(f.kind, start, f.end + chunk_start, f.confidence, f.detail))
+                findings.add(Finding(f.kind, start, f.end + chunk_start, f.confidence, f.detail,
+                                     f.reasons))
         position = core_end
         if position < len(text) and budget.exceeded():
             findings.add(_not_scanned(text, position, budget))

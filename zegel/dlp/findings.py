@@ -31,6 +31,10 @@ class Finding:
     end: int
     confidence: float
     detail: str
+    # Why, as (code, text) pairs the sender can read: ("term", "diabetes"), ("person",
+    # "uw zoon"), ("audience", "iedereen"), ("label", "BSN"), ("column", "bsn"). The sender's
+    # own words; never put in the audit log.
+    reasons: tuple[tuple[str, str], ...] = ()
 
 
 def mask(value: str, keep: int = 4) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from zegel.dlp import patterns, rules
@@ -213,5 +214,57 @@ class KnownDomainKey(models.Model):
             models.UniqueConstraint(
                 fields=["organisation", "sender", "key", "domain"],
                 name="dlp_known_domain_key_per_sender",
+            ),
+        ]
+
+
+class AttachmentScan(models.Model):
+    """What the scan found in an uploaded file, kept from the upload on so the compose page's
+    live hints never read the file again: kinds, confidences and counts, no content (not even
+    a masked value). Only the reason of a ``not_scanned`` finding is kept, to show it."""
+
+    attachment = models.OneToOneField(
+        "messaging.Attachment", on_delete=models.CASCADE, primary_key=True,
+        related_name="dlp_scan",
+    )
+    # [{"kind": "bsn", "confidence": 0.95, "count": 2}, {"kind": "not_scanned", ..., "reason": ""}]
+    findings = models.JSONField(default=list)
+    scanned_at = models.DateTimeField(default=timezone.now)
+
+
+class MessageScan(models.Model):
+    """What the scan found in a guest's reply when it arrived, for the staff reading it: kinds
+    and counts per part (body or attachment), no content."""
+
+    message = models.OneToOneField(
+        "messaging.Message", on_delete=models.CASCADE, primary_key=True, related_name="dlp_scan"
+    )
+    # [{"kind": "bsn", "where": "body", "name": "", "count": 1}, ...]
+    findings = models.JSONField(default=list)
+    scanned_at = models.DateTimeField(default=timezone.now)
+
+
+class AllowedValue(models.Model):
+    """A value an organisation marked as "not sensitive" for one kind ("this is not a BSN").
+
+    Only a keyed hash of the normalised value is stored (``zegel.dlp.allowlist``), never the
+    value: the list itself must not become a list of BSNs. The built-in lists are not touched.
+    """
+
+    organisation = models.ForeignKey(
+        "orgs.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=120)
+    value_hash = models.CharField(max_length=64)  # HMAC-SHA256, hex
+    created_by = models.ForeignKey(
+        "orgs.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "kind", "value_hash"], name="dlp_allowed_value_per_org"
             ),
         ]

@@ -20,7 +20,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from zegel.audit.log import record, staff_actor
-from zegel.dlp import extract, history, isolation, rules
+from zegel.dlp import allowlist, extract, history, isolation, rules
 from zegel.dlp.detectors import scan_text
 from zegel.dlp.findings import NOT_SCANNED, REPORT_THRESHOLD, Finding
 from zegel.dlp.medical import TermSet, default_terms
@@ -120,6 +120,10 @@ class DlpResult:
                     "confidence": f.finding.confidence,
                     "detail": f.finding.detail,
                     "text": finding_text(f),
+                    "reasons": [
+                        {"code": code, "value": value, "text": reason_text(code, value)}
+                        for code, value in f.finding.reasons
+                    ],
                 }
                 for f in self.findings
             ],
@@ -165,7 +169,23 @@ class DlpRefused(ActionError):
         ]
 
 
-def _kind_label(kind: str) -> str:
+def not_label(kind: str) -> str:
+    """The button that marks a finding as a false positive: "This is not a BSN"."""
+    labels = {
+        "bsn": _("This is not a BSN"),
+        "iban": _("This is not a bank account number"),
+        "passport_nl": _("This is not a passport or ID-card number"),
+        "payment_card": _("This is not a payment card number"),
+        "phone_nl": _("This is not a phone number"),
+        "date_of_birth": _("This is not a date of birth"),
+        "medical": _("This is not medical data"),
+    }
+    if kind.startswith("org:"):
+        return _("This is not a %(pattern)s") % {"pattern": kind[4:]}
+    return labels.get(kind, _("This is not sensitive"))
+
+
+def kind_label(kind: str) -> str:
     labels = {
         "bsn": _("a BSN"),
         "iban": _("a bank account number (IBAN)"),
@@ -181,9 +201,22 @@ def _kind_label(kind: str) -> str:
     return labels.get(kind, kind)
 
 
+def reason_text(code: str, value: str) -> str:
+    """Why a finding was made, for the sender, in the active language."""
+    texts = {
+        "term": _("the term “%(value)s”"),
+        "person": _("about a person (“%(value)s”)"),
+        "audience": _("addressed to many or about an event (“%(value)s”), so only a hint"),
+        "label": _("labelled “%(value)s”"),
+        "column": _("in the column “%(value)s”"),
+        "checksum": _("passes the %(value)s"),
+    }
+    return texts.get(code, "%(value)s") % {"value": value}
+
+
 def finding_text(located: LocatedFinding) -> str:
     """One finding for the sender, in the active language: what, and where."""
-    what = _kind_label(located.finding.kind)
+    what = kind_label(located.finding.kind)
     if located.where == "subject":
         return _("%(what)s in the subject") % {"what": what}
     if located.where == "body":
@@ -203,6 +236,11 @@ def _rule_text(result: rules.RuleResult) -> str:
 
 def _unscanned_note() -> str:
     return _("Part of this message could not be checked, so it is treated as sensitive.")
+
+
+def summary_is_sensitive(counts: dict[str, int]) -> bool:
+    """``_is_sensitive`` for kept counts of findings that were all above the threshold."""
+    return any(kind in rules.SENSITIVE_KINDS or kind == NOT_SCANNED for kind in counts)
 
 
 def _is_sensitive(findings: Sequence[Finding]) -> bool:
@@ -284,7 +322,24 @@ def _history(sender: User, people: Sequence[DraftRecipient]) -> _History:
 # --- Checking -----------------------------------------------------------------------------
 
 
-def _extract_attachment(attachment: Attachment, meta: AttachmentMeta) -> extract.ExtractResult:
+def scan_for(organisation: Organisation, text: str, *,
+             patterns: Sequence[PatternSpec] | None = None, terms: TermSet | None = None,
+             allowed: set[tuple[str, str]] | None = None) -> list[Finding]:
+    """The organisation's scan of one text: its patterns and terms, less its allow list."""
+    if not text:
+        return []
+    found = scan_text(
+        text,
+        org_patterns=organisation_patterns(organisation) if patterns is None else patterns,
+        terms=organisation_terms(organisation) if terms is None else terms,
+        budget_seconds=TEXT_BUDGET_SECONDS,
+    )
+    if allowed is None:
+        allowed = allowlist.allowed_hashes(organisation)
+    return allowlist.drop_allowed(organisation, text, found, allowed)
+
+
+def extract_attachment(attachment: Attachment, meta: AttachmentMeta) -> extract.ExtractResult:
     """The attachment's text, extracted in a limited child process that is fed the decrypted
     file chunk by chunk: the web process never holds the whole file, nor runs a parser."""
     if meta.size > ATTACHMENT_MAX_BYTES:
@@ -300,13 +355,17 @@ def _extract_attachment(attachment: Attachment, meta: AttachmentMeta) -> extract
 
 
 def _scan_attachments(
-    attachments: Sequence[Attachment], patterns: Sequence[PatternSpec], terms: TermSet
+    organisation: Organisation,
+    attachments: Sequence[Attachment],
+    patterns: Sequence[PatternSpec],
+    terms: TermSet,
+    allowed: set[tuple[str, str]],
 ) -> list[LocatedFinding]:
     found: list[LocatedFinding] = []
     for index, attachment in enumerate(attachments):
         meta = attachment_meta(attachment)
         name = meta.name
-        result = _extract_attachment(attachment, meta)
+        result = extract_attachment(attachment, meta)
         text, scanned, reason = result.text, result.scanned, result.reason
         if not scanned:
             found.append(
@@ -315,9 +374,8 @@ def _scan_attachments(
         if text:
             found.extend(
                 LocatedFinding("attachment", f, index, name)
-                for f in scan_text(
-                    text, org_patterns=patterns, terms=terms, budget_seconds=TEXT_BUDGET_SECONDS
-                )
+                for f in scan_for(organisation, text, patterns=patterns, terms=terms,
+                                  allowed=allowed)
             )
     return found
 
@@ -333,19 +391,25 @@ def check_draft(
     body: str,
     recipients: Sequence[DraftRecipient],
     attachments: Sequence[Attachment] = (),
+    attachment_findings: Sequence[LocatedFinding] | None = None,
 ) -> DlpResult:
-    """Findings, recipient findings and the rules' decision for a draft; writes nothing."""
+    """Findings, recipient findings and the rules' decision for a draft; writes nothing.
+
+    ``attachment_findings`` are the attachments' kept findings (``zegel.dlp.scans``, for the
+    live hints); without them the attachments are extracted and scanned now (a send)."""
     organisation = sender.organisation
     patterns = organisation_patterns(organisation)
     terms = organisation_terms(organisation)
+    allowed = allowlist.allowed_hashes(organisation)
     findings = [
         LocatedFinding(where, f)
         for where, text in (("subject", subject), ("body", body))
-        for f in scan_text(
-            text, org_patterns=patterns, terms=terms, budget_seconds=TEXT_BUDGET_SECONDS
-        )
+        for f in scan_for(organisation, text, patterns=patterns, terms=terms, allowed=allowed)
     ]
-    findings.extend(_scan_attachments(attachments, patterns, terms))
+    if attachment_findings is not None:
+        findings.extend(attachment_findings)
+    else:
+        findings.extend(_scan_attachments(organisation, attachments, patterns, terms, allowed))
 
     # Half-typed addresses in the compose page are skipped, not reported.
     people = [r for r in recipients if "@" in (r.email or "")]

@@ -13,4 +13,6 @@ urlpatterns = [
     path("patterns/<int:pattern_id>/delete", views.pattern_delete, name="pattern_delete"),
     path("terms", views.term_list, name="terms"),
     path("terms/<int:term_id>/remove", views.term_remove, name="term_remove"),
+    path("allowed", views.allowed_list, name="allowed"),
+    path("allowed/<int:entry_id>/remove", views.allowed_remove, name="allowed_remove"),
 ]

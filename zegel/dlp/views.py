@@ -17,8 +17,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from zegel.dlp import patterns, policy, rules
+from zegel.dlp import allowlist, patterns, policy, rules
 from zegel.dlp.models import MAX_POSITION, DlpRule
+from zegel.dlp.service import kind_label
 from zegel.messaging.errors import ActionError
 from zegel.orgs.access import staff_user
 from zegel.orgs.models import User
@@ -318,3 +319,24 @@ def term_remove(request: HttpRequest, term_id: int) -> HttpResponseBase:
     policy.remove_term(staff_user(request), term_id, request=request)
     messages.success(request, _("Term removed."))
     return redirect("dlp_admin:terms")
+
+
+# --- The allow list ------------------------------------------------------------------------
+
+
+@admin_page
+@require_http_methods(["GET"])
+def allowed_list(request: HttpRequest) -> HttpResponseBase:
+    """What the organisation marked "not sensitive": kind, who and when; never a value."""
+    entries = [{"pk": e.pk, "label": kind_label(e.kind), "at": e.created_at,
+                "by": e.created_by.display_name if e.created_by else "—"}
+               for e in allowlist.allowed_of(staff_user(request))]
+    return render(request, "dlp/allowed.html", {"tab": "dlp", "entries": entries})
+
+
+@admin_page
+@require_POST
+def allowed_remove(request: HttpRequest, entry_id: int) -> HttpResponseBase:
+    allowlist.remove_allowed(staff_user(request), entry_id, request=request)
+    messages.success(request, _("The value is reported again."))
+    return redirect("dlp_admin:allowed")

@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from zegel.dlp import scans
 from zegel.files.downloads import download_head_response, download_response
 from zegel.files.uploads import (
     EncryptedUpload,
@@ -248,7 +249,7 @@ def reply(request: HttpRequest, token: str) -> HttpResponseBase:
         for f in request.FILES.getlist("attachments") if isinstance(f, EncryptedUpload)
     ]
     try:
-        actions.reply_as_recipient(recipient, body, attachments, request=request)
+        message = actions.reply_as_recipient(recipient, body, attachments, request=request)
     except actions.LockedOut:
         return _locked(request, recipient)
     except actions.ReplyRefused as exc:
@@ -261,6 +262,8 @@ def reply(request: HttpRequest, token: str) -> HttpResponseBase:
         pending = [(a, content.attachment_name(a)) for a in attachments]
         return _conversation(request, token, recipient, error=exc.message, body=body,
                              pending=pending, status=exc.status)
+    # Scanned on arrival, for the staff who read it and the audit log; never refused for it.
+    scans.scan_guest_reply(message, body, recipient, request=request)
     flash.success(request, _("Your reply was sent securely."))
     return redirect("portal:landing", token=token)
 

@@ -18,7 +18,9 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from zegel.dlp import allowlist, scans
 from zegel.dlp import service as dlp
+from zegel.dlp.findings import NOT_SCANNED, REPORT_THRESHOLD
 from zegel.files.downloads import download_head_response, download_response
 from zegel.files.uploads import (
     EncryptedUpload,
@@ -116,6 +118,10 @@ def _take_attachments(request: HttpRequest, *, field: str = "attachments") -> li
     return kept + new
 
 
+def _staff_may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> int | None:
+    return staff_user(request).organisation_id if request.user.is_authenticated else None
+
+
 def _dlp_confirmed(request: HttpRequest) -> bool:
     return request.POST.get("dlp_confirm") == "1"
 
@@ -132,20 +138,77 @@ def _dlp_context(exc: actions.ActionError) -> dict[str, Any]:
 @never_cache
 @require_POST
 def compose_check(request: HttpRequest) -> JsonResponse:
-    """The compose page's live data-leak hints for the form as typed so far (files are
-    checked when the message is sent)."""
+    """The compose page's live data-leak hints for the form as typed so far. Files count with
+    the findings kept when they were uploaded (compose_attach): no file is read again here."""
+    user = staff_user(request)
     rows = [r for r in _rows_from_post(request) if r.email]
     for row in rows:
         row.method = row.method or ("sms" if row.phone.strip() else "")
     subject = request.POST.get("subject", "")[:actions.MAX_SUBJECT]
     body = request.POST.get("body", "")[:actions.MAX_BODY]
-    result = dlp.check_draft(sender=staff_user(request), subject=subject, body=body,
-                             recipients=rows)
+    drafts = access.draft_attachments(request.POST.getlist("attachment_ids")[:MAX_ROWS],
+                                      user=user, missing_ok=True)
+    result = dlp.check_draft(sender=user, subject=subject, body=body, recipients=rows,
+                             attachments=drafts,
+                             attachment_findings=scans.attachment_findings(drafts))
     answer = result.as_json()
-    texts = list(dict.fromkeys(f["text"] for f in answer["findings"]))
-    answer["summary"] = _("Found: %(items)s.") % {"items": "; ".join(texts)} if texts else ""
+    texts = {"subject": subject, "body": body}
+    for shown, located in zip(answer["findings"], result.findings, strict=True):
+        # What "This is not a BSN" sends back: a signed token, never the value.
+        if located.where in texts and allowlist.markable(located.finding):
+            shown["id"] = allowlist.finding_token(user.organisation, texts[located.where],
+                                                  located.finding)
+            shown["not_label"] = dlp.not_label(located.finding.kind)
+    # Hints below the report threshold (a health word in a newsletter) are not "found".
+    shown_findings = [f for f in answer["findings"]
+                      if f["confidence"] >= REPORT_THRESHOLD or f["kind"] == NOT_SCANNED]
+    answer["findings"] = shown_findings
+    found = list(dict.fromkeys(f["text"] for f in shown_findings))
+    answer["summary"] = _("Found: %(items)s.") % {"items": "; ".join(found)} if found else ""
     answer["hints"] = result.rule_messages()
     return JsonResponse(answer)
+
+
+def _json_error(exc: actions.ActionError) -> JsonResponse:
+    return JsonResponse({"error": exc.message, "field": exc.field}, status=exc.status)
+
+
+@accepts_uploads(_staff_may_upload)
+@login_required
+@never_cache
+@require_POST
+def compose_attach(request: HttpRequest) -> HttpResponseBase:
+    """Files chosen on the compose page, uploaded at once: each becomes a draft attachment and
+    is scanned once, here, so the live hints cover it without reading it again."""
+    if upload_refused(request):
+        return upload_too_large_response(request)
+    uploads = [f for f in request.FILES.getlist("attachments") if isinstance(f, EncryptedUpload)]
+    if not uploads:
+        return _json_error(actions.ActionError(_("Choose a file to attach."),
+                                               field="attachments"))
+    user = staff_user(request)
+    stored = []
+    for upload in uploads:
+        attachment = actions.store_upload(upload, organisation=user.organisation, user=user)
+        scans.scan_upload(attachment)
+        stored.append({"id": str(attachment.pk), "name": content.attachment_name(attachment),
+                       "size": attachment.size})
+    return JsonResponse({"attachments": stored})
+
+
+@login_required
+@never_cache
+@require_POST
+def compose_not_sensitive(request: HttpRequest) -> JsonResponse:
+    """ "This is not a BSN": the finding's value goes on the organisation's allow list."""
+    try:
+        entry = allowlist.mark_not_sensitive(staff_user(request), request.POST.get("finding", ""),
+                                             request=request)
+    except actions.ActionError as exc:
+        return _json_error(exc)
+    return JsonResponse({"kind": entry.kind,
+                         "message": _("Noted: this value is no longer reported as %(what)s.")
+                         % {"what": dlp.kind_label(entry.kind)}})
 
 
 # How long recipients can open a message; afterwards its content is destroyed.
@@ -175,8 +238,6 @@ def _expiry_on(value: str) -> datetime | None:
     return timezone.make_aware(end, timezone.get_current_timezone())
 
 
-def _staff_may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> int | None:
-    return staff_user(request).organisation_id if request.user.is_authenticated else None
 
 
 @accepts_uploads(_staff_may_upload)
@@ -250,8 +311,12 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
     thread = [] if convo.revoked_at else [
         content.open_message(m) for m in convo.messages.select_related(
             "key", "author_user", "author_recipient").prefetch_related("attachments__key")]
+    notes = scans.reply_notes(m.message for m in thread)
     context.update({
         "conversation": convo, "thread": thread,
+        # Each message with what the scan found in it if it is a guest's reply ("a BSN in the
+        # message"), kept when the reply arrived.
+        "entries": [(m, notes.get(m.message.pk, [])) for m in thread],
         "subject": thread[0].subject if thread else content.conversation_subject(convo),
         "status_rows": _status_rows(convo), "tab": "sent",
     })

@@ -59,22 +59,72 @@
   }
 
   // Data-leak hints while the sender types: the form (without files) goes to the server's
-  // check 300 ms after the last change; only the newest answer is shown.
+  // check 300 ms after the last change; only the newest answer is shown. Files are uploaded
+  // as soon as they are chosen and scanned once then; the check names them by id. A finding
+  // can be marked "This is not a BSN" (the organisation's allow list).
   function dlpHints() {
     var box = document.querySelector("[data-dlp-hints][data-check-url]");
     var form = box && box.closest("form");
     if (!form || !window.fetch || !window.FormData) return;
     var confirmBox = form.querySelector("[data-dlp-confirm]");
     var token = form.querySelector("input[name=csrfmiddlewaretoken]");
+    var files = form.querySelector("input[type=file][data-attach-url]");
+    var attached = form.querySelector("[data-attached]");
     var timer = null;
     var latest = 0;
+    var notice = "";
+
+    function post(url, data) {
+      return fetch(url, {
+        method: "POST", body: data, credentials: "same-origin",
+        headers: { "X-CSRFToken": token ? token.value : "" }
+      });
+    }
+
+    function paragraph(text, className) {
+      var p = document.createElement("p");
+      p.textContent = text;
+      if (className) p.className = className;
+      box.appendChild(p);
+    }
+
+    function markButton(finding) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button small";
+      button.textContent = finding.not_label;
+      button.addEventListener("click", function () {
+        var data = new FormData();
+        data.append("finding", finding.id);
+        button.disabled = true;
+        post(box.getAttribute("data-not-sensitive-url"), data).then(function (response) {
+          return response.json();
+        }).then(function (answer) {
+          notice = answer.message || answer.error || "";
+          check();
+        }).catch(function () { button.disabled = false; });
+      });
+      return button;
+    }
 
     function render(result) {
       box.textContent = "";
-      if (result.summary) {
-        var p = document.createElement("p");
-        p.textContent = result.summary;
-        box.appendChild(p);
+      if (notice) paragraph(notice, "dlp-notice");
+      // The findings are listed one by one below; the summary only when there is no list.
+      if (result.summary && !result.findings.length) paragraph(result.summary);
+      // Each finding with why (the term, who it is about, the label) and, where it has a
+      // value, the button that marks it as not sensitive.
+      if (result.findings.length) {
+        var marks = document.createElement("ul");
+        marks.className = "dlp-findings";
+        result.findings.forEach(function (f) {
+          var item = document.createElement("li");
+          var why = (f.reasons || []).map(function (r) { return r.text; }).join("; ");
+          item.appendChild(document.createTextNode(f.text + (why ? " (" + why + ")" : "") + " "));
+          if (f.id) item.appendChild(markButton(f));
+          marks.appendChild(item);
+        });
+        box.appendChild(marks);
       }
       var rules = result.rules.filter(function (r) { return r.action !== "audit"; });
       if (rules.length) {
@@ -97,18 +147,39 @@
       var mine = ++latest;
       var data = new FormData(form);
       data.delete("attachments");
-      fetch(box.getAttribute("data-check-url"), {
-        method: "POST", body: data, credentials: "same-origin",
-        headers: { "X-CSRFToken": token ? token.value : "" }
-      }).then(function (response) {
+      post(box.getAttribute("data-check-url"), data).then(function (response) {
         return response.ok ? response.json() : null;
       }).then(function (result) {
         if (result && mine === latest) render(result);
       }).catch(function () { /* hints are a help; sending checks again */ });
     }
 
+    function upload() {
+      if (!files.files.length) return;
+      var data = new FormData();
+      Array.prototype.forEach.call(files.files, function (f) { data.append("attachments", f); });
+      post(files.getAttribute("data-attach-url"), data).then(function (response) {
+        return response.json().then(function (answer) { return { ok: response.ok, answer: answer }; });
+      }).then(function (reply) {
+        if (!reply.ok) { notice = reply.answer.error || ""; check(); return; }
+        reply.answer.attachments.forEach(function (a) {
+          var item = document.createElement("li");
+          item.textContent = a.name;
+          var id = document.createElement("input");
+          id.type = "hidden"; id.name = "attachment_ids"; id.value = a.id;
+          item.appendChild(id);
+          attached.appendChild(item);
+        });
+        attached.hidden = false;
+        files.value = "";  // sent already: the form names them by id from now on
+        check();
+      }).catch(function () { /* the files stay chosen and go with the form */ });
+    }
+
     function later(event) {
-      if (event.target && (event.target.type === "file" || event.target.name === "dlp_confirm")) {
+      if (event.target && event.target.name === "dlp_confirm") return;
+      if (event.target && event.target.type === "file") {
+        if (event.type === "change" && files && attached && event.target === files) upload();
         return;
       }
       window.clearTimeout(timer);
