@@ -53,6 +53,7 @@ MIB = 1024 * 1024
 BUFFER_SIZE = 64 * MIB
 PIECE = 1 * MIB
 HOST = "127.0.0.1"
+CHECKOUT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 60.0
 CLI_TIMEOUT = 120.0
 # Socket timeout for one read or write; a whole transfer of 1 GiB may take longer than this.
@@ -118,6 +119,21 @@ def _status_kb(pid: int, field: str) -> int:
 
 def tree_kb(root: int, field: str) -> int:
     return sum(_status_kb(pid, field) for pid in _tree(root))
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(root: int) -> float:
+    """User + system CPU seconds used so far by the process tree (all threads)."""
+    total = 0
+    for pid in _tree(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / CLOCK_TICKS
 
 
 def reset_hwm(root: int) -> bool:
@@ -345,6 +361,23 @@ def stop(server: subprocess.Popen[bytes]) -> None:
         pass
 
 
+@dataclass
+class Leg:
+    """One server's round trip: wall seconds and the server's CPU seconds per direction."""
+    up: float
+    down: float
+    up_cpu: float
+    down_cpu: float
+
+
+@dataclass
+class Round:
+    nginx: Leg
+    zegel: Leg
+    copy: float
+    peak_rss_kb: int
+
+
 # --- The nginx reference -------------------------------------------------------------------
 
 NGINX_INSTALL_HINT = ("nginx not found: install it with `apt-get install -y nginx` (or "
@@ -430,19 +463,23 @@ class Nginx:
             time.sleep(0.1)
         raise SystemExit(f"nginx did not answer within {STARTUP_TIMEOUT:.0f} s")
 
-    def round_trip(self, source: Source, expected: str) -> tuple[float, float]:
+    def round_trip(self, source: Source, expected: str) -> Leg:
+        assert self.process is not None
         name = f"bench-{uuid.uuid4().hex}.bin"
+        cpu0 = tree_cpu(self.process.pid)
         put_s = put(self.port, f"/{name}", source)
+        cpu1 = tree_cpu(self.process.pid)
         started = time.perf_counter()
         with open(self.files / name, "rb") as stored:
             os.fsync(stored.fileno())
         upload_s = put_s + time.perf_counter() - started
         got, total, download_s = fetch(self.port, f"/{name}", {})
+        cpu2 = tree_cpu(self.process.pid)
         (self.files / name).unlink()
         if total != source.size or got != expected:
             raise SystemExit(f"nginx: got back {total} bytes with sha256 {got}; expected "
                              f"{source.size} bytes with sha256 {expected}")
-        return upload_s, download_s
+        return Leg(upload_s, download_s, cpu1 - cpu0, cpu2 - cpu1)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -451,16 +488,6 @@ class Nginx:
 
 
 # --- The run -------------------------------------------------------------------------------
-
-@dataclass
-class Round:
-    nginx_up: float
-    nginx_down: float
-    zegel_up: float
-    zegel_down: float
-    copy: float
-    peak_rss_kb: int
-
 
 def rate(size: int, seconds: float) -> float:
     """MiB per second."""
@@ -473,9 +500,11 @@ class Zegel:
         self.port, self.token, self.session = port, token, session
         self.sampler, self.data_dir = sampler, data_dir
 
-    def round_trip(self, label: str, source: Source, expected: str) -> tuple[float, float, int]:
+    def round_trip(self, label: str, source: Source, expected: str) -> tuple[Leg, int]:
         self.sampler.take_peak()
+        cpu0 = tree_cpu(self.sampler.root)
         meta, upload_s = upload(self.port, self.token, source)
+        cpu1 = tree_cpu(self.sampler.root)
         if meta["size"] != source.size or meta["sha256"] != expected:
             raise SystemExit(f"{label}: Zegel stored {meta['size']} bytes, sha256 "
                              f"{meta['sha256']}; sent {source.size} bytes, sha256 {expected}")
@@ -485,15 +514,17 @@ class Zegel:
                             "access_code": "abcdef123"}],
             "attachments": [meta["id"]],
         })
+        cpu2 = tree_cpu(self.sampler.root)
         got, total, download_s = fetch(
             self.port, f"/c/{message['conversation_id']}/a/{meta['id']}",
             self.session.headers())
+        cpu3 = tree_cpu(self.sampler.root)
         peak = self.sampler.take_peak()
         if total != source.size or got != expected:
             raise SystemExit(f"{label}: Zegel sent back {total} bytes with sha256 {got}; "
                              f"expected {source.size} bytes with sha256 {expected}")
         self.drop_blobs()
-        return upload_s, download_s, peak
+        return Leg(upload_s, download_s, cpu1 - cpu0, cpu3 - cpu2), peak
 
     def drop_blobs(self) -> None:
         """Delete the stored ciphertext of finished rounds: the disk holds one file at a time
@@ -509,36 +540,34 @@ def spread(values: list[float]) -> str:
 
 def report(size: int, rounds: list[Round], small_peak_kb: int, idle_kb: int) -> float:
     mib = size / MIB
+    gib = size / (1024 * MIB)
     print()
-    print(f"{size // MIB} MiB per transfer; MB/s = MiB per second; round trip = size / "
+    print(f"{size // MIB} MiB per transfer; MB/s = MiB per second; rt (round trip) = size / "
           "(upload time + download time)")
     print(f"{'round':<6}{'nginx up':>10}{'down':>8}{'rt':>8}{'zegel up':>10}{'down':>8}"
           f"{'rt':>8}{'plain copy':>12}{'zegel/nginx':>13}{'zegel/plain':>13}"
           f"{'nginx/plain':>13}")
-    table: dict[str, list[float]] = {k: [] for k in (
-        "nginx upload", "nginx download", "nginx round trip", "zegel upload",
-        "zegel download", "zegel round trip", "plain copy", "zegel/nginx", "zegel/plain",
-        "nginx/plain")}
+    table: dict[str, list[float]] = {}
     for i, r in enumerate(rounds, 1):
-        n_rt = rate(size, r.nginx_up + r.nginx_down)
-        z_rt = rate(size, r.zegel_up + r.zegel_down)
-        plain = rate(size, r.copy)
-        row = {"nginx upload": rate(size, r.nginx_up), "nginx download": rate(size, r.nginx_down),
-               "nginx round trip": n_rt, "zegel upload": rate(size, r.zegel_up),
-               "zegel download": rate(size, r.zegel_down), "zegel round trip": z_rt,
-               "plain copy": plain, "zegel/nginx": z_rt / n_rt, "zegel/plain": z_rt / plain,
-               "nginx/plain": n_rt / plain}
+        n, z = r.nginx, r.zegel
+        n_rt, z_rt, plain = rate(size, n.up + n.down), rate(size, z.up + z.down), rate(
+            size, r.copy)
+        row = {"nginx upload MB/s": rate(size, n.up), "nginx download MB/s": rate(size, n.down),
+               "nginx round trip MB/s": n_rt, "Zegel upload MB/s": rate(size, z.up),
+               "Zegel download MB/s": rate(size, z.down), "Zegel round trip MB/s": z_rt,
+               "plain copy MB/s": plain, "Zegel/nginx": z_rt / n_rt, "Zegel/plain": z_rt / plain,
+               "nginx/plain": n_rt / plain,
+               "nginx CPU s/GiB up": n.up_cpu / gib, "nginx CPU s/GiB down": n.down_cpu / gib,
+               "Zegel CPU s/GiB up": z.up_cpu / gib, "Zegel CPU s/GiB down": z.down_cpu / gib}
         for key, value in row.items():
-            table[key].append(value)
-        print(f"{i:<6}{row['nginx upload']:>10.1f}{row['nginx download']:>8.1f}{n_rt:>8.1f}"
-              f"{row['zegel upload']:>10.1f}{row['zegel download']:>8.1f}{z_rt:>8.1f}"
-              f"{plain:>12.1f}{row['zegel/nginx']:>13.2f}{row['zegel/plain']:>13.2f}"
-              f"{row['nginx/plain']:>13.2f}")
+            table.setdefault(key, []).append(value)
+        print(f"{i:<6}{rate(size, n.up):>10.1f}{rate(size, n.down):>8.1f}{n_rt:>8.1f}"
+              f"{rate(size, z.up):>10.1f}{rate(size, z.down):>8.1f}{z_rt:>8.1f}"
+              f"{plain:>12.1f}{z_rt / n_rt:>13.2f}{z_rt / plain:>13.2f}{n_rt / plain:>13.2f}")
     print()
-    print(f"{'over ' + str(len(rounds)) + ' rounds':<22}{'median':>8}  {'range':>8}")
+    print(f"{'over ' + str(len(rounds)) + ' rounds':<24}{'median':>8}  {'range':>8}")
     for key, values in table.items():
-        unit = "" if "/" in key else " MB/s"
-        print(f"{key + unit:<22}{spread(values)}")
+        print(f"{key:<24}{spread(values)}")
     print()
     peak_kb = max(r.peak_rss_kb for r in rounds)
     growth = (peak_kb - small_peak_kb) / 1024
@@ -546,21 +575,25 @@ def report(size: int, rounds: list[Round], small_peak_kb: int, idle_kb: int) -> 
           f"{small_peak_kb / 1024:.1f} MB with the small file, {peak_kb / 1024:.1f} MB with "
           f"{mib:.0f} MiB: growth {growth:+.1f} MB "
           f"({'OK' if growth <= 100 else 'OVER the 100 MB budget'})")
-    ratio = statistics.median(table["zegel/nginx"])
+    ratios = table["Zegel/nginx"]
+    ratio = statistics.median(ratios)
     print(f"Zegel round trip / nginx round trip: median {ratio:.2f}, range "
-          f"{min(table['zegel/nginx']):.2f} - {max(table['zegel/nginx']):.2f} "
+          f"{min(ratios):.2f} - {max(ratios):.2f} "
           f"({'OK' if ratio >= 0.5 else 'below the 0.5 target'})")
-    print(f"Zegel round trip / plain copy:       median "
-          f"{statistics.median(table['zegel/plain']):.2f}, range "
-          f"{min(table['zegel/plain']):.2f} - {max(table['zegel/plain']):.2f}")
+    to_plain = table["Zegel/plain"]
+    print(f"Zegel round trip / plain copy:       median {statistics.median(to_plain):.2f}, "
+          f"range {min(to_plain):.2f} - {max(to_plain):.2f}")
     print("nginx upload = PUT + fsync of the stored file; Zegel fsyncs before its 201; plain "
-          "copy = write + fsync to a file in the data dir.")
+          "copy = write + fsync to a file in the data dir. CPU s/GiB = user + system CPU of the "
+          "server's process tree (not the client's) per GiB moved.")
     return ratio
 
 
 def start_zegel(data_dir: Path) -> tuple[subprocess.Popen[bytes], int, str, str]:
     port = free_port()
-    env = {**os.environ, "ZEGEL_DATA_DIR": str(data_dir),
+    # The checkout this file is in, not whatever copy of zegel the interpreter would import.
+    path = os.pathsep.join(filter(None, (str(CHECKOUT), os.environ.get("PYTHONPATH"))))
+    env = {**os.environ, "ZEGEL_DATA_DIR": str(data_dir), "PYTHONPATH": path,
            "ZEGEL_BASE_URL": f"http://{HOST}:{port}", "ZEGEL_LOG_LEVEL": "WARNING"}
     env.pop("ZEGEL_DEBUG", None)
     env.pop("DATABASE_URL", None)
@@ -619,16 +652,16 @@ def main(argv: list[str] | None = None) -> int:
         try:
             small = Source(args.small_mib * MIB, buffer)
             print(f"warm-up: Zegel round trip of {args.small_mib} MiB", flush=True)
-            _, _, small_peak = zegel.round_trip("small", small, small.sha256())
+            _, small_peak = zegel.round_trip("small", small, small.sha256())
             source = Source(args.size_mib * MIB, buffer)
             expected = source.sha256()
             for i in range(1, args.rounds + 1):
                 print(f"round {i}/{args.rounds}: nginx, Zegel, plain copy of {args.size_mib} "
                       "MiB ...", flush=True)
-                nginx_up, nginx_down = nginx.round_trip(source, expected)
-                zegel_up, zegel_down, peak = zegel.round_trip(f"round {i}", source, expected)
+                nginx_leg = nginx.round_trip(source, expected)
+                zegel_leg, peak = zegel.round_trip(f"round {i}", source, expected)
                 copy = plain_copy(data_dir / "plain-copy.bin", source)
-                rounds.append(Round(nginx_up, nginx_down, zegel_up, zegel_down, copy, peak))
+                rounds.append(Round(nginx_leg, zegel_leg, copy, peak))
         finally:
             sampler.stopped.set()
             sampler.join(timeout=5)
