@@ -36,6 +36,7 @@ __all__ = [
     "FORMAT_VERSION",
     "HEADER_SIZE",
     "LEGACY_VERSION",
+    "SEALED_CHUNK_SIZE",
     "DecryptionError",
     "Decryptor",
     "Encryptor",
@@ -57,6 +58,8 @@ DEK_SIZE = 32
 OBJECT_ID_SIZE = 16
 
 _SEALED_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE
+# A full chunk as stored: what a reader of whole chunks reads at a time (or a multiple of it).
+SEALED_CHUNK_SIZE: int = _SEALED_CHUNK_SIZE
 # Chunks sealed or opened per output copy: bounds the reusable scratch buffer at about 1 MiB.
 _BATCH_CHUNKS = 16
 _COUNTER_SIZE = 11
@@ -364,7 +367,7 @@ def decrypt_bytes(dek: bytes, object_id: bytes, ciphertext: bytes, *, context: b
     return body + decryptor.finalize()
 
 
-def iter_decrypt(dek: bytes, object_id: bytes, chunks: Iterable[bytes], *,
+def iter_decrypt(dek: bytes, object_id: bytes, chunks: Iterable[_Bytes], *,
                  context: bytes = b"", version: int = FORMAT_VERSION) -> Iterator[bytes]:
     """Yield plaintext as each chunk authenticates; raise DecryptionError at the end if the
     object was truncated or extended.
