@@ -37,7 +37,7 @@ class BlobWriter:
         self._file: BinaryIO | None = os.fdopen(fd, "wb")
         self.bytes_written = 0
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         if self._file is None:
             raise BlobError("writer is closed")
         self._file.write(data)
