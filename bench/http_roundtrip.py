@@ -1,6 +1,7 @@
 """HTTP round trip of one large file: Zegel against nginx and a plain copy, interleaved.
 
     .venv/bin/python bench/http_roundtrip.py [--size-mib 1024] [--rounds 5] [--small-mib 10]
+        [--baseline OTHER_CHECKOUT]
 
 Starts, each in a fresh temporary dir, Zegel (migrate, createorg, createuser, token create,
 `zegel serve` with one gunicorn worker) and a private nginx (its own config, loopback port,
@@ -13,15 +14,20 @@ order:
 2. Zegel round trip: upload to POST /api/v1/attachments (multipart field `file`), a message
    with it through POST /api/v1/messages (not timed), the download from the sender web app's
    /c/<conversation>/a/<attachment>; SHA-256 compared;
-3. plain copy: write + fsync of the same bytes to a file in the data dir.
+3. with --baseline, the same Zegel round trip against a second `zegel serve` started from
+   another checkout (the code before a change), for a before/after ratio from the same rounds;
+   the two Zegels swap places every round;
+4. plain copy: write + fsync of the same bytes to a file in the temporary dir.
 
 Every body is produced on the fly from a repeating 64 MiB random buffer with an explicit
-Content-Length. Rounds interleave the three, so a slow phase of the (virtual) disk or of the
-other jobs on the machine hits all of them; the figures are medians over the rounds with their
-range, and the ratios are taken per round. A small Zegel round trip first warms the worker up
-and gives the memory baseline: a thread samples the resident memory (VmRSS) of the server's
-process tree every 50 ms, and the peak growth from the small to the big files must stay under
-100 MB. Everything has a timeout; both servers are always stopped at the end.
+Content-Length. Rounds interleave the servers and the copy, so a slow phase of the (virtual)
+disk or of the other jobs on the machine hits all of them; the figures are medians over the
+rounds with their range, and the ratios are taken per round. The servers' CPU time (user +
+system of the process tree, from /proc) is reported per GiB in each direction. A small Zegel
+round trip first warms the worker up and gives the memory baseline: a thread samples the
+resident memory (VmRSS) of the server's process tree every 50 ms, and the peak growth from the
+small to the big file must stay under 100 MB. Everything has a timeout; all servers are
+always stopped at the end. nginx missing: a one-line error says how to install it.
 """
 
 from __future__ import annotations
@@ -372,8 +378,7 @@ class Leg:
 
 @dataclass
 class Round:
-    nginx: Leg
-    zegel: Leg
+    legs: dict[str, Leg]  # "nginx", "Zegel" and, with --baseline, "baseline"
     copy: float
     peak_rss_kb: int
 
@@ -538,36 +543,48 @@ def spread(values: list[float]) -> str:
     return (f"{statistics.median(values):8.2f}  {min(values):8.2f} - {max(values):<8.2f}")
 
 
-def report(size: int, rounds: list[Round], small_peak_kb: int, idle_kb: int) -> float:
+def report(size: int, rounds: list[Round], small_peak_kb: int, idle_kb: int,
+           baseline: Path | None) -> float:
     mib = size / MIB
     gib = size / (1024 * MIB)
+    names = list(rounds[0].legs)
     print()
     print(f"{size // MIB} MiB per transfer; MB/s = MiB per second; rt (round trip) = size / "
           "(upload time + download time)")
-    print(f"{'round':<6}{'nginx up':>10}{'down':>8}{'rt':>8}{'zegel up':>10}{'down':>8}"
-          f"{'rt':>8}{'plain copy':>12}{'zegel/nginx':>13}{'zegel/plain':>13}"
-          f"{'nginx/plain':>13}")
+    if baseline is not None:
+        print(f"baseline = Zegel from {baseline}, run in the same rounds")
+    print(f"{'round':<6}" + "".join(f"{n + ' up':>14}{'down':>8}{'rt':>8}" for n in names)
+          + f"{'plain copy':>12}")
     table: dict[str, list[float]] = {}
     for i, r in enumerate(rounds, 1):
-        n, z = r.nginx, r.zegel
-        n_rt, z_rt, plain = rate(size, n.up + n.down), rate(size, z.up + z.down), rate(
-            size, r.copy)
-        row = {"nginx upload MB/s": rate(size, n.up), "nginx download MB/s": rate(size, n.down),
-               "nginx round trip MB/s": n_rt, "Zegel upload MB/s": rate(size, z.up),
-               "Zegel download MB/s": rate(size, z.down), "Zegel round trip MB/s": z_rt,
-               "plain copy MB/s": plain, "Zegel/nginx": z_rt / n_rt, "Zegel/plain": z_rt / plain,
-               "nginx/plain": n_rt / plain,
-               "nginx CPU s/GiB up": n.up_cpu / gib, "nginx CPU s/GiB down": n.down_cpu / gib,
-               "Zegel CPU s/GiB up": z.up_cpu / gib, "Zegel CPU s/GiB down": z.down_cpu / gib}
+        row: dict[str, float] = {}
+        line = f"{i:<6}"
+        for name, leg in r.legs.items():
+            rt = rate(size, leg.up + leg.down)
+            row[f"{name} upload MB/s"] = rate(size, leg.up)
+            row[f"{name} download MB/s"] = rate(size, leg.down)
+            row[f"{name} round trip MB/s"] = rt
+            line += f"{rate(size, leg.up):>14.1f}{rate(size, leg.down):>8.1f}{rt:>8.1f}"
+        plain = rate(size, r.copy)
+        row["plain copy MB/s"] = plain
+        print(line + f"{plain:>12.1f}")
+        row["Zegel/nginx"] = row["Zegel round trip MB/s"] / row["nginx round trip MB/s"]
+        row["Zegel/plain copy"] = row["Zegel round trip MB/s"] / plain
+        row["nginx/plain copy"] = row["nginx round trip MB/s"] / plain
+        if "baseline" in r.legs:
+            row["Zegel/baseline"] = (row["Zegel round trip MB/s"]
+                                     / row["baseline round trip MB/s"])
+            row["baseline/nginx"] = (row["baseline round trip MB/s"]
+                                     / row["nginx round trip MB/s"])
+        for name, leg in r.legs.items():
+            row[f"{name} CPU s/GiB up"] = leg.up_cpu / gib
+            row[f"{name} CPU s/GiB down"] = leg.down_cpu / gib
         for key, value in row.items():
             table.setdefault(key, []).append(value)
-        print(f"{i:<6}{rate(size, n.up):>10.1f}{rate(size, n.down):>8.1f}{n_rt:>8.1f}"
-              f"{rate(size, z.up):>10.1f}{rate(size, z.down):>8.1f}{z_rt:>8.1f}"
-              f"{plain:>12.1f}{z_rt / n_rt:>13.2f}{z_rt / plain:>13.2f}{n_rt / plain:>13.2f}")
     print()
-    print(f"{'over ' + str(len(rounds)) + ' rounds':<24}{'median':>8}  {'range':>8}")
+    print(f"{'over ' + str(len(rounds)) + ' rounds':<27}{'median':>8}  {'range':>8}")
     for key, values in table.items():
-        print(f"{key:<24}{spread(values)}")
+        print(f"{key:<27}{spread(values)}")
     print()
     peak_kb = max(r.peak_rss_kb for r in rounds)
     growth = (peak_kb - small_peak_kb) / 1024
@@ -580,19 +597,23 @@ def report(size: int, rounds: list[Round], small_peak_kb: int, idle_kb: int) -> 
     print(f"Zegel round trip / nginx round trip: median {ratio:.2f}, range "
           f"{min(ratios):.2f} - {max(ratios):.2f} "
           f"({'OK' if ratio >= 0.5 else 'below the 0.5 target'})")
-    to_plain = table["Zegel/plain"]
+    to_plain = table["Zegel/plain copy"]
     print(f"Zegel round trip / plain copy:       median {statistics.median(to_plain):.2f}, "
           f"range {min(to_plain):.2f} - {max(to_plain):.2f}")
+    if "Zegel/baseline" in table:
+        to_base = table["Zegel/baseline"]
+        print(f"Zegel round trip / baseline:         median {statistics.median(to_base):.2f}, "
+              f"range {min(to_base):.2f} - {max(to_base):.2f}")
     print("nginx upload = PUT + fsync of the stored file; Zegel fsyncs before its 201; plain "
-          "copy = write + fsync to a file in the data dir. CPU s/GiB = user + system CPU of the "
-          "server's process tree (not the client's) per GiB moved.")
+          "copy = write + fsync to a file in the data dir.\nCPU s/GiB = user + system CPU of "
+          "the server's process tree (not the client's) per GiB moved.")
     return ratio
 
 
-def start_zegel(data_dir: Path) -> tuple[subprocess.Popen[bytes], int, str, str]:
+def start_zegel(data_dir: Path, checkout: Path) -> tuple[subprocess.Popen[bytes], int, str, str]:
     port = free_port()
-    # The checkout this file is in, not whatever copy of zegel the interpreter would import.
-    path = os.pathsep.join(filter(None, (str(CHECKOUT), os.environ.get("PYTHONPATH"))))
+    # The checkout given, not whatever copy of zegel the interpreter would import.
+    path = os.pathsep.join(filter(None, (str(checkout), os.environ.get("PYTHONPATH"))))
     env = {**os.environ, "ZEGEL_DATA_DIR": str(data_dir), "PYTHONPATH": path,
            "ZEGEL_BASE_URL": f"http://{HOST}:{port}", "ZEGEL_LOG_LEVEL": "WARNING"}
     env.pop("ZEGEL_DEBUG", None)
@@ -614,6 +635,23 @@ def start_zegel(data_dir: Path) -> tuple[subprocess.Popen[bytes], int, str, str]
     return server, port, token, password
 
 
+def launch(data_dir: Path, checkout: Path, servers: list[subprocess.Popen[bytes]],
+           ) -> tuple[Zegel, int]:
+    """Start a Zegel from `checkout`, log in; answers it and its idle RSS (KiB)."""
+    data_dir.mkdir()
+    server, port, token, password = start_zegel(data_dir, checkout)
+    servers.append(server)
+    wait_healthy(port, server)
+    session = Session(port)
+    session.log_in("bench@bench.example", password)
+    idle_kb = tree_kb(server.pid, "VmRSS")
+    sampler = Sampler(server.pid)
+    sampler.start()
+    print(f"zegel serve from {checkout} (gunicorn, 1 worker, pid {server.pid}) on "
+          f"{HOST}:{port}", flush=True)
+    return Zegel(port, token, session, sampler, data_dir), idle_kb
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=1024, help="the big file (MiB)")
@@ -621,60 +659,69 @@ def main(argv: list[str] | None = None) -> int:
                         help="rounds of nginx, Zegel, plain copy (default 5)")
     parser.add_argument("--small-mib", type=int, default=10,
                         help="the warm-up file that gives the memory baseline (MiB)")
+    parser.add_argument("--baseline", type=Path, default=None, metavar="CHECKOUT",
+                        help="also run Zegel from this other checkout (e.g. `git worktree add "
+                             "/tmp/base main`), in the same rounds, for a before/after ratio")
     parser.add_argument("--keep", action="store_true", help="keep the temporary dirs")
     args = parser.parse_args(argv)
     if args.size_mib < 1 or args.small_mib < 1 or args.rounds < 1:
         parser.error("--size-mib, --small-mib and --rounds must be at least 1")
+    if args.baseline is not None and not (args.baseline / "zegel" / "cli.py").is_file():
+        parser.error(f"--baseline {args.baseline}: not a Zegel checkout (no zegel/cli.py)")
     nginx_binary()  # fail before anything starts
 
     work = Path(tempfile.mkdtemp(prefix="zegel-bench-"))
-    data_dir = work / "zegel"
-    data_dir.mkdir()
-    server: subprocess.Popen[bytes] | None = None
+    servers: list[subprocess.Popen[bytes]] = []
+    zegels: list[Zegel] = []
     nginx = Nginx(work / "nginx")
-    log_path = data_dir / "serve.log"
     try:
         nginx.start()
-        server, port, token, password = start_zegel(data_dir)
-        wait_healthy(port, server)
-        session = Session(port)
-        session.log_in("bench@bench.example", password)
-        idle_kb = tree_kb(server.pid, "VmRSS")
-        print(f"zegel serve (gunicorn, 1 worker, pid {server.pid}) on {HOST}:{port}; "
-              f"nginx (pid {nginx.process.pid if nginx.process else '?'}) on "
+        print(f"nginx (pid {nginx.process.pid if nginx.process else '?'}) on "
               f"{HOST}:{nginx.port}; dir {work}", flush=True)
+        zegel, idle_kb = launch(work / "zegel", CHECKOUT, servers)
+        zegels.append(zegel)
+        base: Zegel | None = None
+        if args.baseline is not None:
+            base, _ = launch(work / "baseline", args.baseline.resolve(), servers)
+            zegels.append(base)
 
         buffer = os.urandom(BUFFER_SIZE)
-        sampler = Sampler(server.pid)
-        sampler.start()
-        zegel = Zegel(port, token, session, sampler, data_dir)
         rounds: list[Round] = []
-        try:
-            small = Source(args.small_mib * MIB, buffer)
-            print(f"warm-up: Zegel round trip of {args.small_mib} MiB", flush=True)
-            _, small_peak = zegel.round_trip("small", small, small.sha256())
-            source = Source(args.size_mib * MIB, buffer)
-            expected = source.sha256()
-            for i in range(1, args.rounds + 1):
-                print(f"round {i}/{args.rounds}: nginx, Zegel, plain copy of {args.size_mib} "
-                      "MiB ...", flush=True)
-                nginx_leg = nginx.round_trip(source, expected)
-                zegel_leg, peak = zegel.round_trip(f"round {i}", source, expected)
-                copy = plain_copy(data_dir / "plain-copy.bin", source)
-                rounds.append(Round(nginx_leg, zegel_leg, copy, peak))
-        finally:
-            sampler.stopped.set()
-            sampler.join(timeout=5)
-        report(source.size, rounds, small_peak, idle_kb)
+        small = Source(args.small_mib * MIB, buffer)
+        print(f"warm-up: Zegel round trip of {args.small_mib} MiB", flush=True)
+        _, small_peak = zegel.round_trip("small", small, small.sha256())
+        if base is not None:
+            base.round_trip("small", small, small.sha256())
+        source = Source(args.size_mib * MIB, buffer)
+        expected = source.sha256()
+        order = "nginx, Zegel" + (" and baseline (swapping)" if base else "") + ", plain copy"
+        for i in range(1, args.rounds + 1):
+            print(f"round {i}/{args.rounds}: {order} of {args.size_mib} MiB ...", flush=True)
+            legs = {"nginx": nginx.round_trip(source, expected)}
+            # The two Zegels swap places every round, so neither always follows nginx.
+            if base is not None and i % 2 == 0:
+                legs["baseline"], _ = base.round_trip(f"round {i}", source, expected)
+            legs["Zegel"], peak = zegel.round_trip(f"round {i}", source, expected)
+            if base is not None and i % 2 == 1:
+                legs["baseline"], _ = base.round_trip(f"round {i}", source, expected)
+            legs = {name: legs[name] for name in ("nginx", "Zegel", "baseline") if name in legs}
+            copy = plain_copy(work / "plain-copy.bin", source)
+            rounds.append(Round(legs, copy, peak))
+        report(source.size, rounds, small_peak, idle_kb, args.baseline)
         print("sha256 of every download matched its upload.")
         return 0
     except BaseException:
-        if log_path.exists():
-            print("--- serve.log (last lines) ---\n" + "\n".join(
-                log_path.read_text(errors="replace").splitlines()[-30:]), file=sys.stderr)
+        for z in zegels:
+            log_path = z.data_dir / "serve.log"
+            if log_path.exists():
+                print(f"--- {log_path} (last lines) ---\n" + "\n".join(
+                    log_path.read_text(errors="replace").splitlines()[-30:]), file=sys.stderr)
         raise
     finally:
-        if server is not None:
+        for z in zegels:
+            z.sampler.stopped.set()
+            z.sampler.join(timeout=5)
+        for server in servers:
             stop(server)
         nginx.stop()
         if args.keep:

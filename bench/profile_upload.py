@@ -11,9 +11,10 @@ Then it reads the stored file back the way a download does
 (zegel.messaging.content.iter_attachment) and sends every piece into a socket pair whose other
 end a thread drains, as gunicorn writes a streamed response. Prints, per round and direction,
 the wall time and the CPU time of the thread doing the server's work, per GiB. With
---profile, the last round runs under cProfile (upload and download separately) and the top
-functions by own time are printed (cProfile itself slows Python-level code down, so read its
-shares, not its seconds).
+--profile, the last round runs under cProfile (upload and download separately, timed by
+the thread's CPU clock, so waits do not count) and the top functions by own time are
+printed (cProfile itself slows Python-level code down, so read its shares, not its seconds).
+The stored file is deleted after each round.
 """
 
 from __future__ import annotations
@@ -179,7 +180,7 @@ def main() -> int:
                 return download(meta["id"])
 
             for direction, run in (("upload", up), ("download", down)):
-                profiler = cProfile.Profile() if profiled else None
+                profiler = cProfile.Profile(time.thread_time) if profiled else None
                 cpu0, wall0 = time.thread_time(), time.perf_counter()
                 if profiler:
                     profiler.enable()
@@ -197,6 +198,10 @@ def main() -> int:
                     pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
                 else:
                     per_gib[direction].append(rate)
+            # One stored file at a time: growing the page cache round after round makes the
+            # writes of later rounds cost more (memory touched for the first time).
+            for blob in (data_dir / "blobs").glob("*/*"):
+                blob.unlink()
         for direction, values in per_gib.items():
             if values:
                 print(f"{direction} CPU s/GiB (the server's thread): median "
