@@ -29,9 +29,9 @@ from zegel.orgs.models import User
 
 SEALED_CHUNK = CHUNK_SIZE + 16
 FILE = bytes(range(256)) * (3 * CHUNK_SIZE // 256 - 100)  # three chunks, the last one short
-# Downloads read 16 stored chunks at a time: this one needs two reads, the last chunk short.
+# Downloads read 8 stored chunks at a time: this one needs three reads, the last chunk short.
 BIG_FILE = bytes(range(256)) * (20 * CHUNK_SIZE // 256 - 100)
-# A chunk in the second read.
+# A chunk in a later read.
 LATE_CHUNK = 18
 
 
@@ -77,7 +77,7 @@ def _check_cut(received: bytes, data: bytes, altered_chunk: int) -> None:
 def test_a_file_altered_in_its_first_read_gets_the_error_page(sender: User,
                                                               sender_client: Client,
                                                               chunk: int) -> None:
-    """The first read of the stored file (up to 16 chunks) is decrypted before the response
+    """The first read of the stored file (8 chunks) is decrypted before the response
     starts."""
     attachment = _sent_file(sender)
     _flip(attachment, HEADER_SIZE + chunk * SEALED_CHUNK + 100)
