@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit messages lock clean system-deps bench
+.PHONY: run test lint typecheck unit messages lock clean system-deps bench bench-deps
 
 $(STAMP): requirements/base.txt requirements/dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,14 @@ unit: $(STAMP) messages
 test: system-deps $(STAMP) messages lint typecheck
 	ZEGEL_DATA_DIR=$$(mktemp -d /tmp/zegel-test.XXXXXX) tests/postgres.sh $(BIN)/pytest -q -p no:cacheprovider
 
-bench: $(STAMP)
+# The HTTP benchmark compares Zegel with a private nginx it starts itself (no root needed then).
+bench-deps:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { \
+	  echo "Installing: nginx"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	}
+
+bench: bench-deps $(STAMP)
 	$(BIN)/python bench/crypto_write.py
 	$(BIN)/python bench/http_roundtrip.py
 	$(BIN)/python bench/dlp_speed.py

@@ -1,17 +1,18 @@
-"""How much does encryption at rest cost compared with writing plaintext?
+"""How much does encryption at rest cost compared with writing plaintext? Interleaved rounds.
 
-    .venv/bin/python bench/crypto_write.py [--size-mib 1024] [--dir var/bench]
+    .venv/bin/python bench/crypto_write.py [--size-mib 1024] [--rounds 5] [--dir var/bench]
 
-Encrypts SIZE bytes (a 64 MiB random buffer, repeated) in memory only, then writes it and
-reads it back, three times each:
-  encrypt only    Encryptor alone, output discarded: the CPU cost without the disk
+Per round, in this order, on SIZE bytes (a 64 MiB random buffer, repeated, in 1 MiB pieces):
   plain write     1 MiB writes to a file, then fsync
   encrypted write the same data through zegel.crypto.stream.Encryptor, then fsync
+  encrypt only    Encryptor alone, output discarded: the CPU cost without the disk
+  plain read      the plaintext file read back in 1 MiB reads
   decrypted read  the encrypted file read back in 1 MiB reads through Decryptor
-and a plain read of the plaintext file for comparison. Reads right after writes mostly come
-from the page cache, so they measure the CPU side. Prints MB/s (10**6 bytes per second), the
-encrypted/plain ratio and the peak RSS. The files are deleted afterwards. Nothing is asserted:
-timings depend on the machine.
+Rounds interleave the kinds (A B A B ...), so a slow phase of the disk or of other jobs hits
+both sides of a ratio; the ratios encrypted/plain are taken per round, and the figures are
+medians with their range (min - max). Reads right after writes mostly come from the page
+cache, so they measure the CPU side. Prints MB/s (10**6 bytes per second) and the peak RSS.
+The files are deleted afterwards. Nothing is asserted: timings depend on the machine.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from zegel.crypto.stream import Decryptor, Encryptor, ciphertext_size
 MIB = 1024 * 1024
 WRITE_SIZE = MIB
 PATTERN_SIZE = 64 * MIB
-RUNS = 3
 DEK = os.urandom(32)
 OBJECT_ID = os.urandom(16)
 
@@ -100,25 +100,26 @@ def read_decrypted(path: Path) -> int:
     return total
 
 
-def measure(label: str, run: Callable[[], int]) -> float:
-    """Run three times; print each rate and return the median in MB/s."""
-    rates = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        size = run()
-        elapsed = time.perf_counter() - started
-        rates.append(size / elapsed / 1e6)
-    median = statistics.median(rates)
-    runs = "  ".join(f"{rate:8.0f}" for rate in rates)
-    print(f"{label:<16} {runs}   median {median:8.0f} MB/s")
-    return median
+def timed(run: Callable[[], int]) -> float:
+    """One run: MB/s."""
+    started = time.perf_counter()
+    size = run()
+    return size / (time.perf_counter() - started) / 1e6
+
+
+def spread(values: list[float], digits: int = 0) -> str:
+    return (f"median {statistics.median(values):8.{digits}f}   range "
+            f"{min(values):8.{digits}f} - {max(values):<8.{digits}f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=1024, help="data per run (MiB)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument("--dir", type=Path, default=Path("var/bench"), help="where to write")
     args = parser.parse_args()
+    if args.size_mib < 1 or args.rounds < 1:
+        parser.error("--size-mib and --rounds must be at least 1")
     total = args.size_mib * MIB
     args.dir.mkdir(parents=True, exist_ok=True)
     plain_path = args.dir / "plain.bin"
@@ -126,21 +127,41 @@ def main() -> None:
 
     pattern = memoryview(os.urandom(PATTERN_SIZE))
     pieces = _pieces(pattern, total)
+    kinds: dict[str, Callable[[], int]] = {
+        "plain write": lambda: write_plain(plain_path, pieces),
+        "encrypted write": lambda: write_encrypted(encrypted_path, pieces),
+        "encrypt only": lambda: encrypt_only(pieces),
+        "plain read": lambda: read_plain(plain_path),
+        "decrypted read": lambda: read_decrypted(encrypted_path),
+    }
     print(f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs")
-    print(f"{args.size_mib} MiB per run in {WRITE_SIZE // MIB} MiB writes, {RUNS} runs, {args.dir}")
-    print(f"{'':<16} {'run 1':>8}  {'run 2':>8}  {'run 3':>8}")
+    print(f"{args.size_mib} MiB per run in {WRITE_SIZE // MIB} MiB writes, {args.rounds} "
+          f"rounds interleaved, {args.dir}; MB/s = 10**6 bytes per second")
+    print(f"{'round':<7}" + "".join(f"{k:>17}" for k in kinds)
+          + f"{'enc/plain write':>17}{'dec/plain read':>16}")
+    rates: dict[str, list[float]] = {k: [] for k in kinds}
+    write_ratio: list[float] = []
+    read_ratio: list[float] = []
     try:
-        measure("encrypt only", lambda: encrypt_only(pieces))
-        plain = measure("plain write", lambda: write_plain(plain_path, pieces))
-        encrypted = measure("encrypted write", lambda: write_encrypted(encrypted_path, pieces))
-        assert encrypted_path.stat().st_size == ciphertext_size(total)
-        plain_read = measure("plain read", lambda: read_plain(plain_path))
-        decrypted = measure("decrypted read", lambda: read_decrypted(encrypted_path))
+        for i in range(1, args.rounds + 1):
+            row = {}
+            for kind, run in kinds.items():
+                row[kind] = timed(run)
+                rates[kind].append(row[kind])
+            if encrypted_path.stat().st_size != ciphertext_size(total):
+                raise SystemExit("the encrypted file has the wrong size")
+            write_ratio.append(row["encrypted write"] / row["plain write"])
+            read_ratio.append(row["decrypted read"] / row["plain read"])
+            print(f"{i:<7}" + "".join(f"{row[k]:>17.0f}" for k in kinds)
+                  + f"{write_ratio[-1]:>17.2f}{read_ratio[-1]:>16.2f}", flush=True)
     finally:
         plain_path.unlink(missing_ok=True)
         encrypted_path.unlink(missing_ok=True)
-    print(f"encrypted/plain write: {encrypted / plain:.2f}")
-    print(f"decrypted/plain read:  {decrypted / plain_read:.2f}")
+    print()
+    for kind, values in rates.items():
+        print(f"{kind + ' MB/s':<24}{spread(values)}")
+    print(f"{'encrypted/plain write':<24}{spread(write_ratio, 2)}")
+    print(f"{'decrypted/plain read':<24}{spread(read_ratio, 2)}")
     # ru_maxrss is in KiB on Linux (bytes on macOS); the 64 MiB pattern is part of it.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     peak_mib = peak / MIB if sys.platform == "darwin" else peak / 1024

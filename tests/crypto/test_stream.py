@@ -111,6 +111,37 @@ def test_it_accepts_odd_slices_on_both_sides(size: int, slice_sizes: list[int]) 
     assert _decrypt_in_slices(ciphertext, slice_sizes) == plaintext
 
 
+@pytest.mark.parametrize("slice_sizes", [[1], [CHUNK_SIZE], [CHUNK_SIZE + 1], [10**6],
+                                         [17 * CHUNK_SIZE + 5, 3]])
+@pytest.mark.parametrize("size", [0, 5, CHUNK_SIZE, 2 * CHUNK_SIZE + 3, 40 * CHUNK_SIZE + 9])
+def test_update_to_writes_what_update_returns(size: int, slice_sizes: list[int]) -> None:
+    """The upload handler writes sealed chunks straight from the encryptor's buffer."""
+    plaintext = _plaintext(size)
+    reference = _encrypt_in_slices(plaintext, slice_sizes, salt=b"s" * 16)
+    encryptor = Encryptor(DEK, OBJECT_ID, salt=b"s" * 16)
+    written = bytearray(encryptor.header)
+    for piece in _slices(plaintext, slice_sizes):
+        # A view is only valid during the call: copy it, as a file's write does.
+        encryptor.update_to(piece, written.extend)
+    written += encryptor.finalize()
+    assert bytes(written) == reference
+    assert _decrypt_in_slices(bytes(written), [SEALED]) == plaintext
+
+
+def test_update_to_refuses_further_use_after_a_failed_write() -> None:
+    encryptor = Encryptor(DEK, OBJECT_ID)
+
+    def full_disk(_sealed: memoryview) -> None:
+        raise OSError("no space left on device")
+
+    with pytest.raises(OSError, match="no space"):
+        encryptor.update_to(_plaintext(3 * CHUNK_SIZE), full_disk)
+    with pytest.raises(RuntimeError, match="finalized"):
+        encryptor.update(b"more")
+    with pytest.raises(RuntimeError, match="finalized"):
+        encryptor.finalize()
+
+
 def test_it_decrypts_one_byte_at_a_time() -> None:
     plaintext = _plaintext(2 * CHUNK_SIZE + 3)
     ciphertext = encrypt_bytes(DEK, OBJECT_ID, plaintext)

@@ -29,10 +29,14 @@ from zegel.orgs.models import User
 
 SEALED_CHUNK = CHUNK_SIZE + 16
 FILE = bytes(range(256)) * (3 * CHUNK_SIZE // 256 - 100)  # three chunks, the last one short
+# Downloads read 8 stored chunks at a time: this one needs three reads, the last chunk short.
+BIG_FILE = bytes(range(256)) * (20 * CHUNK_SIZE // 256 - 100)
+# A chunk in a later read.
+LATE_CHUNK = 18
 
 
-def _sent_file(sender: User) -> Attachment:
-    attachment = make_attachment(sender, FILE, name="scan.pdf")
+def _sent_file(sender: User, data: bytes = FILE) -> Attachment:
+    attachment = make_attachment(sender, data, name="scan.pdf")
     send(sender, attachments=[attachment])
     attachment.refresh_from_db()
     return attachment
@@ -62,10 +66,21 @@ def _read_until_failure(response: Any) -> bytes:
     return received
 
 
-def test_a_file_altered_in_its_first_chunk_gets_the_error_page(sender: User,
-                                                               sender_client: Client) -> None:
+def _check_cut(received: bytes, data: bytes, altered_chunk: int) -> None:
+    """What arrived is whole chunks of the file, none from the altered one on, and not all."""
+    assert received == data[:len(received)]
+    assert len(received) % CHUNK_SIZE == 0
+    assert 0 < len(received) <= altered_chunk * CHUNK_SIZE < len(data)
+
+
+@pytest.mark.parametrize("chunk", [0, 1])
+def test_a_file_altered_in_its_first_read_gets_the_error_page(sender: User,
+                                                              sender_client: Client,
+                                                              chunk: int) -> None:
+    """The first read of the stored file (8 chunks) is decrypted before the response
+    starts."""
     attachment = _sent_file(sender)
-    _flip(attachment, HEADER_SIZE + 100)
+    _flip(attachment, HEADER_SIZE + chunk * SEALED_CHUNK + 100)
     response = _download(sender_client, attachment)
     assert response.status_code == 409
     assert not response.streaming
@@ -78,14 +93,13 @@ def test_a_file_altered_in_its_first_chunk_gets_the_error_page(sender: User,
 
 def test_a_file_altered_in_the_middle_breaks_off_short_and_is_audited(
         sender: User, sender_client: Client) -> None:
-    attachment = _sent_file(sender)
-    _flip(attachment, HEADER_SIZE + SEALED_CHUNK + 100)
+    attachment = _sent_file(sender, BIG_FILE)
+    _flip(attachment, HEADER_SIZE + LATE_CHUNK * SEALED_CHUNK + 100)
     response = _download(sender_client, attachment)
     assert response.status_code == 200
-    assert int(response["Content-Length"]) == len(FILE)
+    assert int(response["Content-Length"]) == len(BIG_FILE)
     received = _read_until_failure(response)
-    assert received == FILE[:CHUNK_SIZE]
-    assert len(received) < int(response["Content-Length"])
+    _check_cut(received, BIG_FILE, LATE_CHUNK)
     assert AuditEvent.objects.filter(action="content.integrity_failed").count() == 1
 
 
@@ -93,12 +107,12 @@ def test_a_cut_file_with_a_shrunk_size_column_still_looks_incomplete(
         sender: User, sender_client: Client) -> None:
     """The clear size column is not what Content-Length says: shrinking it to the length of
     what decrypts would make a cut file look whole."""
-    attachment = _sent_file(sender)
+    attachment = _sent_file(sender, BIG_FILE)
     blob = _blob(attachment)
-    blob.write_bytes(blob.read_bytes()[:HEADER_SIZE + 2 * SEALED_CHUNK])
-    Attachment.objects.filter(pk=attachment.pk).update(size=CHUNK_SIZE)
+    blob.write_bytes(blob.read_bytes()[:HEADER_SIZE + LATE_CHUNK * SEALED_CHUNK])
+    Attachment.objects.filter(pk=attachment.pk).update(size=(LATE_CHUNK - 1) * CHUNK_SIZE)
     response = _download(sender_client, attachment)
-    assert int(response["Content-Length"]) == len(FILE)
+    assert int(response["Content-Length"]) == len(BIG_FILE)
     received = _read_until_failure(response)
     assert len(received) < int(response["Content-Length"])
 
@@ -140,8 +154,8 @@ def _zegel_serve(settings: Any, tmp_path: Path) -> Iterator[int]:
 @pytest.mark.django_db(transaction=True)
 def test_a_real_http_client_sees_an_incomplete_download(sender: User, settings: Any,
                                                         tmp_path: Path) -> None:
-    attachment = _sent_file(sender)
-    _flip(attachment, HEADER_SIZE + SEALED_CHUNK + 100)
+    attachment = _sent_file(sender, BIG_FILE)
+    _flip(attachment, HEADER_SIZE + LATE_CHUNK * SEALED_CHUNK + 100)
     client = Client()
     client.force_login(sender)
     cookie = "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
@@ -153,10 +167,10 @@ def test_a_real_http_client_sees_an_incomplete_download(sender: User, settings: 
             connection_.request("GET", path, headers={"Cookie": cookie})
             response = connection_.getresponse()
             assert response.status == 200
-            assert int(response.headers["Content-Length"]) == len(FILE)
+            assert int(response.headers["Content-Length"]) == len(BIG_FILE)
             with pytest.raises(http.client.IncompleteRead) as cut:
                 response.read()
         finally:
             connection_.close()
-    assert cut.value.partial == FILE[:CHUNK_SIZE]
+    _check_cut(cut.value.partial, BIG_FILE, LATE_CHUNK)
     assert AuditEvent.objects.filter(action="content.integrity_failed").count() == 1

@@ -106,7 +106,8 @@ class EncryptingUploadHandler(FileUploadHandler):
             # Stop reading: draining gigabytes only to refuse them wastes the server.
             raise UploadTooLarge(connection_reset=True)
         self.digest.update(raw_data)
-        self.writer.write(self.encryptor.update(raw_data))
+        # Straight from the encryptor's buffer to the file, without a copy in between.
+        self.encryptor.update_to(raw_data, self.writer.write)
         return None
 
     def file_complete(self, file_size: int) -> EncryptedUpload | None:

@@ -3,7 +3,6 @@ and the data-leak checks. Nothing here writes."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -13,7 +12,12 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from zegel.crypto.stream import CHUNK_SIZE, FORMAT_VERSION, DecryptionError, iter_decrypt
+from zegel.crypto.stream import (
+    FORMAT_VERSION,
+    SEALED_CHUNK_SIZE,
+    DecryptionError,
+    iter_decrypt,
+)
 from zegel.files.blobs import blob_store
 from zegel.files.uploads import file_context
 from zegel.keystore.binding import Role
@@ -29,6 +33,9 @@ from zegel.messaging.models import (
 from zegel.orgs.models import hash_token
 
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+# Whole sealed chunks per read of a stored file (512 KiB of plaintext). With the decryptor's
+# buffer and the piece in flight, a download holds about four times this.
+_READ_SIZE = 8 * SEALED_CHUNK_SIZE
 
 
 @dataclass(frozen=True)
@@ -108,10 +115,15 @@ def open_attachment(attachment: Attachment) -> tuple[AttachmentMeta, Iterator[by
         raise ContentIntegrityError(f"file {attachment.pk}: stored content missing", owner,
                                     Role.FILE) from None
 
-    def chunks() -> Iterator[bytes]:
+    def chunks() -> Iterator[memoryview]:
+        # 512 KiB per read into one reused buffer: a read per 64 KiB chunk made the
+        # download spend more time in Python than in decryption. The decryptor copies what
+        # it keeps, and each block is used up before the next read.
+        buffer = bytearray(_READ_SIZE)
+        view = memoryview(buffer)
         with handle:
-            while block := handle.read(CHUNK_SIZE + 16):
-                yield block
+            while count := handle.readinto(buffer):
+                yield view[:count]
 
     def checked() -> Iterator[bytes]:
         total = 0
@@ -129,7 +141,16 @@ def open_attachment(attachment: Attachment) -> tuple[AttachmentMeta, Iterator[by
 
     stream = checked()
     first = next(stream, None)
-    return meta, (stream if first is None else itertools.chain([first], stream))
+    return meta, (stream if first is None else _starting_with(first, stream))
+
+
+def _starting_with(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    """`first`, then `rest`, without keeping `first` alive to the end (itertools.chain would:
+    a whole read of the file, for as long as the download lasts)."""
+    held = [first]
+    del first
+    yield held.pop()
+    yield from rest
 
 
 @dataclass
