@@ -32,6 +32,8 @@ def test_createorg_createuser_and_token(db: None, tmp_path: Path,
     ["createorg", "--name", "X", "--domain", "no-dot"],
     ["createuser", "--org", "unknown.nl", "--email", "a@b.nl"],
     ["token", "create", "nobody@example.nl"],
+    ["serve", "127.0.0.1:0", "--threads", "0"],
+    ["serve", "127.0.0.1:0", "--workers", "0"],
 ])
 def test_errors_are_one_line_and_non_zero(db: None, argv: list[str],
                                           capsys: pytest.CaptureFixture[str]) -> None:
