@@ -246,6 +246,11 @@ def _serve(addr: str, workers: int, threads: int = 8) -> None:
         def load(self) -> Any:
             return application
 
+    # Connections are kept between requests now: none may be open in the master when gunicorn
+    # forks, or two workers would share one socket to the database.
+    from django.db import connections
+
+    connections.close_all()
     Server().run()
 
 
