@@ -73,6 +73,29 @@ def test_database_url_file_alone_does_not_fall_back_to_sqlite(tmp_path: Path) ->
     assert "sqlite" not in seen["DATABASES"]
 
 
+def test_database_connections_are_kept_as_configured(tmp_path: Path) -> None:
+    default = _settings(tmp_path, ["DATABASES"])["DATABASES"]
+    assert "'CONN_MAX_AGE': 300" in default and "'CONN_HEALTH_CHECKS': True" in default
+    seen = _settings(tmp_path, ["DATABASES"], DATABASE_URL="postgres://zegel@db.internal/z",
+                     ZEGEL_DB_CONN_MAX_AGE="0", ZEGEL_DB_HEALTH_CHECKS="false")["DATABASES"]
+    assert "'CONN_MAX_AGE': 0" in seen and "'CONN_HEALTH_CHECKS': False" in seen
+    seen = _settings(tmp_path, ["DATABASES"], ZEGEL_DB_CONN_MAX_AGE="45")["DATABASES"]
+    assert "'CONN_MAX_AGE': 45" in seen
+
+
+@pytest.mark.parametrize(("name", "value", "error"), [
+    ("ZEGEL_DB_CONN_MAX_AGE", "5m", "ZEGEL_DB_CONN_MAX_AGE must be a whole number, not '5m'"),
+    ("ZEGEL_DB_CONN_MAX_AGE", "-1", "ZEGEL_DB_CONN_MAX_AGE must not be negative"),
+    ("ZEGEL_DB_HEALTH_CHECKS", "sometimes",
+     "ZEGEL_DB_HEALTH_CHECKS must be true or false, not 'sometimes'"),
+])
+def test_bad_connection_settings_stop_the_start(tmp_path: Path, name: str, value: str,
+                                                error: str) -> None:
+    done = _zegel(tmp_path, "audit", "anchor", **{name: value})
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"zegel: configuration error: {error}"
+
+
 @pytest.mark.parametrize("name", SECRETS)
 def test_a_secret_and_its_file_together_are_refused(tmp_path: Path, name: str,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:

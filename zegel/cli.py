@@ -227,7 +227,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     run_worker(stop, poll_seconds=args.poll)
 
 
-def _serve(addr: str, workers: int) -> None:
+def _serve(addr: str, workers: int, threads: int = 8) -> None:
     from gunicorn.app.base import BaseApplication
 
     from zegel.wsgi import application
@@ -235,7 +235,7 @@ def _serve(addr: str, workers: int) -> None:
     class Server(BaseApplication):
         def load_config(self) -> None:
             for key, value in {
-                "bind": addr, "workers": workers, "worker_class": "gthread", "threads": 8,
+                "bind": addr, "workers": workers, "worker_class": "gthread", "threads": threads,
                 # Large uploads stream for minutes; gthread keeps the worker heartbeat alive.
                 "timeout": 120, "graceful_timeout": 30, "accesslog": None,
                 "limit_request_line": 8190, "forwarded_allow_ips": os.environ.get(
@@ -246,11 +246,18 @@ def _serve(addr: str, workers: int) -> None:
         def load(self) -> Any:
             return application
 
+    # Connections are kept between requests now: none may be open in the master when gunicorn
+    # forks, or two workers would share one socket to the database.
+    from django.db import connections
+
+    connections.close_all()
     Server().run()
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    _serve(args.addr, args.workers)
+    if args.workers < 1 or args.threads < 1:
+        raise CommandError("--workers and --threads must be at least 1")
+    _serve(args.addr, args.workers, args.threads)
 
 
 def ensure_demo() -> None:
@@ -323,6 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb("serve", cmd_serve, "Run the web server (gunicorn, static files by WhiteNoise).")
     p.add_argument("addr", nargs="?", default="127.0.0.1:8000", help="ADDR:PORT to listen on")
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--threads", type=int, default=8, help="threads per worker process, each "
+                   "holding at most one database connection (default 8)")
     p = verb("worker", cmd_worker, "Deliver notifications and run background jobs.")
     p.add_argument("--poll", type=float, default=1.0, help="seconds between polls when idle")
     p = verb("demo", cmd_demo, "Create the demo organisation and run web and worker together.")

@@ -127,8 +127,15 @@ TEMPLATES = [
 ]
 
 _default_db = f"sqlite:///{DATA_DIR / 'zegel.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(env_secret("DATABASE_URL", _default_db),
-                                              conn_max_age=0)}
+# Connections are kept between requests: a new PostgreSQL connection costs the database
+# several milliseconds of CPU per request. Each web thread and each worker holds at most one
+# (docs/operations.md, "Database connections"); a kept connection is checked before it is used
+# again, so one the server or a proxy dropped is replaced instead of failing the request.
+# ZEGEL_DB_CONN_MAX_AGE=0 opens a new one per request, as before.
+DATABASES = {"default": dj_database_url.parse(
+    env_secret("DATABASE_URL", _default_db),
+    conn_max_age=env_int("ZEGEL_DB_CONN_MAX_AGE", 300),
+    conn_health_checks=env_bool("ZEGEL_DB_HEALTH_CHECKS", True))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web and worker write at once: WAL, a busy timeout and IMMEDIATE transactions, or
     # writers fail with "database is locked" under load.

@@ -32,6 +32,8 @@ def test_createorg_createuser_and_token(db: None, tmp_path: Path,
     ["createorg", "--name", "X", "--domain", "no-dot"],
     ["createuser", "--org", "unknown.nl", "--email", "a@b.nl"],
     ["token", "create", "nobody@example.nl"],
+    ["serve", "127.0.0.1:0", "--threads", "0"],
+    ["serve", "127.0.0.1:0", "--workers", "0"],
 ])
 def test_errors_are_one_line_and_non_zero(db: None, argv: list[str],
                                           capsys: pytest.CaptureFixture[str]) -> None:
@@ -83,3 +85,19 @@ def test_the_demo_data_is_made_once_and_audited(db: None) -> None:
     assert User.objects.count() == 2
     assert AuditEvent.objects.filter(action="org.created").count() == 1
     assert AuditEvent.objects.filter(action="user.created").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_serve_forks_its_workers_with_no_database_connection_open(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import connection
+    from gunicorn.app.base import BaseApplication
+
+    from zegel import cli
+
+    open_at_fork: list[bool] = []
+    monkeypatch.setattr(BaseApplication, "run",
+                        lambda self: open_at_fork.append(connection.connection is not None))
+    connection.ensure_connection()
+    cli._serve("127.0.0.1:0", 1, 1)
+    assert open_at_fork == [False]

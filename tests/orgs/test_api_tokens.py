@@ -118,3 +118,22 @@ def test_a_token_gets_only_the_scopes_asked_and_admin_only_for_admins(sender: Us
     event = AuditEvent.objects.filter(action="token.created").latest("id")
     assert event.data == {"user": sender.email, "scopes": "send,admin",
                           "expires_at": later.isoformat()}
+
+
+def test_last_used_is_written_at_most_once_a_minute(sender: User, message_path: str) -> None:
+    from datetime import timedelta
+
+    from django.test.utils import CaptureQueriesContext
+
+    secret = issue_api_token(sender.email)
+    assert status(secret, message_path) == 200
+    first = ApiToken.objects.get().last_used_at
+    assert first is not None
+    with CaptureQueriesContext(connection) as queries:
+        assert status(secret, message_path) == 200
+    assert not [q for q in queries if "last_used_at" in q["sql"] and "UPDATE" in q["sql"]]
+    assert ApiToken.objects.get().last_used_at == first
+    # A minute later the next request notes the use again.
+    ApiToken.objects.update(last_used_at=first - timedelta(seconds=61))
+    assert status(secret, message_path) == 200
+    assert ApiToken.objects.get().last_used_at > first

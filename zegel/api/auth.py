@@ -9,6 +9,7 @@ with Retry-After; a token without the scope is 403, in that order.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -68,8 +69,21 @@ class BearerToken(HttpBearer):
         scope = needed_scope(request, self.scope)
         if not has_scope(entry, scope):
             raise HttpError(403, f"This token does not have the '{scope}' scope.")
-        ApiToken.objects.filter(pk=entry.pk).update(last_used_at=timezone.now())
+        mark_used(entry)
         return entry.user
+
+
+# `zegel token list` shows when a token was last used to the minute; writing it on every
+# request would cost a write (a commit, on PostgreSQL a WAL flush) per call for nothing.
+LAST_USED_PRECISION = timedelta(seconds=60)
+
+
+def mark_used(entry: ApiToken) -> None:
+    """Note that the token was used now, unless that was noted less than a minute ago."""
+    now = timezone.now()
+    if entry.last_used_at is not None and now - entry.last_used_at < LAST_USED_PRECISION:
+        return
+    ApiToken.objects.filter(pk=entry.pk).update(last_used_at=now)
 
 
 def may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> int | None:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import File, Schema, Status
@@ -186,12 +187,18 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 def _message_out(message: Message) -> dict[str, Any]:
     recipients = []
-    for recipient in message.conversation.recipients.all():
-        events = RecipientEvent.objects.filter(recipient=recipient).filter(
-            message__isnull=True) | RecipientEvent.objects.filter(recipient=recipient,
-                                                                  message=message)
-        event_list = [{"kind": e.kind, "at": e.at.isoformat(), "detail": e.detail}
-                      for e in events.order_by("at", "id")]
+    conversation_recipients = list(message.conversation.recipients.all())
+    # Every recipient's events in one query: those of this message and those of no message
+    # (a lock-out, a revoke), in order.
+    by_recipient: dict[int, list[dict[str, Any]]] = {r.pk: [] for r in conversation_recipients}
+    for e in (RecipientEvent.objects
+              .filter(Q(message__isnull=True) | Q(message=message),
+                      recipient__in=conversation_recipients)
+              .order_by("at", "id")):
+        by_recipient[e.recipient_id].append({"kind": e.kind, "at": e.at.isoformat(),
+                                             "detail": e.detail})
+    for recipient in conversation_recipients:
+        event_list = by_recipient[recipient.pk]
         recipients.append({
             "id": recipient.pk, "email": recipient.email, "name": recipient.name,
             "kind": recipient.kind, "verification": recipient.method,

@@ -99,6 +99,8 @@ def draft_attachments(ids: Iterable[object], *, user: User | None = None,
     if None in wanted and not missing_ok:
         raise NotFound(_("An attachment could not be found."), field="attachments")
     wanted.discard(None)
+    if not wanted:
+        return []  # nothing asked for: no query to build (most messages have no files)
     drafts = Attachment.objects.filter(pk__in=wanted, message__isnull=True,
                                        uploaded_by_user_id=user.pk if user else None,
                                        uploaded_by_recipient_id=recipient.pk if recipient else None)

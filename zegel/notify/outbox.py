@@ -13,7 +13,9 @@ the loop or the rows after it. Recording an outcome is run again when PostgreSQL
 deadlock or serialization failure (zegel.db.retry_on_conflict): a row that was sent must not
 wait out its lease in `sending` and go out a second time. Only the worker dying, or the
 database going away, between the send and that commit can still send a row twice (at least
-once, with a fenced claim; docs/architecture.md, "Locking on PostgreSQL").
+once, with a fenced claim; docs/architecture.md, "Locking on PostgreSQL"). The e-mails of one
+`deliver_due` call share one SMTP connection (checked with NOOP before each reuse, dropped
+after any error).
 """
 
 from __future__ import annotations
@@ -192,6 +194,55 @@ class _Deadline:
         self._timer.cancel()
 
 
+class _MailSession:
+    """One SMTP connection for the e-mails of one `deliver_due` call, instead of a connect,
+    greeting, EHLO (and STARTTLS and AUTH) per e-mail. A connection kept from the previous
+    e-mail is asked NOOP first and replaced if it does not answer 250; after any error it is
+    dropped, so a failed exchange never leaves its state to the next e-mail. Each e-mail,
+    opening the connection included, still has its own deadline."""
+
+    def __init__(self) -> None:
+        self.backend: Any = None
+
+    def _usable(self) -> bool:
+        connection = getattr(self.backend, "connection", None)
+        if connection is None:
+            return False
+        try:
+            return bool(connection.noop()[0] == 250)
+        except (smtplib.SMTPException, OSError):
+            return False
+
+    def send(self, message: EmailMultiAlternatives) -> None:
+        if self.backend is not None and not self._usable():
+            self.close()
+        backend = self.backend or get_connection(fail_silently=False)
+        try:
+            with _Deadline(backend, send_deadline()):
+                backend.open()  # a no-op while the connection is open
+                self.backend = backend
+                backend.send_messages([message])
+        except BaseException:
+            self.backend = backend
+            self.close()
+            raise
+
+    def close(self) -> None:
+        backend, self.backend = self.backend, None
+        if backend is not None:
+            try:
+                backend.close()
+            except Exception:  # noqa: S110 - a dead connection: nothing left to close
+                pass
+
+
+class _MailSessions(threading.local):
+    current: _MailSession | None = None
+
+
+_mail_sessions = _MailSessions()
+
+
 def _send_email(item: OutboxItem, payload: dict[str, Any]) -> None:
     org = item.organisation
     message = EmailMultiAlternatives(
@@ -210,9 +261,13 @@ def _send_email(item: OutboxItem, payload: dict[str, Any]) -> None:
     if payload.get("html"):
         message.attach_alternative(payload["html"], "text/html")
     try:
-        backend = get_connection(fail_silently=False)
-        with _Deadline(backend, send_deadline()), backend:
-            backend.send_messages([message])
+        session = _mail_sessions.current
+        if session is None:
+            backend = get_connection(fail_silently=False)
+            with _Deadline(backend, send_deadline()), backend:
+                backend.send_messages([message])
+        else:
+            session.send(message)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _message in exc.recipients.values()]
         if codes and all(500 <= code < 600 for code in codes):
@@ -449,16 +504,21 @@ def deliver_due(limit: int = 20, stop: threading.Event | None = None) -> int:
     """Deliver what is due now, one claim at a time, until nothing is due, `limit` rows were
     handled or `stop` is set; returns how many rows were handled."""
     handled = 0
-    while handled < limit and not (stop is not None and stop.is_set()):
-        claim = claim_next()
-        if claim is None:
-            break
-        handled += 1
-        try:
-            deliver(claim)
-        except Exception as exc:
-            # Recording the outcome failed (the database, most likely): the row stays claimed
-            # and is taken again after its lease. The other rows go on.
-            log.error("outbox item %s: recording the outcome failed (%s)", claim.pk,
-                      type(exc).__name__)
+    session = _mail_sessions.current = _MailSession()
+    try:
+        while handled < limit and not (stop is not None and stop.is_set()):
+            claim = claim_next()
+            if claim is None:
+                break
+            handled += 1
+            try:
+                deliver(claim)
+            except Exception as exc:
+                # Recording the outcome failed (the database, most likely): the row stays
+                # claimed and is taken again after its lease. The other rows go on.
+                log.error("outbox item %s: recording the outcome failed (%s)", claim.pk,
+                          type(exc).__name__)
+    finally:
+        _mail_sessions.current = None
+        session.close()
     return handled
