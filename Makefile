@@ -53,6 +53,9 @@ bench: bench-deps $(STAMP)
 	$(BIN)/python bench/crypto_write.py
 	$(BIN)/python bench/http_roundtrip.py
 	$(BIN)/python bench/dlp_speed.py
+	$(BIN)/python bench/send_throughput.py
+	$(BIN)/python bench/portal_latency.py
+	$(BIN)/python bench/send_cost_growth.py
 
 lock:
 	$(PYTHON) -m venv /tmp/zegel-lock && /tmp/zegel-lock/bin/pip install --quiet pip-tools
