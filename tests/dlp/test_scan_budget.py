@@ -7,7 +7,7 @@ import time
 import pytest
 
 from zegel.dlp.budget import Budget, BudgetExceeded
-from zegel.dlp.detectors import CHUNK_SIZE, DETECTORS, scan_text
+from zegel.dlp.detectors import _OVERLAP, CHUNK_SIZE, DETECTORS, scan_text
 from zegel.dlp.findings import NOT_SCANNED
 from zegel.dlp.medical import default_terms
 from zegel.dlp.normalize import normalize
@@ -51,14 +51,34 @@ def test_it_stops_inside_one_chunk_when_the_budget_runs_out() -> None:
     ]
 
 
-def test_it_keeps_the_findings_of_the_chunks_it_finished() -> None:
+class _CountingClock:
+    """A monotonic clock that moves one microsecond each time it is read: the budget then
+    counts the scan's own budget checks, whatever the machine's load."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.reads = 0
+
+    def monotonic(self) -> float:
+        self.reads += 1
+        self.now += 1e-6
+        return self.now
+
+
+def test_it_keeps_the_findings_of_the_chunks_it_finished(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from zegel.dlp import budget as budget_module
+
+    clock = _CountingClock()
+    monkeypatch.setattr(budget_module, "time", SimpleNamespace(monotonic=clock.monotonic))
     first = "BSN 111222333 " + "woord " * (CHUNK_SIZE // 6)
-    started = time.monotonic()
-    scan_text(first, budget_seconds=600)
-    budget = 3 * (time.monotonic() - started)
-    # Far more than the budget allows after the first chunk.
-    text = first + EVERYTHING * int(50 * budget * 1_000_000 / len(EVERYTHING))
-    findings = scan_text(text, budget_seconds=budget)
+    text = first + EVERYTHING * (40 * CHUNK_SIZE // len(EVERYTHING))
+    # What the first chunk (with the overlap that follows it) costs, and a little: far less
+    # than the 40 dense chunks after it need.
+    scan_text(text[: CHUNK_SIZE + _OVERLAP], budget_seconds=600)
+    findings = scan_text(text, budget_seconds=1.5 * clock.reads * 1e-6)
     assert findings[0].kind == "bsn"
     assert findings[-1].kind == NOT_SCANNED
     assert findings[-1].end == len(text)
