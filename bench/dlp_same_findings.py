@@ -1,0 +1,91 @@
+"""Whether this checkout's DLP scan finds exactly what another checkout's does.
+
+    .venv/bin/python bench/dlp_same_findings.py --baseline /path/to/other/checkout
+
+Both checkouts' ``scan_text`` are imported into one process (as in dlp_compare.py) and run on
+every message of the corpus (tests/dlp/corpus/*.jsonl and the frozen test set in
+tests/dlp/corpus/test/), on the bench texts (10 KB, 1 MB of the corpus repeated, and the
+adversarial texts of dlp_speed.py), and on the corpus messages with an organisation pattern
+and extra terms. The full finding lists (kind, span, confidence, detail, reasons) are
+compared. Only counts and message ids are printed, never a message's text or findings, so
+the test set can be checked without being read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "dlp" / "corpus"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zegel.settings")
+sys.path.insert(0, str(ROOT / "bench"))
+
+from dlp_compare import load  # noqa: E402
+
+
+def records() -> list[tuple[str, str]]:
+    found = []
+    for path in sorted(CORPUS.glob("*.jsonl")) + sorted((CORPUS / "test").glob("*.jsonl")):
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines):
+                if line.strip():
+                    record = json.loads(line)
+                    found.append((f"{path.name}:{record.get('id', number)}", record["text"]))
+    return found
+
+
+def plain(findings: object) -> list[tuple[object, ...]]:
+    """Findings as tuples: the two checkouts' Finding classes never compare equal."""
+    return [(f.kind, f.start, f.end, f.confidence, f.detail, f.reasons)
+            for f in findings]  # type: ignore[attr-defined]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--baseline", type=Path, required=True, help="the other checkout")
+    args = parser.parse_args()
+    old_scan, old_modules = load(args.baseline.resolve()), dict(sys.modules)
+    new_scan = load(ROOT)
+    new_patterns = sys.modules["zegel.dlp.patterns"]
+    old_patterns = old_modules["zegel.dlp.patterns"]
+    import dlp_speed  # this checkout's zegel is loaded last; only its texts are used
+
+    cases = records()
+    texts = [(name, text) for name, text in cases]
+    texts.append(("bench 10 KB", dlp_speed.corpus_text(10 * 1024)))
+    texts.append(("bench 1 MB", dlp_speed.corpus_text(1_000_000)))
+    texts.append(("bench 3 MB", dlp_speed.corpus_text(3_000_000)))
+    size = 100_000
+    for unit in ("hiv", "soa", "OTS", "xhiv", "hiv ", "1", "NL91", "BSN 111222333 "):
+        texts.append((f"{unit!r} repeated", dlp_speed.repeated(unit, size)))
+    texts.append(("runs of every shipped term", dlp_speed.every_term_runs(size)))
+    different = []
+    findings = 0
+    for name, text in texts:
+        old = plain(old_scan(text, budget_seconds=3600))
+        findings += len(old)
+        if old != plain(new_scan(text, budget_seconds=3600)):
+            different.append(name)
+    # With an organisation's own pattern and terms.
+    old_org = [old_patterns.OrgPattern("dossier", r"DOS-[0-9]{6}")]
+    new_org = [new_patterns.OrgPattern("dossier", r"DOS-[0-9]{6}")]
+    extra = ["griep", "rugpijn", "slaapapneu"]
+    for name, text in cases:
+        old = old_scan(text, org_patterns=old_org, terms=extra, budget_seconds=3600)
+        new = new_scan(text, org_patterns=new_org, terms=extra, budget_seconds=3600)
+        findings += len(old)
+        if plain(old) != plain(new):
+            different.append(name + " (org pattern, extra terms)")
+    print(f"{len(texts) + len(cases)} scans compared ({len(cases)} corpus messages, twice); "
+          f"{findings} findings of the baseline; {len(different)} scans differ")
+    for name in different:
+        print("differs:", name)
+    sys.exit(1 if different else 0)
+
+
+if __name__ == "__main__":
+    main()
