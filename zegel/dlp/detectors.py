@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import phonenumbers
 from stdnum import iban as stdnum_iban
@@ -46,6 +46,39 @@ def _keyword_re(words: Iterable[str], *, prefix: bool = False) -> re.Pattern[str
     alternatives = "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
     end = r"[^\W\d_]*" if prefix else r"(?![^\W_])"
     return re.compile(r"(?<![^\W_])(?:" + alternatives + r")" + end, re.IGNORECASE)
+
+
+# Where a run of digits starts. The number and date patterns can only match there (they start
+# with a digit after a non-digit), so they are tried at those places instead of at every
+# character of the text: the same matches, found several times faster on ordinary text.
+_DIGIT_RUN = re.compile(r"[0-9]+")
+_last_runs: tuple[str, list[int]] = ("", [])
+
+
+def _digit_run_starts(text: str) -> list[int]:
+    """Starts of the runs of digits in ``text``; the last text's are kept, as every number
+    detector asks for the same chunk's."""
+    global _last_runs
+    cached = _last_runs
+    if cached[0] is text:
+        return cached[1]
+    starts = [m.start() for m in _DIGIT_RUN.finditer(text)]
+    _last_runs = (text, starts)
+    return starts
+
+
+def _digit_matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)`` for a pattern whose matches start with a digit that follows
+    no digit: leftmost first, none overlapping, each tried from a run of digits only."""
+    end = 0
+    match = pattern.match
+    for start in _digit_run_starts(text):
+        if start < end:
+            continue
+        m = match(text, start)
+        if m is not None:
+            yield m
+            end = m.end()
 
 
 def _labelled(
@@ -278,7 +311,7 @@ def detect_bsn(text: str, budget: Budget | None = None) -> list[Finding]:
     digits (a leading zero dropped, as spreadsheets do) only directly after a BSN label.
     """
     findings: list[Finding] = []
-    for m in _BSN.finditer(text):
+    for m in _digit_matches(_BSN, text):
         check(budget)
         start, end = m.start(), m.end()
         raw = m.group()
@@ -324,35 +357,52 @@ def detect_bsn(text: str, budget: Budget | None = None) -> list[Finding]:
 _IBAN_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])[A-Za-z]{2}[0-9]{2}(?: ?[0-9A-Za-z]){11,30}")
 
 
+def _iban_at(text: str, m: re.Match[str]) -> tuple[int, int, str] | None:
+    """(start, end, compact IBAN) for the candidate ``m`` if a checksum-valid IBAN starts it."""
+    candidate = m.group()
+    # Possible ends: after each alphanumeric that is followed by a space or the end, so a
+    # word after the IBAN ("NL91 ABNA 0417 1643 00 en") is trimmed off again.
+    cuts = [
+        i + 1
+        for i, c in enumerate(candidate)
+        if c != " " and (i + 1 == len(candidate) or candidate[i + 1] == " ")
+    ]
+    if m.end() < len(text) and text[m.end()].isalnum():
+        cuts = cuts[:-1]
+    for cut in reversed(cuts):
+        compact = candidate[:cut].replace(" ", "").upper()
+        if len(compact) < 15:
+            break
+        if stdnum_iban.is_valid(compact):
+            return m.start(), m.start() + cut, compact
+    return None
+
+
 def _iban_spans(text: str, budget: Budget | None = None) -> list[tuple[int, int, str]]:
     """(start, end, compact IBAN) for every checksum-valid IBAN in the text."""
     spans: list[tuple[int, int, str]] = []
     for m in _IBAN_CANDIDATE.finditer(text):
         check(budget)
-        candidate = m.group()
-        # Possible ends: after each alphanumeric that is followed by a space or the end, so a
-        # word after the IBAN ("NL91 ABNA 0417 1643 00 en") is trimmed off again.
-        cuts = [
-            i + 1
-            for i, c in enumerate(candidate)
-            if c != " " and (i + 1 == len(candidate) or candidate[i + 1] == " ")
-        ]
-        if m.end() < len(text) and text[m.end()].isalnum():
-            cuts = cuts[:-1]
-        for cut in reversed(cuts):
-            compact = candidate[:cut].replace(" ", "").upper()
-            if len(compact) < 15:
-                break
-            if stdnum_iban.is_valid(compact):
-                spans.append((m.start(), m.start() + cut, compact))
-                break
+        span = _iban_at(text, m)
+        if span is not None:
+            spans.append(span)
     return spans
 
 
 def _inside_iban(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] lies inside an IBAN found in the 40 characters around it."""
     lo = max(0, start - 40)
     window = text[lo : end + 40]
-    return any(s + lo <= start and end <= e + lo for s, e, _ in _iban_spans(window))
+    start, end = start - lo, end - lo
+    for m in _IBAN_CANDIDATE.finditer(window):
+        if m.start() > start:
+            break  # candidates come in order: this one and all after start too late
+        # Only a candidate that reaches past the span is checked: its IBAN is a prefix of it.
+        if m.end() >= end:
+            span = _iban_at(window, m)
+            if span is not None and end <= span[1]:
+                return True
+    return False
 
 
 def detect_iban(text: str, budget: Budget | None = None) -> list[Finding]:
@@ -506,7 +556,7 @@ def _card_grouping_ok(raw: str) -> bool:
 def detect_payment_card(text: str, budget: Budget | None = None) -> list[Finding]:
     """Card numbers of 13-19 digits with a Visa, Mastercard, Amex or Maestro prefix and Luhn."""
     findings: list[Finding] = []
-    for m in _CARD.finditer(text):
+    for m in _digit_matches(_CARD, text):
         check(budget)
         raw = m.group()
         following = text[m.end() : m.end() + 2]
@@ -537,7 +587,8 @@ def detect_payment_card(text: str, budget: Budget | None = None) -> list[Finding
 # --- Dutch phone numbers ------------------------------------------------------------------
 
 _PHONE = re.compile(
-    r"(?<![\w+/.\-])"
+    # "+", "0" or "(" first, looked at before anything else: a quick no at every other place.
+    r"(?=[+0(])(?<![\w+/.\-])"
     r"(?:(?:\+|00)31[ \-]?(?:\(0\)[ \-]?)?|\(0[1-9][0-9]{0,2}\)[ \-]?|0(?=[1-9]))"
     r"[0-9](?:(?: - |[ \-.])?[0-9]){5,9}"
     r"(?![0-9]|[ \-.][0-9]| - [0-9])"
@@ -669,7 +720,7 @@ def detect_date_of_birth(text: str, budget: Budget | None = None) -> list[Findin
     findings: list[Finding] = []
     today = datetime.date.today()
     a_year_ago = today - datetime.timedelta(days=365)
-    for m in _DATE.finditer(text):
+    for m in _digit_matches(_DATE, text):
         check(budget)
         date = _parse_date(m)
         if date is None or date > today:

@@ -32,7 +32,6 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from itertools import accumulate
 from pathlib import Path
 
 import ahocorasick
@@ -220,6 +219,8 @@ def parse_terms(lines: Iterable[str], default_category: str = CUSTOM_CATEGORY) -
 _REST_LOOKAHEAD = max(len(h) for h in (*_COMPOUND_HEADS, *_INFLECTIONS)) + 2
 # Whitespace the automaton cannot see as one space: a run of several, or a tab or newline.
 _ODD_SPACE = re.compile(r"\s{2,}|[^\S ]")
+# The runs of _ODD_SPACE that are longer than one character.
+_SPACE_RUN = re.compile(r"\s{2,}")
 # Letters a case-insensitive regex takes for "i" or "s" although their lower case is another
 # letter. A term written with one never counted (its lower case is no term), and an occurrence
 # through one still does not; it only stops shorter terms at the same place, as before.
@@ -249,11 +250,6 @@ def _letter_run() -> re.Pattern[str]:
     return re.compile(r"[^\W\d_" + excluded + "]+")
 
 
-@cache
-def _letter_split() -> re.Pattern[str]:
-    return re.compile("(" + _letter_run().pattern + ")")
-
-
 class _Folded:
     """Text lower-cased character for character, every whitespace run one space, with a map
     back to offsets in the original."""
@@ -279,19 +275,15 @@ class _Folded:
     def _collapse(self, lowered: str, budget: Budget | None) -> str:
         if _ODD_SPACE.search(lowered) is None:
             return lowered
-        pieces: list[str] = []
-        removed = last = 0
-        for m in _ODD_SPACE.finditer(lowered):
+        # Only a run of several characters shifts offsets; the replacing itself is one
+        # sub() in C, not a Python step per newline.
+        removed = 0
+        for m in _SPACE_RUN.finditer(lowered):
             check(budget)
-            pieces.append(lowered[last : m.start()])
-            pieces.append(" ")
-            if m.end() - m.start() > 1:
-                self.points.append(m.start() - removed)
-                removed += m.end() - m.start() - 1
-                self.shifts.append(removed)
-            last = m.end()
-        pieces.append(lowered[last:])
-        return "".join(pieces)
+            self.points.append(m.start() - removed)
+            removed += m.end() - m.start() - 1
+            self.shifts.append(removed)
+        return _ODD_SPACE.sub(" ", lowered)
 
     def original(self, index: int) -> int:
         k = bisect_left(self.points, index)
@@ -304,29 +296,45 @@ class _Folded:
 
 
 class _Words:
-    """Where each word (run of letters) of a text starts and ends, for O(log n) look-ups."""
+    """Where the word (run of letters) around an index starts and ends.
 
-    __slots__ = ("ends", "starts")
+    Found on demand around the few places a term occurs, not for every word of the text
+    (splitting a whole text into words costs more than the rest of the term scan). The last
+    word found is kept: occurrences are looked up in order, so a long word holding many is
+    read once, and the scan stays linear.
+    """
+
+    __slots__ = ("end", "start", "text")
 
     def __init__(self, text: str, budget: Budget | None) -> None:
-        # Split into non-letters, letters, non-letters, ...; the running sum of the pieces'
-        # lengths gives every boundary, all in C (a Python loop per word costs more than the
-        # rest of the term scan on ordinary text).
-        pieces = _letter_split().split(text)
-        bounds = [0, *accumulate(map(len, pieces))]
-        self.starts: list[int] = bounds[1:-1:2]
-        self.ends: list[int] = bounds[2::2]
+        self.text = text
+        self.start = self.end = 0  # the last word found: text[start:end]
         check(budget)
+
+    def _around(self, index: int) -> tuple[int, int]:
+        """Bounds of the word holding the letter text[index]."""
+        if self.start <= index < self.end:
+            return self.start, self.end
+        text = self.text
+        start = index
+        while start > 0 and text[start - 1].isalpha():
+            start -= 1
+        match = _letter_run().match(text, index)
+        end = match.end() if match else index + 1
+        self.start, self.end = start, end
+        return start, end
 
     def start_before(self, index: int) -> int:
         """Start of the word that ends at or runs through ``index``; ``index`` if none."""
-        r = bisect_right(self.starts, index - 1) - 1
-        return self.starts[r] if r >= 0 and self.ends[r] >= index else index
+        if index > 0 and self.text[index - 1].isalpha():
+            return self._around(index - 1)[0]
+        return index
 
     def end_after(self, index: int) -> int:
         """End of the word that runs on from ``index``; ``index`` if none."""
-        r = bisect_right(self.starts, index) - 1
-        return self.ends[r] if r >= 0 and self.ends[r] > index else index
+        if index < len(self.text) and self.text[index].isalpha():
+            return self._around(index)[1]
+        return index
 
 
 class TermSet:
