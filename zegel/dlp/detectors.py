@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import phonenumbers
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
+from stdnum.iso7064 import mod_97_10
 from stdnum.nl import bsn as stdnum_bsn
 
 from zegel.dlp.budget import Budget, BudgetExceeded, check
@@ -373,7 +374,9 @@ def _iban_at(text: str, m: re.Match[str]) -> tuple[int, int, str] | None:
         compact = candidate[:cut].replace(" ", "").upper()
         if len(compact) < 15:
             break
-        if stdnum_iban.is_valid(compact):
+        # The mod-97 check first, as stdnum_iban.is_valid does: most cuts fail it, and the
+        # country's format is only looked up for the few that pass.
+        if mod_97_10.is_valid(compact[4:] + compact[:4]) and stdnum_iban.is_valid(compact):
             return m.start(), m.start() + cut, compact
     return None
 

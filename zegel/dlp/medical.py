@@ -29,10 +29,11 @@ from __future__ import annotations
 import re
 import sys
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import ahocorasick
 
@@ -376,6 +377,11 @@ class TermSet:
             if self.exceptions
             else None
         )
+        # Where a word ending or an exception phrase can start, found by Aho-Corasick in the
+        # folded text: the regexes above are then tried only there, not at every letter.
+        self._ending_starts = _first_pieces(self.suffixes, whole=True)
+        self._exception_starts = _first_pieces((_exception_key(p) for p in self.exceptions),
+                                               whole=False)
 
     def extended(self, extra: Iterable[str]) -> TermSet:
         """This set plus the given term lines (same syntax as a term file)."""
@@ -433,11 +439,11 @@ class TermSet:
             return word_start, word_end
         return None
 
-    def _whole_terms(self, text: str, budget: Budget | None) -> list[Finding]:
+    def _whole_terms(self, text: str, folded: _Folded, budget: Budget | None
+                     ) -> list[Finding]:
         """Whole-word terms, leftmost first; of the terms starting at one place the longest."""
         if not self.terms:
             return []
-        folded = _Folded(text, budget)
         longest: dict[int, tuple[int, Term]] = {}
         for last, (length, term) in self._automaton.iter(folded.text):
             check(budget)
@@ -469,12 +475,14 @@ class TermSet:
 
     def find(self, text: str, budget: Budget | None = None) -> list[Finding]:
         """Every special-category term in ``text``; raises BudgetExceeded past the budget."""
-        findings = self._whole_terms(text, budget)
+        folded = _Folded(text, budget)
+        findings = self._whole_terms(text, folded, budget)
         if self._suffix_regex is not None:
             # Term findings do not overlap and are sorted, so their ends are sorted too.
             taken_starts = [f.start for f in findings]
             taken_ends = [f.end for f in findings]
-            for m in self._suffix_regex.finditer(text):
+            for m in _matches(self._suffix_regex, self._ending_starts, text, folded, True,
+                              budget):
                 check(budget)
                 i = bisect_right(taken_ends, m.start())
                 if i < len(taken_ends) and taken_starts[i] < m.end():
@@ -488,12 +496,79 @@ class TermSet:
         if findings and self._exception_regex is not None:
             # Terms used in another sense: "veilig thuis gekomen", "probation period".
             excepted = []
-            for e in self._exception_regex.finditer(text):
+            for e in _matches(self._exception_regex, self._exception_starts, text, folded,
+                              False, budget):
                 check(budget)
                 excepted.append((e.start(), e.end()))
             if excepted:
                 findings = _outside(findings, excepted)
         return findings
+
+
+# Characters whose folded form (_Folded) is what a case-insensitive regex takes them for, so
+# that a piece found in the folded text is where the regex can match, and nowhere else.
+_FOLD_SAFE = frozenset(
+    "abcdefghijklmnopqrstuvwxyz0123456789àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿ'-./&")
+
+
+def _first_pieces(keys: Iterable[str], *, whole: bool) -> Any | None:
+    """An automaton of the keys (``whole``) or of their first pieces (up to a space or a
+    wildcard), or None if one cannot be looked for so (empty, or a letter that folds
+    differently from how the regex compares it)."""
+    automaton = ahocorasick.Automaton()
+    count = 0
+    for key in keys:
+        piece = key if whole else re.split("[ " + _ANY_REST + _ANY_WORD + "]", key,
+                                           maxsplit=1)[0]
+        if not piece or not set(piece) <= _FOLD_SAFE:
+            return None
+        automaton.add_word(piece, len(piece))
+        count += 1
+    if not count:
+        return None
+    automaton.make_automaton()
+    return automaton
+
+
+# A regex letter ([^\W\d_]): what the word-ending regex's lazy run of letters takes.
+_REGEX_LETTERS = re.compile(r"[^\W\d_]*")
+
+
+def _matches(pattern: re.Pattern[str], pieces: Any | None, text: str, folded: _Folded,
+             word_start: bool, budget: Budget | None) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)``, trying the pattern only where it can match: at the start of
+    the run of letters holding a piece (``word_start``, for word endings), or where a first
+    piece starts. Both patterns begin where no word character precedes, and every match holds
+    a piece there, which the folded text shows wherever the regex would see it."""
+    if pieces is None:
+        yield from pattern.finditer(text)
+        return
+    starts: set[int] = set()
+    run_start = run_end = -1
+    for last, length in pieces.iter(folded.text):
+        check(budget)
+        position = folded.original(last - length + 1)
+        if not word_start:
+            starts.add(position)
+            continue
+        if run_start <= position < run_end:
+            continue  # a long word holding many endings is walked once
+        run_start = position
+        while run_start > 0 and text[run_start - 1].isalnum() and not text[
+                run_start - 1].isdecimal():
+            run_start -= 1
+        run = _REGEX_LETTERS.match(text, position)
+        run_end = run.end() if run else position
+        starts.add(run_start)
+    end = 0
+    match = pattern.match
+    for start in sorted(starts):
+        if start < end:
+            continue
+        m = match(text, start)
+        if m is not None:
+            yield m
+            end = m.end()
 
 
 def _outside(findings: list[Finding], excepted: list[tuple[int, int]]) -> list[Finding]:
