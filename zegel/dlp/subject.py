@@ -210,11 +210,12 @@ def _cues(text: str, findings: Sequence[Finding], budget: Budget | None) -> Cues
     each as the sorted positions (to bisect) and the sorted cues."""
     spans = _windows(findings, len(text))
     words = _word_cues(text, spans, budget)
+    # Strong first: _about stops before the weak ones once a strong cue is near.
     grouped = {
         ("person", STRONG): sorted(words[_PERSON] + _find(_SALUTATION, text, spans, budget)
                                    + _find(_NAMED, text, spans, budget)),
-        ("person", WEAK): sorted(words[_PRONOUN] + _find(_PRONOUN_GAP, text, spans, budget)),
         ("audience", STRONG): sorted(words[_AUDIENCE] + _find(_DAYS, text, spans, budget)),
+        ("person", WEAK): sorted(words[_PRONOUN] + _find(_PRONOUN_GAP, text, spans, budget)),
         ("audience", WEAK): sorted(words[_THINGS]),
     }
     return {key: ([position for position, _ in found], found)
@@ -262,6 +263,8 @@ def _about(text: str, f: Finding, cues: Cues) -> tuple[str, str]:
                 return "person", " ".join(words[-back:])
     best: tuple[int, int, int, str, str] | None = None
     for (side, strength), (positions, found) in cues.items():
+        if best is not None and -strength > best[0]:
+            break  # a strong cue is near: no weak one can win
         near = _nearest(positions, found, f.start, f.end)
         if near is None:
             continue
