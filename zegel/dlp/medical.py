@@ -219,9 +219,11 @@ def parse_terms(lines: Iterable[str], default_category: str = CUSTOM_CATEGORY) -
 # than any inflection and any compound head plus a linking "s".
 _REST_LOOKAHEAD = max(len(h) for h in (*_COMPOUND_HEADS, *_INFLECTIONS)) + 2
 # Whitespace the automaton cannot see as one space: a run of several, or a tab or newline.
-_ODD_SPACE = re.compile(r"\s{2,}|[^\S ]")
-# The runs of _ODD_SPACE that are longer than one character.
-_SPACE_RUN = re.compile(r"\s{2,}")
+# Written to begin with a whitespace character, which the regex engine skips to in C: the
+# same matches as r"\s{2,}|[^\S ]" (a run of several, or one that is not a plain space).
+_ODD_SPACE = re.compile(r"\s(?:\s+|(?<! ))")
+# The runs of _ODD_SPACE that are longer than one character (r"\s{2,}").
+_SPACE_RUN = re.compile(r"\s\s+")
 # Letters a case-insensitive regex takes for "i" or "s" although their lower case is another
 # letter. A term written with one never counted (its lower case is no term), and an occurrence
 # through one still does not; it only stops shorter terms at the same place, as before.
