@@ -306,6 +306,7 @@ _INTERNATIONAL_PREFIX = re.compile(r"(?:\+|00)[0-9]{1,3}[ \-]?(?:\(0\)[ \-]?)?$"
 
 
 _ELEVEN_PROOF_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+_SEPARATORS_DROPPED = str.maketrans("", "", " .-")
 
 
 def detect_bsn(text: str, budget: Budget | None = None) -> list[Finding]:
@@ -331,7 +332,7 @@ def detect_bsn(text: str, budget: Budget | None = None) -> list[Finding]:
             continue
         if _INTERNATIONAL_PREFIX.search(text[max(0, start - 12) : start]):
             continue
-        digits = "".join(c for c in raw if c.isdigit())
+        digits = raw.translate(_SEPARATORS_DROPPED)  # the regex allows 0-9 and " .-" only
         # The 11-proef in one step first (most candidates fail it), then python-stdnum's.
         nine = digits.zfill(9)
         if sum(map(mul, _ELEVEN_PROOF_WEIGHTS, map(int, nine))) % 11:
@@ -573,7 +574,7 @@ def detect_payment_card(text: str, budget: Budget | None = None) -> list[Finding
         following = text[m.end() : m.end() + 2]
         if len(following) == 2 and following[0] in " -" and following[1].isdigit():
             continue
-        digits = "".join(c for c in raw if c.isdigit())
+        digits = raw.translate(_SEPARATORS_DROPPED)  # the regex allows 0-9, " " and "-" only
         if not 13 <= len(digits) <= 19 or not _card_grouping_ok(raw):
             continue
         brand = _card_brand(digits)
@@ -787,7 +788,10 @@ def _scan_chunk(
     mapped: list[Finding] = []
     for f in found:
         start, end = normal.original_span(f.start, f.end)
-        mapped.append(Finding(f.kind, start, end, f.confidence, f.detail, f.reasons))
+        if start == f.start and end == f.end:
+            mapped.append(f)  # before any removed character: the span stays as it is
+        else:
+            mapped.append(Finding(f.kind, start, end, f.confidence, f.detail, f.reasons))
     return mapped
 
 
@@ -839,8 +843,8 @@ def scan_text(
         for f in found:
             start = f.start + chunk_start
             if position <= start < core_end:
-                findings.add(Finding(f.kind, start, f.end + chunk_start, f.confidence, f.detail,
-                                     f.reasons))
+                findings.add(f if not chunk_start else Finding(
+                    f.kind, start, f.end + chunk_start, f.confidence, f.detail, f.reasons))
         position = core_end
         if position < len(text) and budget.exceeded():
             findings.add(_not_scanned(text, position, budget))
