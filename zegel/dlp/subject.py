@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
 
@@ -98,10 +98,13 @@ _THING_WORDS = [
 ]
 _PERSON, _PRONOUN, _AUDIENCE, _THINGS = "person", "pronoun", "audience", "things"
 # The few cues a word list cannot hold.
-# Each pattern looks at its first letter before the lookbehind: a quick no at every other place.
+# Each pattern starts with its first letter in all the forms a case-insensitive regex takes
+# for it (i, I, dotted I, dotless i; w, W), which the regex engine skips to in C, and then
+# looks behind it.
 _PRONOUN_GAP = re.compile(
-    r"(?=i)(?<![^\W_])ik\s+[^\W\d_]+\s+(?:ben|heb|geweest|gehad|gekregen)(?![^\W_])", re.IGNORECASE)
-_DAYS = re.compile(r"(?=w)(?<![^\W_])(?:wereld[^\W\d_]*dag|world [^\W\d_]+ day)(?![^\W_])",
+    r"(?-i:[iI\u0130\u0131])(?<![^\W_].)k"
+    r"\s+[^\W\d_]+\s+(?:ben|heb|geweest|gehad|gekregen)(?![^\W_])", re.IGNORECASE)
+_DAYS = re.compile(r"(?-i:[wW])(?<![^\W_].)(?:ereld[^\W\d_]*dag|orld [^\W\d_]+ day)(?![^\W_])",
                    re.IGNORECASE)
 
 
@@ -145,6 +148,12 @@ _SALUTATION = re.compile(
     r"heer/mevrouw|sir/madam|colleagues\b|staff\b|parents\b|members\b|volunteers\b))"
     r"(?:(?i:mevrouw|meneer|heer|mr\.?|mrs\.?|ms\.?|dr\.?)\s)?[A-Z][a-zà-ÿ]+",
 )
+# _SALUTATION after a newline only: it starts with a literal, which the regex engine skips to
+# in C; _find tries the whole pattern at the start of the text itself.
+_SALUTATION_START = r"(?:^|\n)"
+if not _SALUTATION.pattern.startswith(_SALUTATION_START):
+    raise ImportError("_SALUTATION must start with " + _SALUTATION_START)
+_SALUTATION_AFTER_NEWLINE = re.compile("\n" + _SALUTATION.pattern[len(_SALUTATION_START):])
 # A named person doing or having something: "Joyce is", "is Joyce", "Jan de Vries heeft".
 _NOT_NAMES = (
     "Dit|Dat|Het|Er|Wie|Wat|Deze|Die|Hier|Daar|Nu|Ook|Wij|We|Jullie|Zij|Ze|Hij|Ik|U|Men|"
@@ -189,11 +198,26 @@ def _windows(findings: Sequence[Finding], length: int) -> list[tuple[int, int]]:
     return spans
 
 
+def _finditer(pattern: re.Pattern[str], text: str, lo: int, hi: int
+              ) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text, lo, hi)``; _SALUTATION's "^" only matches at 0, so past a
+    match there (or none) the rest is the search for one after a newline."""
+    if pattern is not _SALUTATION:
+        yield from pattern.finditer(text, lo, hi)
+        return
+    if lo == 0:
+        first = pattern.match(text, 0, hi)
+        if first is not None:
+            yield first
+            lo = first.end()
+    yield from _SALUTATION_AFTER_NEWLINE.finditer(text, lo, hi)
+
+
 def _find(pattern: re.Pattern[str], text: str, spans: Sequence[tuple[int, int]],
           budget: Budget | None) -> list[Cue]:
     found = []
     for lo, hi in spans:
-        for m in pattern.finditer(text, lo, hi):
+        for m in _finditer(pattern, text, lo, hi):
             check(budget)
             if pattern is _NAMED and _PRECEDING_CAPITAL.search(text, max(0, m.start() - 40),
                                                                m.start()):
