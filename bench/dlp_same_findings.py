@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "dlp" / "corpus"
@@ -63,6 +65,26 @@ def term_variants() -> str:
     return " ".join(pieces)
 
 
+def label_variants(detectors: Any) -> str:
+    """Every label the number detectors know (read from the baseline's label regexes), in
+    several cases, as a compound and glued to others, before and after a valid BSN, card
+    number, IBAN, passport number and birth date: where the label regexes decide a finding
+    and its reasons."""
+    labels: set[str] = set(detectors._NEGATIVE_NUMBER_LABELS)
+    for name in ("_BSN_LABELS", "_PASSPORT_LABELS", "_CARD_LABELS", "_DOB_LABELS"):
+        pattern = getattr(detectors, name).pattern
+        labels.update(w.replace("\\", "") for w in re.findall(r"[\w\\. :'-]{2,}", pattern))
+    values = ["111222333", "11122233", "4111 1111 1111 1111", "NL91 ABNA 0417 1643 00",
+              "XR1234567", "12-03-1985"]
+    pieces = []
+    for label in sorted(labels):
+        for form in (label, label.upper(), label.title()):
+            for value in values:
+                pieces.append(f"{form}: {value}; {form}nummer {value} x{form} {value} "
+                              f"{value} ({form}) {form}-{form} {value}\n")
+    return "".join(pieces)
+
+
 def plain(findings: object) -> list[tuple[object, ...]]:
     """Findings as tuples: the two checkouts' Finding classes never compare equal."""
     return [(f.kind, f.start, f.end, f.confidence, f.detail, f.reasons)
@@ -89,6 +111,8 @@ def main() -> None:
         texts.append((f"{unit!r} repeated", dlp_speed.repeated(unit, size)))
     texts.append(("runs of every shipped term", dlp_speed.every_term_runs(size)))
     texts.append(("every term in odd cases and spellings", term_variants()))
+    texts.append(("every label before and after numbers",
+                  label_variants(old_modules["zegel.dlp.detectors"])))
     different = []
     findings = 0
     for name, text in texts:
