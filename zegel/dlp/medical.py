@@ -382,6 +382,9 @@ class TermSet:
         # Where a word ending or an exception phrase can start, found by Aho-Corasick in the
         # folded text: the regexes above are then tried only there, not at every letter.
         self._ending_starts = _first_pieces(self.suffixes, whole=True)
+        # Built here, once per process, rather than inside the time budget of the first scan
+        # that meets a term (it reads every Unicode character).
+        _letter_run()
         self._exception_starts = _first_pieces((_exception_key(p) for p in self.exceptions),
                                                whole=False)
 
