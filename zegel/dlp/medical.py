@@ -29,11 +29,11 @@ from __future__ import annotations
 import re
 import sys
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from itertools import accumulate
 from pathlib import Path
+from typing import Any
 
 import ahocorasick
 
@@ -219,7 +219,11 @@ def parse_terms(lines: Iterable[str], default_category: str = CUSTOM_CATEGORY) -
 # than any inflection and any compound head plus a linking "s".
 _REST_LOOKAHEAD = max(len(h) for h in (*_COMPOUND_HEADS, *_INFLECTIONS)) + 2
 # Whitespace the automaton cannot see as one space: a run of several, or a tab or newline.
-_ODD_SPACE = re.compile(r"\s{2,}|[^\S ]")
+# Written to begin with a whitespace character, which the regex engine skips to in C: the
+# same matches as r"\s{2,}|[^\S ]" (a run of several, or one that is not a plain space).
+_ODD_SPACE = re.compile(r"\s(?:\s+|(?<! ))")
+# The runs of _ODD_SPACE that are longer than one character (r"\s{2,}").
+_SPACE_RUN = re.compile(r"\s\s+")
 # Letters a case-insensitive regex takes for "i" or "s" although their lower case is another
 # letter. A term written with one never counted (its lower case is no term), and an occurrence
 # through one still does not; it only stops shorter terms at the same place, as before.
@@ -249,11 +253,6 @@ def _letter_run() -> re.Pattern[str]:
     return re.compile(r"[^\W\d_" + excluded + "]+")
 
 
-@cache
-def _letter_split() -> re.Pattern[str]:
-    return re.compile("(" + _letter_run().pattern + ")")
-
-
 class _Folded:
     """Text lower-cased character for character, every whitespace run one space, with a map
     back to offsets in the original."""
@@ -279,19 +278,15 @@ class _Folded:
     def _collapse(self, lowered: str, budget: Budget | None) -> str:
         if _ODD_SPACE.search(lowered) is None:
             return lowered
-        pieces: list[str] = []
-        removed = last = 0
-        for m in _ODD_SPACE.finditer(lowered):
+        # Only a run of several characters shifts offsets; the replacing itself is one
+        # sub() in C, not a Python step per newline.
+        removed = 0
+        for m in _SPACE_RUN.finditer(lowered):
             check(budget)
-            pieces.append(lowered[last : m.start()])
-            pieces.append(" ")
-            if m.end() - m.start() > 1:
-                self.points.append(m.start() - removed)
-                removed += m.end() - m.start() - 1
-                self.shifts.append(removed)
-            last = m.end()
-        pieces.append(lowered[last:])
-        return "".join(pieces)
+            self.points.append(m.start() - removed)
+            removed += m.end() - m.start() - 1
+            self.shifts.append(removed)
+        return _ODD_SPACE.sub(" ", lowered)
 
     def original(self, index: int) -> int:
         k = bisect_left(self.points, index)
@@ -304,29 +299,45 @@ class _Folded:
 
 
 class _Words:
-    """Where each word (run of letters) of a text starts and ends, for O(log n) look-ups."""
+    """Where the word (run of letters) around an index starts and ends.
 
-    __slots__ = ("ends", "starts")
+    Found on demand around the few places a term occurs, not for every word of the text
+    (splitting a whole text into words costs more than the rest of the term scan). The last
+    word found is kept: occurrences are looked up in order, so a long word holding many is
+    read once, and the scan stays linear.
+    """
+
+    __slots__ = ("end", "start", "text")
 
     def __init__(self, text: str, budget: Budget | None) -> None:
-        # Split into non-letters, letters, non-letters, ...; the running sum of the pieces'
-        # lengths gives every boundary, all in C (a Python loop per word costs more than the
-        # rest of the term scan on ordinary text).
-        pieces = _letter_split().split(text)
-        bounds = [0, *accumulate(map(len, pieces))]
-        self.starts: list[int] = bounds[1:-1:2]
-        self.ends: list[int] = bounds[2::2]
+        self.text = text
+        self.start = self.end = 0  # the last word found: text[start:end]
         check(budget)
+
+    def _around(self, index: int) -> tuple[int, int]:
+        """Bounds of the word holding the letter text[index]."""
+        if self.start <= index < self.end:
+            return self.start, self.end
+        text = self.text
+        start = index
+        while start > 0 and text[start - 1].isalpha():
+            start -= 1
+        match = _letter_run().match(text, index)
+        end = match.end() if match else index + 1
+        self.start, self.end = start, end
+        return start, end
 
     def start_before(self, index: int) -> int:
         """Start of the word that ends at or runs through ``index``; ``index`` if none."""
-        r = bisect_right(self.starts, index - 1) - 1
-        return self.starts[r] if r >= 0 and self.ends[r] >= index else index
+        if index > 0 and self.text[index - 1].isalpha():
+            return self._around(index - 1)[0]
+        return index
 
     def end_after(self, index: int) -> int:
         """End of the word that runs on from ``index``; ``index`` if none."""
-        r = bisect_right(self.starts, index) - 1
-        return self.ends[r] if r >= 0 and self.ends[r] > index else index
+        if index < len(self.text) and self.text[index].isalpha():
+            return self._around(index)[1]
+        return index
 
 
 class TermSet:
@@ -368,6 +379,14 @@ class TermSet:
             if self.exceptions
             else None
         )
+        # Where a word ending or an exception phrase can start, found by Aho-Corasick in the
+        # folded text: the regexes above are then tried only there, not at every letter.
+        self._ending_starts = _first_pieces(self.suffixes, whole=True)
+        # Built here, once per process, rather than inside the time budget of the first scan
+        # that meets a term (it reads every Unicode character).
+        _letter_run()
+        self._exception_starts = _first_pieces((_exception_key(p) for p in self.exceptions),
+                                               whole=False)
 
     def extended(self, extra: Iterable[str]) -> TermSet:
         """This set plus the given term lines (same syntax as a term file)."""
@@ -425,11 +444,11 @@ class TermSet:
             return word_start, word_end
         return None
 
-    def _whole_terms(self, text: str, budget: Budget | None) -> list[Finding]:
+    def _whole_terms(self, text: str, folded: _Folded, budget: Budget | None
+                     ) -> list[Finding]:
         """Whole-word terms, leftmost first; of the terms starting at one place the longest."""
         if not self.terms:
             return []
-        folded = _Folded(text, budget)
         longest: dict[int, tuple[int, Term]] = {}
         for last, (length, term) in self._automaton.iter(folded.text):
             check(budget)
@@ -461,12 +480,14 @@ class TermSet:
 
     def find(self, text: str, budget: Budget | None = None) -> list[Finding]:
         """Every special-category term in ``text``; raises BudgetExceeded past the budget."""
-        findings = self._whole_terms(text, budget)
+        folded = _Folded(text, budget)
+        findings = self._whole_terms(text, folded, budget)
         if self._suffix_regex is not None:
             # Term findings do not overlap and are sorted, so their ends are sorted too.
             taken_starts = [f.start for f in findings]
             taken_ends = [f.end for f in findings]
-            for m in self._suffix_regex.finditer(text):
+            for m in _matches(self._suffix_regex, self._ending_starts, text, folded, True,
+                              budget):
                 check(budget)
                 i = bisect_right(taken_ends, m.start())
                 if i < len(taken_ends) and taken_starts[i] < m.end():
@@ -480,12 +501,79 @@ class TermSet:
         if findings and self._exception_regex is not None:
             # Terms used in another sense: "veilig thuis gekomen", "probation period".
             excepted = []
-            for e in self._exception_regex.finditer(text):
+            for e in _matches(self._exception_regex, self._exception_starts, text, folded,
+                              False, budget):
                 check(budget)
                 excepted.append((e.start(), e.end()))
             if excepted:
                 findings = _outside(findings, excepted)
         return findings
+
+
+# Characters whose folded form (_Folded) is what a case-insensitive regex takes them for, so
+# that a piece found in the folded text is where the regex can match, and nowhere else.
+_FOLD_SAFE = frozenset(
+    "abcdefghijklmnopqrstuvwxyz0123456789àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿ'-./&")
+
+
+def _first_pieces(keys: Iterable[str], *, whole: bool) -> Any | None:
+    """An automaton of the keys (``whole``) or of their first pieces (up to a space or a
+    wildcard), or None if one cannot be looked for so (empty, or a letter that folds
+    differently from how the regex compares it)."""
+    automaton = ahocorasick.Automaton()
+    count = 0
+    for key in keys:
+        piece = key if whole else re.split("[ " + _ANY_REST + _ANY_WORD + "]", key,
+                                           maxsplit=1)[0]
+        if not piece or not set(piece) <= _FOLD_SAFE:
+            return None
+        automaton.add_word(piece, len(piece))
+        count += 1
+    if not count:
+        return None
+    automaton.make_automaton()
+    return automaton
+
+
+# A regex letter ([^\W\d_]): what the word-ending regex's lazy run of letters takes.
+_REGEX_LETTERS = re.compile(r"[^\W\d_]*")
+
+
+def _matches(pattern: re.Pattern[str], pieces: Any | None, text: str, folded: _Folded,
+             word_start: bool, budget: Budget | None) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)``, trying the pattern only where it can match: at the start of
+    the run of letters holding a piece (``word_start``, for word endings), or where a first
+    piece starts. Both patterns begin where no word character precedes, and every match holds
+    a piece there, which the folded text shows wherever the regex would see it."""
+    if pieces is None:
+        yield from pattern.finditer(text)
+        return
+    starts: set[int] = set()
+    run_start = run_end = -1
+    for last, length in pieces.iter(folded.text):
+        check(budget)
+        position = folded.original(last - length + 1)
+        if not word_start:
+            starts.add(position)
+            continue
+        if run_start <= position < run_end:
+            continue  # a long word holding many endings is walked once
+        run_start = position
+        while run_start > 0 and text[run_start - 1].isalnum() and not text[
+                run_start - 1].isdecimal():
+            run_start -= 1
+        run = _REGEX_LETTERS.match(text, position)
+        run_end = run.end() if run else position
+        starts.add(run_start)
+    end = 0
+    match = pattern.match
+    for start in sorted(starts):
+        if start < end:
+            continue
+        m = match(text, start)
+        if m is not None:
+            yield m
+            end = m.end()
 
 
 def _outside(findings: list[Finding], excepted: list[tuple[int, int]]) -> list[Finding]:

@@ -25,7 +25,12 @@ _SPACES = (
 # Replaced by "-": hyphen, non-breaking hyphen, figure dash, en/em dash, minus sign.
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2212\ufe63\uff0d"
 
-_SUSPECT = re.compile("[" + _REMOVED + _SPACES + _DASHES + "\uff01-\uff5e]|(?![0-9])\\d")
+# Every such character is outside ASCII, so the search is for a non-ASCII character (which the
+# regex engine skips to in C), then looks back at it: one of the above, the full-width ASCII
+# block, or a decimal digit (not 0-9 then). The same matches as "[...]|(?![0-9])\\d", which
+# tries both alternatives at every character, in a fraction of the time.
+_SUSPECT = re.compile(
+    "[^\x00-\x7f](?<=[" + _REMOVED + _SPACES + _DASHES + "\uff01-\uff5e]|\\d)")
 _REPLACEMENTS: dict[str, str] = {c: "" for c in _REMOVED}
 _REPLACEMENTS.update({c: " " for c in _SPACES})
 _REPLACEMENTS.update({c: "-" for c in _DASHES})

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
 
@@ -98,9 +98,13 @@ _THING_WORDS = [
 ]
 _PERSON, _PRONOUN, _AUDIENCE, _THINGS = "person", "pronoun", "audience", "things"
 # The few cues a word list cannot hold.
+# Each pattern starts with its first letter in all the forms a case-insensitive regex takes
+# for it (i, I, dotted I, dotless i; w, W), which the regex engine skips to in C, and then
+# looks behind it.
 _PRONOUN_GAP = re.compile(
-    r"(?<![^\W_])ik\s+[^\W\d_]+\s+(?:ben|heb|geweest|gehad|gekregen)(?![^\W_])", re.IGNORECASE)
-_DAYS = re.compile(r"(?<![^\W_])(?:wereld[^\W\d_]*dag|world [^\W\d_]+ day)(?![^\W_])",
+    r"(?-i:[iI\u0130\u0131])(?<![^\W_].)k"
+    r"\s+[^\W\d_]+\s+(?:ben|heb|geweest|gehad|gekregen)(?![^\W_])", re.IGNORECASE)
+_DAYS = re.compile(r"(?-i:[wW])(?<![^\W_].)(?:ereld[^\W\d_]*dag|orld [^\W\d_]+ day)(?![^\W_])",
                    re.IGNORECASE)
 
 
@@ -144,6 +148,12 @@ _SALUTATION = re.compile(
     r"heer/mevrouw|sir/madam|colleagues\b|staff\b|parents\b|members\b|volunteers\b))"
     r"(?:(?i:mevrouw|meneer|heer|mr\.?|mrs\.?|ms\.?|dr\.?)\s)?[A-Z][a-zà-ÿ]+",
 )
+# _SALUTATION after a newline only: it starts with a literal, which the regex engine skips to
+# in C; _find tries the whole pattern at the start of the text itself.
+_SALUTATION_START = r"(?:^|\n)"
+if not _SALUTATION.pattern.startswith(_SALUTATION_START):
+    raise ImportError("_SALUTATION must start with " + _SALUTATION_START)
+_SALUTATION_AFTER_NEWLINE = re.compile("\n" + _SALUTATION.pattern[len(_SALUTATION_START):])
 # A named person doing or having something: "Joyce is", "is Joyce", "Jan de Vries heeft".
 _NOT_NAMES = (
     "Dit|Dat|Het|Er|Wie|Wat|Deze|Die|Hier|Daar|Nu|Ook|Wij|We|Jullie|Zij|Ze|Hij|Ik|U|Men|"
@@ -157,7 +167,7 @@ _NOT_NAMES = (
 _VERB = r"(?:is|heeft|had|was|wordt|werd|gaat|ging|krijgt|kreeg|ligt|lag|zit|has|takes|got|needs)"
 _NAME = r"[A-Z][a-zà-ÿ]+(?:\s(?:van|de|der|den|van de|van der)\s[A-Z][a-zà-ÿ]+|\s[A-Z][a-zà-ÿ]+)?"
 _NAMED = re.compile(
-    r"(?<![^\W_])(?=[ihwgklztnA-Z])"  # a verb's or a name's first letter: a quick no elsewhere
+    r"(?=[ihwgklztnA-Z])(?<![^\W_])"  # a verb's or a name's first letter: a quick no elsewhere
     r"(?:" + _VERB + r"\s+(?!(?:" + _NOT_NAMES + r")(?![^\W_]))" + _NAME
     + r"|(?!(?:" + _NOT_NAMES + r")(?![^\W_]))" + _NAME + r"\s+" + _VERB + r")(?![^\W_])"
 )
@@ -188,11 +198,26 @@ def _windows(findings: Sequence[Finding], length: int) -> list[tuple[int, int]]:
     return spans
 
 
+def _finditer(pattern: re.Pattern[str], text: str, lo: int, hi: int
+              ) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text, lo, hi)``; _SALUTATION's "^" only matches at 0, so past a
+    match there (or none) the rest is the search for one after a newline."""
+    if pattern is not _SALUTATION:
+        yield from pattern.finditer(text, lo, hi)
+        return
+    if lo == 0:
+        first = pattern.match(text, 0, hi)
+        if first is not None:
+            yield first
+            lo = first.end()
+    yield from _SALUTATION_AFTER_NEWLINE.finditer(text, lo, hi)
+
+
 def _find(pattern: re.Pattern[str], text: str, spans: Sequence[tuple[int, int]],
           budget: Budget | None) -> list[Cue]:
     found = []
     for lo, hi in spans:
-        for m in pattern.finditer(text, lo, hi):
+        for m in _finditer(pattern, text, lo, hi):
             check(budget)
             if pattern is _NAMED and _PRECEDING_CAPITAL.search(text, max(0, m.start() - 40),
                                                                m.start()):
@@ -201,40 +226,49 @@ def _find(pattern: re.Pattern[str], text: str, spans: Sequence[tuple[int, int]],
     return sorted(found)
 
 
-def _cues(text: str, findings: Sequence[Finding],
-          budget: Budget | None) -> dict[tuple[str, int], list[Cue]]:
-    """Cues by (side, strength): ("person", STRONG) holds "uw zoon", "mevrouw", a BSN..."""
+Cues = dict[tuple[str, int], tuple[list[int], list[Cue]]]
+
+
+def _cues(text: str, findings: Sequence[Finding], budget: Budget | None) -> Cues:
+    """Cues by (side, strength): ("person", STRONG) holds "uw zoon", "mevrouw", a BSN...;
+    each as the sorted positions (to bisect) and the sorted cues."""
     spans = _windows(findings, len(text))
     words = _word_cues(text, spans, budget)
-    return {
+    # Strong first: _about stops before the weak ones once a strong cue is near.
+    grouped = {
         ("person", STRONG): sorted(words[_PERSON] + _find(_SALUTATION, text, spans, budget)
                                    + _find(_NAMED, text, spans, budget)),
-        ("person", WEAK): sorted(words[_PRONOUN] + _find(_PRONOUN_GAP, text, spans, budget)),
         ("audience", STRONG): sorted(words[_AUDIENCE] + _find(_DAYS, text, spans, budget)),
+        ("person", WEAK): sorted(words[_PRONOUN] + _find(_PRONOUN_GAP, text, spans, budget)),
         ("audience", WEAK): sorted(words[_THINGS]),
     }
+    return {key: ([position for position, _ in found], found)
+            for key, found in grouped.items() if found}
 
 
-def _nearest(cues: Sequence[tuple[int, str]], start: int, end: int
+def _nearest(positions: list[int], cues: list[Cue], start: int, end: int
              ) -> tuple[int, str] | None:
     """The cue closest to text[start:end] within the window, not inside it: (distance, cue)."""
-    if not cues:
-        return None
-    i = bisect_left(cues, (start, ""))
+    i = bisect_left(positions, start)
     best: tuple[int, str] | None = None
     # A few cues either side: one that starts inside the finding (the term itself) is skipped.
     for j in range(max(0, i - 3), min(len(cues), i + 3)):
-        position, cue = cues[j]
-        if start <= position < end:
+        position = positions[j]
+        if position < start:
+            cue = cues[j][1]
+            distance = start - position - len(cue)
+            if distance < 0:
+                distance = 0
+        elif position >= end:
+            distance = position - end
+        else:
             continue
-        distance = start - position - len(cue) if position < start else position - end
-        distance = max(0, distance)
         if distance <= _WINDOW and (best is None or distance < best[0]):
-            best = (distance, cue)
+            best = (distance, cues[j][1])
     return best
 
 
-def _about(text: str, f: Finding, cues: dict[tuple[str, int], list[Cue]]) -> tuple[str, str]:
+def _about(text: str, f: Finding, cues: Cues) -> tuple[str, str]:
     """("person", "audience", "organisation" or "", cue): a name first ("Thuiszorg De
     Zonnebloem" is who wrote, not what anyone has), then the stronger cue near the finding,
     the nearer of two as strong; a person on a tie."""
@@ -252,8 +286,10 @@ def _about(text: str, f: Finding, cues: dict[tuple[str, int], list[Cue]]) -> tup
             if len(words) >= back and words[-back].lower() in _OWNERS:
                 return "person", " ".join(words[-back:])
     best: tuple[int, int, int, str, str] | None = None
-    for (side, strength), found in cues.items():
-        near = _nearest(found, f.start, f.end)
+    for (side, strength), (positions, found) in cues.items():
+        if best is not None and -strength > best[0]:
+            break  # a strong cue is near: no weak one can win
+        near = _nearest(positions, found, f.start, f.end)
         if near is None:
             continue
         candidate = (-strength, near[0], 0 if side == "person" else 1, side, near[1])
