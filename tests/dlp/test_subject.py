@@ -66,3 +66,13 @@ def test_a_person_close_by_outweighs_an_audience_further_away() -> None:
 def test_the_reasons_name_the_term() -> None:
     [(_confidence, reasons)] = _medical("Mijn moeder heeft diabetes.")
     assert reasons == (("term", "diabetes"), ("person", "Mijn moeder"))
+
+
+@pytest.mark.parametrize("text", [
+    "Job advert: we are hiring for our mental health team.",
+    "Patiënten en bezoekers van de dialyseafdeling parkeren vanaf maandag in garage P2.",
+    "Our order of 200 boxes of paracetamol has shipped; invoice attached.",
+])
+def test_an_organisation_a_group_or_an_order_is_nobody(text: str) -> None:
+    found = _medical(text)
+    assert found and all(confidence < REPORT_THRESHOLD for confidence, _reasons in found), found

@@ -52,9 +52,9 @@ _POSSESSIVES = "uw mijn m'n haar zijn z'n je jouw onze ons hun your my her his o
 _PERSON_WORDS = [
     *(f"{owner} {relative}" for owner in _POSSESSIVES for relative in _RELATIVES),
     # the person the care is about
-    "patiënt", "patiënte", "patiënten", "patient", "patients", "cliënt", "cliënte",
-    "cliënten", "client", "clients", "jeugdige", "betrokkene", "verdachte", "gedetineerde",
-    "zorgvrager", "pupil", "bewoner", "resident", "service user", "de heer", "mevrouw", "mevr",
+    "patiënt", "patiënte", "patient", "cliënt", "cliënte", "client", "jeugdige", "betrokkene",
+    "verdachte", "gedetineerde", "zorgvrager", "pupil", "bewoner", "resident", "service user",
+    "de heer", "mevrouw", "mevr",
     "mevr.", "mw", "mw.", "dhr", "dhr.", "meneer", "mr", "mr.", "mrs", "mrs.", "ms", "ms.",
     "miss",
     # identifiers and a date of birth nearby
@@ -72,11 +72,14 @@ _PRONOUN_WORDS = [
       for verb in "is heeft had was gebruikt krijgt kreeg wordt werd".split()),
     *(f"{who} {verb}" for who in ("he", "she") for verb in "is has had was takes got".split()),
     "he's", "she's",
+    # patients in the plural: a group (parking, a waiting room) as often as a list of people
+    "patiënten", "patients", "cliënten", "clients",
 ]
 _AUDIENCE_WORDS = [
     # many people addressed at once
     "iedereen", "allemaal", "allen", "collega's", "collegas", "beste collega's", "medewerkers",
-    "vrijwilligers", "deelnemers", "everyone", "everybody", "all staff", "dear all", "hi all",
+    "vrijwilligers", "deelnemers", "bezoekers", "visitors", "everyone", "everybody",
+    "all staff", "dear all", "hi all",
     "hello all", "colleagues", "volunteers",
     # events, campaigns, vacancies, newsletters
     "awareness", "bewustwording", "themaweek", "week van de", "week tegen", "campagne",
@@ -89,8 +92,12 @@ _AUDIENCE_WORDS = [
 ]
 _THING_WORDS = [
     # orders, facilities, IT, an organisation's arrangements
-    "bestelling", "bestellen", "voorraad", "stock", "levering", "leverancier", "supplier",
-    "inkoop", "parkeren", "parkeerplaats", "parkeergarage", "parking", "ticket", "storing",
+    "bestelling", "bestellen", "besteld", "bestellijst", "voorraad", "voorraadlijst",
+    "voorraadbeheer", "magazijn", "assortiment", "prijslijst", "webshop", "stock", "levering",
+    "geleverd", "leverancier", "supplier", "order", "orders", "ordered", "shipped",
+    "shipment", "delivery", "delivered", "warehouse", "price list", "invoice", "factuur",
+    "inkoop", "parkeren", "parkeerplaats", "parkeergarage", "parkeerbeleid",
+    "parkeertarief", "parkeertarieven", "parking", "ticket", "storing",
     "helpdesk", "servicedesk", "wachtwoord", "password", "printer", "vitaliteit", "wellbeing",
     "welzijnsdag", "gezondheidsweek", "zorgverzekeraar", "zorgverzekeraars", "verzekeraar",
     "verzekeraars", "vergoeding", "vergoedingen", "tarieven", "insurer", "insurers",
@@ -168,7 +175,9 @@ _NAME_AFTER = re.compile(r"[ \t]+(?:De |Het |'t )?[A-Z][a-zà-ÿ]+")
 _ORGANISATION_BEFORE = re.compile(
     r"(?<![^\W_])(?:stichting|vereniging|fonds|foundation|trust|society)\s+$", re.IGNORECASE)
 # "uw COPD", "my chemotherapy sessions", "haar nieuwe heup": the term is someone's.
-_OWNERS = frozenset(_POSSESSIVES)
+# Only one person's: "our"/"onze" before a term is as often an organisation ("our mental
+# health team", "onze oncologie").
+_OWNERS = frozenset(_POSSESSIVES) - {"onze", "ons", "hun", "our", "their"}
 
 
 Cue = tuple[int, str]
