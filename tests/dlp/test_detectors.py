@@ -325,3 +325,26 @@ def test_systematic_vocabulary_covers_lay_words_and_compounds() -> None:
                  "wat een kankerweer vandaag", "het gebouw is rolstoeltoegankelijk",
                  "my new puffer jacket"]:
         assert "medical" not in kinds(text), text
+
+
+@pytest.mark.parametrize("text", [
+    "Membership number 738199795",
+    "Case no. 738199795",
+    "Order ID 738199795",
+    "Werkorder 738199795 is ingepland",
+    "Reservering 738199795 bevestigd",
+])
+def test_any_other_label_says_a_number_is_no_bsn(text: str) -> None:
+    assert detect_bsn(text) == [], text
+
+
+def test_a_citizen_service_number_label_still_counts() -> None:
+    assert detect_bsn("citizen service number 738199795")[0].confidence == 0.95
+    assert detect_bsn("social security number: 738199795")[0].confidence == 0.95
+
+
+def test_a_term_in_the_middle_of_a_compound_before_a_health_word_counts() -> None:
+    for text in ["mevrouw doet mee aan het borstkankeronderzoek",
+                 "uw zoon is aangemeld bij het kinderdiabetescentrum"]:
+        assert "medical" in kinds(text), text
+    assert "medical" not in kinds("de kinderdiabetesboekjes zijn op")  # no health word after

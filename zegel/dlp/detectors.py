@@ -274,6 +274,38 @@ _NEGATIVE_NUMBER_LABELS = [
     "patiëntnummer",
     "patientnummer",
     "registratienummer",
+    # by kind (issue 14): what else a 9-digit number in a letter or a form is
+    "aanvraag",
+    "reservering",
+    "reservation",
+    "lidmaatschap",
+    "membership",
+    "member",
+    "abonnement",
+    "subscription",
+    "claim",
+    "case",
+    "zaak",
+    "kenteken",
+    "imei",
+    "sku",
+    "batch",
+    "bon",
+    "kassabon",
+    "receipt",
+    "confirmation",
+    "bevestiging",
+    "offerte",
+    "quote",
+    "project",
+    "werkorder",
+    "inkooporder",
+    "purchase",
+    "vergunning",
+    "permit",
+    "student",
+    "employee",
+    "personeel",
 ]
 
 # --- BSN ----------------------------------------------------------------------------------
@@ -302,7 +334,10 @@ _BSN_LABELS = _keyword_re(
 # also matches this, but at the same position, and a positive label wins a tie.
 _BSN_NOT = re.compile(
     _keyword_re(_NEGATIVE_NUMBER_LABELS, prefix=True).pattern
-    + r"|(?<![^\W_])(?:[^\W\d_]{3,}-?(?:nummer|nr)|[^\W\d_]*code)(?![^\W_])",
+    + r"|(?<![^\W_])(?:[^\W\d_]{3,}-?(?:nummer|nr|order)|[^\W\d_]*code)(?![^\W_])"
+    # and any English "... number" / "... no." / "... ID" label but a citizen service or
+    # social security number: "membership number", "case no.", "order ID"
+    r"|(?<![^\W_])(?!service\s|security\s)[^\W\d_]{3,}\s(?:number|no\.?|id)(?![^\W_])",
     re.IGNORECASE,
 )
 _BSN = re.compile(

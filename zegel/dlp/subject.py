@@ -47,6 +47,11 @@ pleegkind pleegzoon pleegdochter stiefzoon stiefdochter neef nicht tante oom
 son daughter mother mum mom father dad husband wife child kid kids brother sister
 grandmother grandfather grandma grandpa boyfriend girlfriend twins nephew niece aunt uncle
 friend
+schoonzoon schoondochter kleinzoon kleindochter kleinkind stiefvader stiefmoeder zwager
+schoonzus vriendje vriendinnetje verloofde mama papa mam pap ouders collega buurman
+buurvrouw peuter kleuter puber tiener werknemer medewerker medewerkster leidinggevende
+stepson stepdaughter stepfather stepmother grandson granddaughter grandchild fiancé fiancée
+parents colleague neighbour neighbor toddler baby teenager employee partner
 """.split()
 _POSSESSIVES = "uw mijn m'n haar zijn z'n je jouw onze ons hun your my her his our their".split()
 _PERSON_WORDS = [
@@ -61,6 +66,15 @@ _PERSON_WORDS = [
     "bsn", "burgerservicenummer", "patiëntnummer", "patientnummer", "cliëntnummer",
     "clientnummer", "dossiernummer", "nhs number", "mrn", "geboren", "geb.", "geboortedatum",
     "date of birth", "dob", "d.o.b.", "born on",
+    # one person named by role or by an identifier of a person (issue 14, by kind)
+    "de werknemer", "deze werknemer", "the employee", "this employee", "verzekerde",
+    "de verzekerde", "aanvrager", "de aanvrager", "the applicant", "the claimant",
+    "belanghebbende", "justitiabele", "de jongere", "deze jongere", "minderjarige",
+    "young person", "the young person", "het kind", "dit kind", "the child", "this child",
+    "deze leerling", "this pupil", "the patient", "this patient", "de patiënt", "de cliënt",
+    "zorgnummer", "nhs no", "nhs no.", "hospital number", "ziekenhuisnummer", "patient id",
+    "patient number", "patiënt-id", "pat.nr", "patnr", "cliëntnr", "clientnr", "dossiernr",
+    "parketnummer", "v-nummer", "geb.datum", "geboren op", "birth date", "birthdate",
 ]
 _PRONOUN_WORDS = [
     *(f"ik {verb}" for verb in
@@ -89,6 +103,13 @@ _AUDIENCE_WORDS = [
     "sponsorloop", "charity", "fundraiser", "fundraising", "inzamelingsactie", "collecte",
     "donatie", "donation", "goede doel", "fun run", "benefietloop", "loop mee", "nieuwsbrief",
     "newsletter",
+    # parents, members, residents addressed as a group; publications and courses
+    "beste ouders", "ouders/verzorgers", "ouder/verzorger", "alle ouders", "leden",
+    "members", "inwoners", "bewoners", "residents", "cursisten", "studenten", "students",
+    "attendees", "participants", "alle medewerkers", "all employees", "open dag", "open day",
+    "informatieavond", "voorlichting", "voorlichtingsavond", "information evening",
+    "e-learning", "persbericht", "press release", "jaarverslag",
+    "annual report", "brochure", "folder", "flyer", "poster",
 ]
 _THING_WORDS = [
     # orders, facilities, IT, an organisation's arrangements
@@ -102,9 +123,19 @@ _THING_WORDS = [
     "welzijnsdag", "gezondheidsweek", "zorgverzekeraar", "zorgverzekeraars", "verzekeraar",
     "verzekeraars", "vergoeding", "vergoedingen", "tarieven", "insurer", "insurers",
     "reimbursement", "tariffs",
+    # research, statistics, policy: about people in general
+    "onderzoek naar", "research", "studie", "statistieken", "statistics", "richtlijn",
+    "richtlijnen", "guideline", "guidelines", "protocol", "beleid", "landelijk", "nationwide",
+    "preventie", "prevention", "per jaar", "per year",
 ]
 _PERSON, _PRONOUN, _AUDIENCE, _THINGS = "person", "pronoun", "audience", "things"
 # The few cues a word list cannot hold.
+# An age: "de 8-jarige", "82 jaar oud", "mw. Hendriks, 82 jaar", "aged 6", "6 years old",
+# "Daan (8)". Not "sinds 2 jaar": a duration.
+_AGE = re.compile(
+    r"(?<![\w])(?:[0-9]{1,3}[- ]?jarige|[0-9]{1,3} jaar oud|[0-9]{1,3} years? old"
+    r"|aged [0-9]{1,3}(?![\w])|[A-Z][a-zà-ÿ]+ \([0-9]{1,2}(?: jaar| jr\.?| yrs?)?\))"
+    r"|, [0-9]{1,3} jaar(?![\w])|\([0-9]{1,3} jaar\)")
 _PRONOUN_GAP = re.compile(
     r"(?<![^\W_])ik\s+[^\W\d_]+\s+(?:ben|heb|geweest|gehad|gekregen)(?![^\W_])", re.IGNORECASE)
 _DAYS = re.compile(r"(?<![^\W_])(?:wereld[^\W\d_]*dag|world [^\W\d_]+ day)(?![^\W_])",
@@ -145,7 +176,8 @@ def _word_cues(text: str, spans: Sequence[tuple[int, int]],
 
 # A salutation to one named person: "Beste Marieke,", "Dear Mr Smith", "Geachte mevrouw".
 _SALUTATION = re.compile(
-    r"(?:^|\n)[ \t]*(?i:beste|geachte|lieve|hoi|hallo|hi|hey|dear|hello)\s+"
+    r"(?:^|\n)[ \t]*(?i:beste|geachte|lieve|hoi|hallo|hai|hee|dag|goedemorgen|goedemiddag|"
+    r"goedenavond|hi|hey|dear|hello|good morning|good afternoon)\s+"
     r"(?!(?i:allen\b|allemaal\b|iedereen\b|collega's|collegas\b|team\b|all\b|everyone\b|"
     r"ouders\b|leden\b|vrijwilligers\b|deelnemers\b|bewoners\b|medewerkers\b|"
     r"heer/mevrouw|sir/madam|colleagues\b|staff\b|parents\b|members\b|volunteers\b))"
@@ -217,7 +249,8 @@ def _cues(text: str, findings: Sequence[Finding],
     words = _word_cues(text, spans, budget)
     return {
         ("person", STRONG): sorted(words[_PERSON] + _find(_SALUTATION, text, spans, budget)
-                                   + _find(_NAMED, text, spans, budget)),
+                                   + _find(_NAMED, text, spans, budget)
+                                   + _find(_AGE, text, spans, budget)),
         ("person", WEAK): sorted(words[_PRONOUN] + _find(_PRONOUN_GAP, text, spans, budget)),
         ("audience", STRONG): sorted(words[_AUDIENCE] + _find(_DAYS, text, spans, budget)),
         ("audience", WEAK): sorted(words[_THINGS]),
