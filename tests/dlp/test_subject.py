@@ -76,3 +76,13 @@ def test_the_reasons_name_the_term() -> None:
 def test_an_organisation_a_group_or_an_order_is_nobody(text: str) -> None:
     found = _medical(text)
     assert found and all(confidence < REPORT_THRESHOLD for confidence, _reasons in found), found
+
+
+@pytest.mark.parametrize(("text", "cue"), [
+    ("Vacature: wij zoeken een collega. Mw. Hendriks, 82 jaar, heeft een heupfractuur.",
+     ", 82 jaar"),
+    ("Dag Marco,\nde knie is geopereerd, alles is goed gegaan.", "Dag Marco"),
+])
+def test_an_age_or_a_greeting_to_one_person_is_a_person(text: str, cue: str) -> None:
+    found = _medical(text)
+    assert found and any(("person", cue) in reasons for _confidence, reasons in found), found

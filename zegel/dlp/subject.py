@@ -133,7 +133,7 @@ _PERSON, _PRONOUN, _AUDIENCE, _THINGS = "person", "pronoun", "audience", "things
 # An age: "de 8-jarige", "82 jaar oud", "mw. Hendriks, 82 jaar", "aged 6", "6 years old",
 # "Daan (8)". Not "sinds 2 jaar": a duration.
 _AGE = re.compile(
-    r"(?<![\w])(?:[0-9]{1,3}[- ]?jarige|[0-9]{1,3} jaar oud|[0-9]{1,3} years? old"
+    r"(?<![\w])(?=[0-9A-Z,(a])(?:[0-9]{1,3}[- ]?jarige|[0-9]{1,3} jaar oud|[0-9]{1,3} years? old"
     r"|aged [0-9]{1,3}(?![\w])|[A-Z][a-zà-ÿ]+ \([0-9]{1,2}(?: jaar| jr\.?| yrs?)?\))"
     r"|, [0-9]{1,3} jaar(?![\w])|\([0-9]{1,3} jaar\)")
 _PRONOUN_GAP = re.compile(
