@@ -795,14 +795,16 @@ def detect_date_of_birth(text: str, budget: Budget | None = None) -> list[Findin
     findings: list[Finding] = []
     today = datetime.date.today()
     a_year_ago = today - datetime.timedelta(days=365)
+    # A column can only be headed so if the text holds a birth label at all.
+    columns = _DOB_LABELS.search(text) is not None
     for m in _DATE.finditer(text):
         check(budget)
         date = _parse_date(m)
         if date is None or date > today:
             continue
         before = text[max(0, m.start() - 30) : m.start()]
-        if _DOB_LABELS.search(before) or _column_label(text, m.start(), _DOB_LABELS,
-                                                       _NEVER)[0] > 0:
+        if _DOB_LABELS.search(before) or (
+                columns and _column_label(text, m.start(), _DOB_LABELS, _NEVER)[0] > 0):
             confidence = 0.9
         elif date < a_year_ago and _NAME_BEFORE.search(text[max(0, m.start() - 60) : m.start()]):
             confidence = 0.6
