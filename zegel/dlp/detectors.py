@@ -786,6 +786,15 @@ def _parse_date(m: re.Match[str]) -> datetime.date | None:
         return None
 
 
+def _starts_a_cell(text: str, index: int) -> bool:
+    """Whether text[index] can start a table cell: at a line's start, after a cell separator
+    (and a space) or after a run of spaces; a date after a word is running text."""
+    before = text[max(0, index - 2):index]
+    if not before or before[-1] in "\n" + _CELL_SEPARATORS:
+        return True
+    return before[-1] == " " and (len(before) < 2 or before[0] in " \n" + _CELL_SEPARATORS)
+
+
 def detect_date_of_birth(text: str, budget: Budget | None = None) -> list[Finding]:
     """A real past date right after a birth label (0.9) or right after a person's name (0.6).
 
@@ -804,7 +813,8 @@ def detect_date_of_birth(text: str, budget: Budget | None = None) -> list[Findin
             continue
         before = text[max(0, m.start() - 30) : m.start()]
         if _DOB_LABELS.search(before) or (
-                columns and _column_label(text, m.start(), _DOB_LABELS, _NEVER)[0] > 0):
+                columns and _starts_a_cell(text, m.start())
+                and _column_label(text, m.start(), _DOB_LABELS, _NEVER)[0] > 0):
             confidence = 0.9
         elif date < a_year_ago and _NAME_BEFORE.search(text[max(0, m.start() - 60) : m.start()]):
             confidence = 0.6

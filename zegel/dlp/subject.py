@@ -75,6 +75,8 @@ _PERSON_WORDS = [
     "zorgnummer", "nhs no", "nhs no.", "hospital number", "ziekenhuisnummer", "patient id",
     "patient number", "patiënt-id", "pat.nr", "patnr", "cliëntnr", "clientnr", "dossiernr",
     "parketnummer", "v-nummer", "geb.datum", "geboren op", "birth date", "birthdate",
+    # an age ("de 8-jarige", "82 jaar oud", "a 6-year-old"): word cues, no regex pass
+    "jarige", "jaar oud", "years old", "year old", "year-old",
 ]
 _PRONOUN_WORDS = [
     *(f"ik {verb}" for verb in
@@ -130,12 +132,6 @@ _THING_WORDS = [
 ]
 _PERSON, _PRONOUN, _AUDIENCE, _THINGS = "person", "pronoun", "audience", "things"
 # The few cues a word list cannot hold.
-# An age: "de 8-jarige", "82 jaar oud", "mw. Hendriks, 82 jaar", "aged 6", "6 years old",
-# "Daan (8)". Not "sinds 2 jaar": a duration.
-_AGE = re.compile(
-    r"(?<![\w])(?=[0-9A-Z,(a])(?:[0-9]{1,3}[- ]?jarige|[0-9]{1,3} jaar oud|[0-9]{1,3} years? old"
-    r"|aged [0-9]{1,3}(?![\w])|[A-Z][a-zà-ÿ]+ \([0-9]{1,2}(?: jaar| jr\.?| yrs?)?\))"
-    r"|, [0-9]{1,3} jaar(?![\w])|\([0-9]{1,3} jaar\)")
 _PRONOUN_GAP = re.compile(
     r"(?<![^\W_])ik\s+[^\W\d_]+\s+(?:ben|heb|geweest|gehad|gekregen)(?![^\W_])", re.IGNORECASE)
 _DAYS = re.compile(r"(?<![^\W_])(?:wereld[^\W\d_]*dag|world [^\W\d_]+ day)(?![^\W_])",
@@ -249,8 +245,7 @@ def _cues(text: str, findings: Sequence[Finding],
     words = _word_cues(text, spans, budget)
     return {
         ("person", STRONG): sorted(words[_PERSON] + _find(_SALUTATION, text, spans, budget)
-                                   + _find(_NAMED, text, spans, budget)
-                                   + _find(_AGE, text, spans, budget)),
+                                   + _find(_NAMED, text, spans, budget)),
         ("person", WEAK): sorted(words[_PRONOUN] + _find(_PRONOUN_GAP, text, spans, budget)),
         ("audience", STRONG): sorted(words[_AUDIENCE] + _find(_DAYS, text, spans, budget)),
         ("audience", WEAK): sorted(words[_THINGS]),
