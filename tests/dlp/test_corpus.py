@@ -39,10 +39,10 @@ TEST_TARGETS = {
 }
 # TARGET NOT REACHED: the level reached on 2026-12-01 (docs/dlp.md, "Figures"), asserted
 # instead of the target so that it cannot get worse unnoticed. Raise these, never lower them.
+# (passport_nl reached its target, precision 1.000, in the eighth measurement.)
 NOT_REACHED = {
     "bsn": (0.97, 0.89),
-    "medical": (0.84, 0.70),
-    "passport_nl": (0.94, 0.0),
+    "medical": (0.84, 0.82),
 }
 
 

@@ -277,3 +277,74 @@ def test_it_finds_items_across_chunk_boundaries() -> None:
     text = filler + "BSN 111222333 en NL91ABNA0417164300 " + filler
     found = {f.kind for f in scan_text(text, budget_seconds=30)}
     assert {"bsn", "iban"} <= found
+
+
+def test_a_table_aligned_with_spaces_takes_its_columns_headers() -> None:
+    table = ("Naam            BSN          Geboortedatum\n"
+             "T. Peters       51403729     12-04-1961\n"
+             "A. Amrani       738199795    30-11-1975\n")
+    assert [f.reasons[-1] for f in detect_bsn(table)] == [("column", "BSN")] * 2
+    assert [f.confidence for f in detect_date_of_birth(table)] == [0.9, 0.9]
+    stock = ("Artikel          Code         Aantal\n"
+             "Metformine 500   738199795    120\n"
+             "Insulinepen      51403729     40\n")
+    assert detect_bsn(stock) == []
+
+
+def test_a_code_label_says_a_number_is_no_bsn() -> None:
+    assert detect_bsn("Artikelcode 738199795, levering vrijdag") == []
+    assert detect_bsn("BSN 738199795, artikelcode volgt")[0].confidence == 0.95
+
+
+def test_a_bare_document_label_needs_an_identity_document_nearby() -> None:
+    assert detect_passport_nl("Factuur 2026-118\nDocumentnummer: HX7R2M4K5\nTotaal: 495") == []
+    found = detect_passport_nl("Kopie identiteitsbewijs ontvangen, documentnummer NW4K82LP3.")
+    assert found and found[0].reasons == (("label", "documentnummer"),)
+
+
+@pytest.mark.parametrize("text", [
+    "Ik ben mijn ID-kaart kwijt. Serienummer van mijn laptop is KP7X2W9Z3.",
+    "Licence key: WX3M8K2P5, for the driving licence course.",
+    "Paspoort verlengd; bestelcode PL2M8N6R4 voor de pasfoto's.",
+])
+def test_a_nearer_product_label_outweighs_an_identity_document(text: str) -> None:
+    assert detect_passport_nl(text) == [], text
+
+
+def test_a_driving_licence_code_after_its_own_label_counts() -> None:
+    assert detect_passport_nl("driving licence SP4R7N2K8")
+
+
+def test_systematic_vocabulary_covers_lay_words_and_compounds() -> None:
+    for text in ["mijn vader heeft een keelontsteking", "ze kreeg een gebroken pols",
+                 "hij gebruikt plastabletten", "uitslag van de bloedprik",
+                 "she has atrial fibrillation", "my son uses an inhaler",
+                 "he was signed off sick", "dhr. zit in de afkickkliniek"]:
+        assert "medical" in kinds(text), text
+    for text in ["I'm so addicted to this series", "ik word er depressief van, dat weer",
+                 "wat een kankerweer vandaag", "het gebouw is rolstoeltoegankelijk",
+                 "my new puffer jacket"]:
+        assert "medical" not in kinds(text), text
+
+
+@pytest.mark.parametrize("text", [
+    "Membership number 738199795",
+    "Case no. 738199795",
+    "Order ID 738199795",
+    "Werkorder 738199795 is ingepland",
+    "Reservering 738199795 bevestigd",
+])
+def test_any_other_label_says_a_number_is_no_bsn(text: str) -> None:
+    assert detect_bsn(text) == [], text
+
+
+def test_a_citizen_service_number_label_still_counts() -> None:
+    assert detect_bsn("citizen service number 738199795")[0].confidence == 0.95
+    assert detect_bsn("social security number: 738199795")[0].confidence == 0.95
+
+
+def test_a_term_in_the_middle_of_a_compound_before_a_health_word_counts() -> None:
+    for text in ["mevrouw doet mee aan het borstkankeronderzoek",
+                 "uw zoon is aangemeld bij het kinderdiabetescentrum"]:
+        assert "medical" in kinds(text), text
+    assert "medical" not in kinds("de kinderdiabetesboekjes zijn op")  # no health word after

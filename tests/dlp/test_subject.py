@@ -66,3 +66,23 @@ def test_a_person_close_by_outweighs_an_audience_further_away() -> None:
 def test_the_reasons_name_the_term() -> None:
     [(_confidence, reasons)] = _medical("Mijn moeder heeft diabetes.")
     assert reasons == (("term", "diabetes"), ("person", "Mijn moeder"))
+
+
+@pytest.mark.parametrize("text", [
+    "Job advert: we are hiring for our mental health team.",
+    "Patiënten en bezoekers van de dialyseafdeling parkeren vanaf maandag in garage P2.",
+    "Our order of 200 boxes of paracetamol has shipped; invoice attached.",
+])
+def test_an_organisation_a_group_or_an_order_is_nobody(text: str) -> None:
+    found = _medical(text)
+    assert found and all(confidence < REPORT_THRESHOLD for confidence, _reasons in found), found
+
+
+@pytest.mark.parametrize(("text", "cue"), [
+    ("Vacature: wij zoeken een collega. De 82-jarige heeft een heupfractuur.", "jarige"),
+    ("Hi all: the 6-year-old has a broken arm.", "year-old"),
+    ("Dag Marco,\nde knie is geopereerd, alles is goed gegaan.", "Dag Marco"),
+])
+def test_an_age_or_a_greeting_to_one_person_is_a_person(text: str, cue: str) -> None:
+    found = _medical(text)
+    assert found and any(("person", cue) in reasons for _confidence, reasons in found), found

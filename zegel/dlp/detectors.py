@@ -182,7 +182,7 @@ def _column_label(
     row_start, row_end = _line_bounds(text, start)
     sep = _separator(text[row_start:row_end])
     if sep is None:
-        return 0, ""
+        return _aligned_column_label(text, start, row_start, row_end, positive, negative)
     column = text.count(sep, row_start, start)
     position = row_start
     for _ in range(_ROW_LOOKBACK):
@@ -202,6 +202,61 @@ def _column_label(
             return 1, cell.strip()
         if negative.search(cell):
             return -1, cell.strip()
+        return 0, ""
+    return 0, ""
+
+
+# A table aligned with spaces only: cells are separated by runs of two or more spaces.
+_ALIGNED_GAP = re.compile(r" {2,}")
+
+
+def _aligned_cell(line: str, index: int) -> tuple[int, int] | None:
+    """The span of the space-aligned cell of ``line`` that covers ``index``, if any."""
+    cell_start = 0
+    for gap in _ALIGNED_GAP.finditer(line):
+        if gap.start() > index:
+            return cell_start, gap.start()
+        cell_start = gap.end()
+        if cell_start > index:
+            return None  # index falls in a gap
+    return (cell_start, len(line)) if index < len(line.rstrip()) else None
+
+
+def _aligned_column_label(
+    text: str, start: int, row_start: int, row_end: int, positive: re.Pattern[str],
+    negative: re.Pattern[str],
+) -> tuple[int, str]:
+    """As ``_column_label`` for a table whose columns are aligned with spaces only: the header
+    is the cell of the nearest line above without digits in it that starts where the value's
+    cell starts, in a row that is itself split into cells."""
+    row = text[row_start:row_end]
+    if not _ALIGNED_GAP.search(row.strip()):
+        return 0, ""
+    cell = _aligned_cell(row, start - row_start)
+    if cell is None:
+        return 0, ""
+    column = cell[0]
+    position = row_start
+    for _ in range(_ROW_LOOKBACK):
+        if position <= 0:
+            break
+        above_start, above_end = _line_bounds(text, position - 1)
+        line = text[above_start:above_end]
+        position = above_start
+        if not line.strip():
+            break  # a blank line ends the table
+        if not _ALIGNED_GAP.search(line.strip()):
+            return 0, ""  # prose, not a row of the table
+        header = _aligned_cell(line, column)
+        if header is None or header[0] != column:
+            continue
+        value = line[header[0]:header[1]]
+        if any(c.isdigit() for c in value):
+            continue  # a row of data, not the header
+        if positive.search(value):
+            return 1, value.strip()
+        if negative.search(value):
+            return -1, value.strip()
         return 0, ""
     return 0, ""
 
@@ -289,6 +344,38 @@ _NEGATIVE_NUMBER_LABELS = [
     "patiëntnummer",
     "patientnummer",
     "registratienummer",
+    # by kind (issue 14): what else a 9-digit number in a letter or a form is
+    "aanvraag",
+    "reservering",
+    "reservation",
+    "lidmaatschap",
+    "membership",
+    "member",
+    "abonnement",
+    "subscription",
+    "claim",
+    "case",
+    "zaak",
+    "kenteken",
+    "imei",
+    "sku",
+    "batch",
+    "bon",
+    "kassabon",
+    "receipt",
+    "confirmation",
+    "bevestiging",
+    "offerte",
+    "quote",
+    "project",
+    "werkorder",
+    "inkooporder",
+    "purchase",
+    "vergunning",
+    "permit",
+    "student",
+    "employee",
+    "personeel",
 ]
 
 # --- BSN ----------------------------------------------------------------------------------
@@ -317,7 +404,10 @@ _BSN_LABELS = _keyword_re(
 # also matches this, but at the same position, and a positive label wins a tie.
 _BSN_NOT = re.compile(
     _keyword_re(_NEGATIVE_NUMBER_LABELS, prefix=True).pattern
-    + r"|(?<![^\W_])[^\W\d_]{3,}-?(?:nummer|nr)(?![^\W_])",
+    + r"|(?<![^\W_])(?:[^\W\d_]{3,}-?(?:nummer|nr|order)|[^\W\d_]*code)(?![^\W_])"
+    # and any English "... number" / "... no." / "... ID" label but a citizen service or
+    # social security number: "membership number", "case no.", "order ID"
+    r"|(?<![^\W_])(?!service\s|security\s)[^\W\d_]{3,}\s(?:number|no\.?|id)(?![^\W_])",
     re.IGNORECASE,
 )
 _BSN = re.compile(
@@ -520,6 +610,38 @@ _PASSPORT_LABELS = _keyword_re(
 )
 _NEVER = re.compile(r"(?!x)x")
 _DOCUMENT_CONTEXT = 80
+# Labels that name a document without saying which: an invoice, a letter and a contract have
+# a "documentnummer" too. In running text they count only with an identity document named
+# nearby; a table column so headed still counts.
+_WEAK_DOCUMENT_LABELS = frozenset(
+    ["documentnummer", "document number", "documentnr", "docnr", "doc.nr", "doc nr",
+     "id-nummer", "id nummer", "idnummer"]
+)
+_IDENTITY_NEARBY_BEFORE = 300
+_IDENTITY_NEARBY_AFTER = 100
+# Labels that say the code is something else: a product, a licence, an order, a booking.
+_PASSPORT_NOT = re.compile(
+    _keyword_re(
+        [
+            *_NEGATIVE_NUMBER_LABELS, "serial number", "serie", "licence key", "license key",
+            "product key", "productcode", "product", "artikelcode", "bestelcode", "code",
+            "sku", "model", "type", "imei", "batch", "kenteken", "voucher", "coupon",
+            "kortingscode", "promo", "activering", "activation", "reservering",
+            "reservation", "confirmation", "bevestiging", "wachtwoord", "password", "inlog",
+            "login", "offerte", "quote", "contract", "polis",
+        ],
+        prefix=True,
+    ).pattern
+    + r"|(?<![^\W_])[^\W\d_]{3,}-?(?:nummer|nr|code|key)(?![^\W_])",
+    re.IGNORECASE,
+)
+
+
+def _identity_nearby(text: str, start: int, end: int) -> bool:
+    """Whether an identity document (not merely "a document") is named around a code."""
+    window = text[max(0, start - _IDENTITY_NEARBY_BEFORE):end + _IDENTITY_NEARBY_AFTER]
+    return any(" ".join(m.group().lower().split()) not in _WEAK_DOCUMENT_LABELS
+               for m in _PASSPORT_LABELS.finditer(window))
 
 
 def detect_passport_nl(text: str, budget: Budget | None = None) -> list[Finding]:
@@ -529,13 +651,17 @@ def detect_passport_nl(text: str, budget: Budget | None = None) -> list[Finding]
     for m in _PASSPORT.finditer(text):
         check(budget)
         value = m.group()
-        context, label = _column_label(text, m.start(), _PASSPORT_LABELS, _NEVER)
+        context, label = _column_label(text, m.start(), _PASSPORT_LABELS, _PASSPORT_NOT)
         kind = "column"
         if not context:
             kind = "label"
-            context, label = _labelled(text, m.start(), m.end(), _PASSPORT_LABELS, _NEVER,
-                                       before_chars=_DOCUMENT_CONTEXT)
+            context, label = _labelled(text, m.start(), m.end(), _PASSPORT_LABELS,
+                                       _PASSPORT_NOT, before_chars=_DOCUMENT_CONTEXT)
         if context <= 0:
+            continue
+        if kind == "label" and " ".join(label.lower().split()) in _WEAK_DOCUMENT_LABELS and \
+                not _identity_nearby(
+                text, m.start(), m.end()):
             continue
         findings.append(
             Finding(
@@ -758,6 +884,15 @@ def _parse_date(m: re.Match[str]) -> datetime.date | None:
         return None
 
 
+def _starts_a_cell(text: str, index: int) -> bool:
+    """Whether text[index] can start a table cell: at a line's start, after a cell separator
+    (and a space) or after a run of spaces; a date after a word is running text."""
+    before = text[max(0, index - 2):index]
+    if not before or before[-1] in "\n" + _CELL_SEPARATORS:
+        return True
+    return before[-1] == " " and (len(before) < 2 or before[0] in " \n" + _CELL_SEPARATORS)
+
+
 def detect_date_of_birth(text: str, budget: Budget | None = None) -> list[Finding]:
     """A real past date right after a birth label (0.9) or right after a person's name (0.6).
 
@@ -767,13 +902,17 @@ def detect_date_of_birth(text: str, budget: Budget | None = None) -> list[Findin
     findings: list[Finding] = []
     today = datetime.date.today()
     a_year_ago = today - datetime.timedelta(days=365)
+    # A column can only be headed so if the text holds a birth label at all.
+    columns = _DOB_LABELS.search(text) is not None
     for m in _digit_matches(_DATE, text):
         check(budget)
         date = _parse_date(m)
         if date is None or date > today:
             continue
         before = text[max(0, m.start() - 30) : m.start()]
-        if _DOB_LABELS.search(before):
+        if _DOB_LABELS.search(before) or (
+                columns and _starts_a_cell(text, m.start())
+                and _column_label(text, m.start(), _DOB_LABELS, _NEVER)[0] > 0):
             confidence = 0.9
         elif date < a_year_ago and _NAME_BEFORE.search(text[max(0, m.start() - 60) : m.start()]):
             confidence = 0.6

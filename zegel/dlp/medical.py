@@ -128,6 +128,13 @@ _SUFFIX_INFLECTIONS = r"(?:sen|en|'s)?"
 _ABBREVIATION_INFLECTIONS = frozenset(["", "s", "'s"])
 
 
+def _starts_with_head(rest: str) -> bool:
+    """Whether the rest of a word after a term is a known health word, after a linking "s"
+    or not: "diabetes|patiënt", "kanker|onderzoek"."""
+    head = rest[1:] if rest[:1] == "s" else rest
+    return any(head.startswith(h) or rest.startswith(h) for h in _COMPOUND_HEADS)
+
+
 @dataclass(frozen=True)
 class Term:
     text: str
@@ -422,9 +429,7 @@ class TermSet:
             if whole_rest and rest in endings:
                 return word_start, word_end
             head = rest[1:] if rest[0] == "s" else rest
-            if any(head.startswith(h) for h in _COMPOUND_HEADS) or any(
-                rest.startswith(h) for h in _COMPOUND_HEADS
-            ):
+            if _starts_with_head(rest):
                 return word_start, word_end
             # A long one-word term as the first part of any compound: "morfinepleister",
             # "insulinepomp". Short terms are too often the start of unrelated words.
@@ -435,11 +440,13 @@ class TermSet:
             ):
                 return word_start, word_end
             return None
-        # The term is the tail of a compound: "borstkanker", "jeugdpsychiatrie".
+        # The term is the tail of a compound: "borstkanker", "jeugdpsychiatrie"; or its middle
+        # before a known health word: "borstkankeronderzoek", "kinderdiabetescentrum".
         if (
             len(term.text) >= _MIN_TAIL_TERM
             and start - word_start >= _MIN_COMPOUND_HEAD_PART
-            and (not rest or (whole_rest and rest in _INFLECTIONS) or term.prefix)
+            and (not rest or (whole_rest and rest in _INFLECTIONS) or term.prefix
+                 or _starts_with_head(rest))
         ):
             return word_start, word_end
         return None

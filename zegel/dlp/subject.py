@@ -47,20 +47,36 @@ pleegkind pleegzoon pleegdochter stiefzoon stiefdochter neef nicht tante oom
 son daughter mother mum mom father dad husband wife child kid kids brother sister
 grandmother grandfather grandma grandpa boyfriend girlfriend twins nephew niece aunt uncle
 friend
+schoonzoon schoondochter kleinzoon kleindochter kleinkind stiefvader stiefmoeder zwager
+schoonzus vriendje vriendinnetje verloofde mama papa mam pap ouders collega buurman
+buurvrouw peuter kleuter puber tiener werknemer medewerker medewerkster leidinggevende
+stepson stepdaughter stepfather stepmother grandson granddaughter grandchild fiancé fiancée
+parents colleague neighbour neighbor toddler baby teenager employee partner
 """.split()
 _POSSESSIVES = "uw mijn m'n haar zijn z'n je jouw onze ons hun your my her his our their".split()
 _PERSON_WORDS = [
     *(f"{owner} {relative}" for owner in _POSSESSIVES for relative in _RELATIVES),
     # the person the care is about
-    "patiënt", "patiënte", "patiënten", "patient", "patients", "cliënt", "cliënte",
-    "cliënten", "client", "clients", "jeugdige", "betrokkene", "verdachte", "gedetineerde",
-    "zorgvrager", "pupil", "bewoner", "resident", "service user", "de heer", "mevrouw", "mevr",
+    "patiënt", "patiënte", "patient", "cliënt", "cliënte", "client", "jeugdige", "betrokkene",
+    "verdachte", "gedetineerde", "zorgvrager", "pupil", "bewoner", "resident", "service user",
+    "de heer", "mevrouw", "mevr",
     "mevr.", "mw", "mw.", "dhr", "dhr.", "meneer", "mr", "mr.", "mrs", "mrs.", "ms", "ms.",
     "miss",
     # identifiers and a date of birth nearby
     "bsn", "burgerservicenummer", "patiëntnummer", "patientnummer", "cliëntnummer",
     "clientnummer", "dossiernummer", "nhs number", "mrn", "geboren", "geb.", "geboortedatum",
     "date of birth", "dob", "d.o.b.", "born on",
+    # one person named by role or by an identifier of a person (issue 14, by kind)
+    "de werknemer", "deze werknemer", "the employee", "this employee", "verzekerde",
+    "de verzekerde", "aanvrager", "de aanvrager", "the applicant", "the claimant",
+    "belanghebbende", "justitiabele", "de jongere", "deze jongere", "minderjarige",
+    "young person", "the young person", "het kind", "dit kind", "the child", "this child",
+    "deze leerling", "this pupil", "the patient", "this patient", "de patiënt", "de cliënt",
+    "zorgnummer", "nhs no", "nhs no.", "hospital number", "ziekenhuisnummer", "patient id",
+    "patient number", "patiënt-id", "pat.nr", "patnr", "cliëntnr", "clientnr", "dossiernr",
+    "parketnummer", "v-nummer", "geb.datum", "geboren op", "birth date", "birthdate",
+    # an age ("de 8-jarige", "82 jaar oud", "a 6-year-old"): word cues, no regex pass
+    "jarige", "jaar oud", "years old", "year old", "year-old",
 ]
 _PRONOUN_WORDS = [
     *(f"ik {verb}" for verb in
@@ -72,11 +88,14 @@ _PRONOUN_WORDS = [
       for verb in "is heeft had was gebruikt krijgt kreeg wordt werd".split()),
     *(f"{who} {verb}" for who in ("he", "she") for verb in "is has had was takes got".split()),
     "he's", "she's",
+    # patients in the plural: a group (parking, a waiting room) as often as a list of people
+    "patiënten", "patients", "cliënten", "clients",
 ]
 _AUDIENCE_WORDS = [
     # many people addressed at once
     "iedereen", "allemaal", "allen", "collega's", "collegas", "beste collega's", "medewerkers",
-    "vrijwilligers", "deelnemers", "everyone", "everybody", "all staff", "dear all", "hi all",
+    "vrijwilligers", "deelnemers", "bezoekers", "visitors", "everyone", "everybody",
+    "all staff", "dear all", "hi all",
     "hello all", "colleagues", "volunteers",
     # events, campaigns, vacancies, newsletters
     "awareness", "bewustwording", "themaweek", "week van de", "week tegen", "campagne",
@@ -86,15 +105,30 @@ _AUDIENCE_WORDS = [
     "sponsorloop", "charity", "fundraiser", "fundraising", "inzamelingsactie", "collecte",
     "donatie", "donation", "goede doel", "fun run", "benefietloop", "loop mee", "nieuwsbrief",
     "newsletter",
+    # parents, members, residents addressed as a group; publications and courses
+    "beste ouders", "ouders/verzorgers", "ouder/verzorger", "alle ouders", "leden",
+    "members", "inwoners", "bewoners", "residents", "cursisten", "studenten", "students",
+    "attendees", "participants", "alle medewerkers", "all employees", "open dag", "open day",
+    "informatieavond", "voorlichting", "voorlichtingsavond", "information evening",
+    "e-learning", "persbericht", "press release", "jaarverslag",
+    "annual report", "brochure", "folder", "flyer", "poster",
 ]
 _THING_WORDS = [
     # orders, facilities, IT, an organisation's arrangements
-    "bestelling", "bestellen", "voorraad", "stock", "levering", "leverancier", "supplier",
-    "inkoop", "parkeren", "parkeerplaats", "parkeergarage", "parking", "ticket", "storing",
+    "bestelling", "bestellen", "besteld", "bestellijst", "voorraad", "voorraadlijst",
+    "voorraadbeheer", "magazijn", "assortiment", "prijslijst", "webshop", "stock", "levering",
+    "geleverd", "leverancier", "supplier", "order", "orders", "ordered", "shipped",
+    "shipment", "delivery", "delivered", "warehouse", "price list", "invoice", "factuur",
+    "inkoop", "parkeren", "parkeerplaats", "parkeergarage", "parkeerbeleid",
+    "parkeertarief", "parkeertarieven", "parking", "ticket", "storing",
     "helpdesk", "servicedesk", "wachtwoord", "password", "printer", "vitaliteit", "wellbeing",
     "welzijnsdag", "gezondheidsweek", "zorgverzekeraar", "zorgverzekeraars", "verzekeraar",
     "verzekeraars", "vergoeding", "vergoedingen", "tarieven", "insurer", "insurers",
     "reimbursement", "tariffs",
+    # research, statistics, policy: about people in general
+    "onderzoek naar", "research", "studie", "statistieken", "statistics", "richtlijn",
+    "richtlijnen", "guideline", "guidelines", "protocol", "beleid", "landelijk", "nationwide",
+    "preventie", "prevention", "per jaar", "per year",
 ]
 _PERSON, _PRONOUN, _AUDIENCE, _THINGS = "person", "pronoun", "audience", "things"
 # The few cues a word list cannot hold.
@@ -142,7 +176,8 @@ def _word_cues(text: str, spans: Sequence[tuple[int, int]],
 
 # A salutation to one named person: "Beste Marieke,", "Dear Mr Smith", "Geachte mevrouw".
 _SALUTATION = re.compile(
-    r"(?:^|\n)[ \t]*(?i:beste|geachte|lieve|hoi|hallo|hi|hey|dear|hello)\s+"
+    r"(?:^|\n)[ \t]*(?i:beste|geachte|lieve|hoi|hallo|hai|hee|dag|goedemorgen|goedemiddag|"
+    r"goedenavond|hi|hey|dear|hello|good morning|good afternoon)\s+"
     r"(?!(?i:allen\b|allemaal\b|iedereen\b|collega's|collegas\b|team\b|all\b|everyone\b|"
     r"ouders\b|leden\b|vrijwilligers\b|deelnemers\b|bewoners\b|medewerkers\b|"
     r"heer/mevrouw|sir/madam|colleagues\b|staff\b|parents\b|members\b|volunteers\b))"
@@ -178,7 +213,9 @@ _NAME_AFTER = re.compile(r"[ \t]+(?:De |Het |'t )?[A-Z][a-zà-ÿ]+")
 _ORGANISATION_BEFORE = re.compile(
     r"(?<![^\W_])(?:stichting|vereniging|fonds|foundation|trust|society)\s+$", re.IGNORECASE)
 # "uw COPD", "my chemotherapy sessions", "haar nieuwe heup": the term is someone's.
-_OWNERS = frozenset(_POSSESSIVES)
+# Only one person's: "our"/"onze" before a term is as often an organisation ("our mental
+# health team", "onze oncologie").
+_OWNERS = frozenset(_POSSESSIVES) - {"onze", "ons", "hun", "our", "their"}
 
 
 Cue = tuple[int, str]
