@@ -6,6 +6,8 @@ import email
 from email import policy
 from typing import Any
 
+import pytest
+from django.db import IntegrityError, transaction
 from django.test import Client
 
 from tests.conftest import free_port, read_jsonl, send
@@ -13,7 +15,7 @@ from zegel.config import SmsConfig
 from zegel.messaging import actions
 from zegel.messaging.models import RecipientEvent
 from zegel.notify.models import OutboxItem
-from zegel.notify.outbox import deliver_due
+from zegel.notify.outbox import Email, deliver_due, enqueue_email
 from zegel.orgs.models import User
 
 
@@ -198,3 +200,18 @@ def test_subjects_are_not_html_escaped(org: Any, sender: User) -> None:
     deliver_due()
     subject = CapturedMessage.objects.get(channel="email").subject
     assert "Zorg & Welzijn 'Noord'" in subject and "&amp;" not in subject
+
+
+def test_a_repeated_dedupe_key_is_dropped_unless_the_caller_said_it_was_new(org: Any) -> None:
+    mail = Email(to="piet@example.nl", subject="Onderwerp", text="Tekst", html="",
+                 from_name="Zegel")
+    with transaction.atomic():
+        assert enqueue_email(org, mail, dedupe_key="event:1", purpose="test") is not None
+        # The same event again: no second row, and the caller's transaction goes on.
+        assert enqueue_email(org, mail, dedupe_key="event:1", purpose="test") is None
+    assert OutboxItem.objects.filter(dedupe_key="event:1").count() == 1
+    # A caller that promised a key no row has, and broke the promise: the transaction fails
+    # rather than the mail quietly going missing.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        enqueue_email(org, mail, dedupe_key="event:1", purpose="test", new_key=True)
+    assert OutboxItem.objects.filter(dedupe_key="event:1").count() == 1

@@ -185,9 +185,16 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
-def _message_out(message: Message) -> dict[str, Any]:
+def _message_out(message: Message, *, attachments: list[dict[str, Any]] | None = None
+                 ) -> dict[str, Any]:
+    """The API's view of a message; `attachments` when the caller knows them already (a send
+    without files has none), instead of reading them back."""
     recipients = []
-    conversation_recipients = list(message.conversation.recipients.all())
+    conversation = message.conversation
+    # A conversation this request just created carries its recipients (send_message).
+    conversation_recipients = (list(conversation.recipients.all())
+                               if conversation.new_recipients is None
+                               else list(conversation.new_recipients))
     # Every recipient's events in one query: those of this message and those of no message
     # (a lock-out, a revoke), in order.
     by_recipient: dict[int, list[dict[str, Any]]] = {r.pk: [] for r in conversation_recipients}
@@ -205,12 +212,11 @@ def _message_out(message: Message) -> dict[str, Any]:
             "status": event_list[-1]["kind"] if event_list else "queued",
             "events": event_list,
         })
-    conversation = message.conversation
     return {"id": message.pk, "conversation_id": message.conversation_id,
             "expires_at": conversation.expires_at.isoformat() if conversation.expires_at else None,
             "revoked_at": conversation.revoked_at.isoformat() if conversation.revoked_at else None,
             "created_at": message.created_at.isoformat(), "recipients": recipients,
-            "attachments": _attachments_out(message)}
+            "attachments": _attachments_out(message) if attachments is None else attachments}
 
 
 def _draft(user: User, payload: MessageIn) -> tuple[list[actions.RecipientSpec],
@@ -234,7 +240,7 @@ def create_message(request: HttpRequest, payload: MessageIn) -> Status:
                                    recipients=specs, attachments=attachments, request=request,
                                    via="api", dlp_confirmed=payload.confirm_warnings,
                                    expires_at=_aware(payload.expires_at))
-    return Status(201, _message_out(message))
+    return Status(201, _message_out(message, attachments=None if attachments else []))
 
 
 class ReasonOut(Schema):

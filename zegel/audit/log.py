@@ -94,8 +94,12 @@ def record(
     ip: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event. Callers pass identifiers and outcomes, never message content."""
-    with transaction.atomic():
+    """Append one event. Callers pass identifiers and outcomes, never message content.
+
+    Inside the caller's transaction the event takes no savepoint of its own (two statements
+    fewer per event): the event and the change it records commit or roll back together, and
+    an error while recording fails the caller's transaction as a whole."""
+    with transaction.atomic(savepoint=False):
         head = _locked_head()
         event = AuditEvent(
             organisation_id=organisation.pk if organisation is not None else None,

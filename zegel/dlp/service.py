@@ -297,8 +297,10 @@ def _history(sender: User, people: Sequence[DraftRecipient]) -> _History:
     wanted = {index: key for key, index in keys.items() if index is not None}
     # The organisation's staff are in every sender's directory.
     staff: dict[int, set[str]] = {}
-    for name, email in (User.objects.filter(organisation=organisation).exclude(name="")
-                        .values_list("name", "email")):
+    # Read only when a recipient has a name to compare (most sends by the API have none).
+    directory = (User.objects.filter(organisation=organisation).exclude(name="")
+                 .values_list("name", "email") if wanted else ())
+    for name, email in directory:
         index = name_index_key(name)
         if index in wanted:
             staff.setdefault(index, set()).add(email.lower())
@@ -497,8 +499,12 @@ def _note_history(conversation: Conversation, *, sensitive: bool) -> None:
     """The conversation's recipients join the sender's history (every one: a revoked
     recipient was still written to); with sensitive content, those who still have access
     are marked in SensitiveContact."""
-    rows = list(RecipientRow.objects.filter(conversation=conversation)
-                .values_list("email", "name", "revoked_at", "created_at"))
+    if conversation.new_recipients is not None:  # a new conversation: all its recipients
+        rows = [(r.email, r.name, r.revoked_at, r.created_at)
+                for r in conversation.new_recipients]
+    else:
+        rows = list(RecipientRow.objects.filter(conversation=conversation)
+                    .values_list("email", "name", "revoked_at", "created_at"))
     now = timezone.now()
     history.note(conversation.organisation_id, conversation.created_by_id,
                  [(email, name) for email, name, _revoked, _at in rows],

@@ -26,6 +26,11 @@ class Conversation(models.Model):
     # After this moment the links stop working and the worker destroys the content's keys.
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
+    # Not a column: the recipients send_message created with this conversation, all it has,
+    # in order, so the rest of the same request (the data-leak history, the API's answer)
+    # need not read them back. None on a conversation read from the database.
+    new_recipients: list[Recipient] | None = None
+
 
 class Recipient(models.Model):
     class Method(models.TextChoices):

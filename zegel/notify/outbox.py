@@ -109,11 +109,20 @@ def _seal(payload: dict[str, Any], owner: Owner) -> tuple[Any, bytes, Any]:
 
 def _enqueue(org: Organisation, channel: str, dedupe_key: str, purpose: str,
              payload: dict[str, Any], recipient: models.Model | None,
-             message: models.Model | None) -> OutboxItem | None:
-    if OutboxItem.objects.filter(dedupe_key=dedupe_key).exists():
+             message: models.Model | None, *, new_key: bool = False) -> OutboxItem | None:
+    if not new_key and OutboxItem.objects.filter(dedupe_key=dedupe_key).exists():
         return None
     key, sealed, _oid = _seal(payload, _payload_owner(org.pk, recipient.pk if recipient else None,
                                                       message.pk if message else None))
+    if new_key:
+        # The key names a row created in this transaction (a new message's id): no other row
+        # can have it, so there is nothing to look up and no conflict to catch. A conflict
+        # anyway is a bug, and fails the caller's transaction instead of dropping the mail.
+        return OutboxItem.objects.create(
+            organisation=org, channel=channel, dedupe_key=dedupe_key, purpose=purpose,
+            recipient_id=recipient.pk if recipient else None,
+            message_id=message.pk if message else None, key=key, payload_ct=sealed,
+        )
     try:
         with transaction.atomic():
             return OutboxItem.objects.create(
@@ -127,13 +136,19 @@ def _enqueue(org: Organisation, channel: str, dedupe_key: str, purpose: str,
 
 def enqueue_email(org: Organisation, email: Email, *, dedupe_key: str, purpose: str,
                   recipient: models.Model | None = None,
-                  message: models.Model | None = None) -> OutboxItem | None:
+                  message: models.Model | None = None,
+                  new_key: bool = False) -> OutboxItem | None:
+    """Write the e-mail to the outbox in the caller's transaction; None if a row with this
+    `dedupe_key` exists already. `new_key`: the caller guarantees that no row can have the
+    key yet (it contains the id of a row this transaction created), which saves the look-up
+    and the savepoint around the insert."""
     payload = {"to": email.to, "subject": email.subject, "text": email.text, "html": email.html,
                "from_name": email.from_name, "reply_to": email.reply_to,
                # Fixed now, so every attempt carries the same id and a receiving server (or
                # a person) can tell a repeated delivery from a new message.
                "message_id": make_msgid(idstring="zegel", domain=org.domain)}
-    return _enqueue(org, "email", dedupe_key, purpose, payload, recipient, message)
+    return _enqueue(org, "email", dedupe_key, purpose, payload, recipient, message,
+                    new_key=new_key)
 
 
 def enqueue_sms(org: Organisation, to: str, body: str, *, dedupe_key: str, purpose: str,

@@ -59,6 +59,8 @@ def check_owned(attachments: Sequence[Attachment], *, user: User | None = None,
 def claim_attachments(attachments: Sequence[Attachment], message: Message, *,
                        user: User | None = None, recipient: Recipient | None = None) -> None:
     """Inside the sending transaction: bind the drafts to the message."""
+    if not attachments:
+        return
     check_owned(attachments, user=user, recipient=recipient, for_update=True)
     ids = [a.pk for a in attachments]
     # Bind only drafts that are still unbound: a concurrent send cannot take the same file,

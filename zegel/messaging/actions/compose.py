@@ -68,8 +68,10 @@ def notify_recipient(recipient: Recipient, message: Message, sender: User, *,
         to=recipient.email,
         from_name=f"{org.name} via Zegel",
     )
+    # Without a key of the caller's, the key names the message just created: no row has it.
     enqueue_email(org, email, dedupe_key=dedupe_key or f"notify:{message.pk}:{recipient.pk}",
-                  purpose="notification", recipient=recipient, message=message)
+                  purpose="notification", recipient=recipient, message=message,
+                  new_key=not dedupe_key)
 
 
 @retry_on_conflict
@@ -103,13 +105,16 @@ def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[
                                                    created_by=sender, expires_at=expires_at)
         message = new_message(conversation, subject, body, user=sender)
         claim_attachments(attachments, message, user=sender)
+        created = []
         for spec in clean:
             recipient = Recipient.objects.create(
                 conversation=conversation, email=spec.email, name=spec.name, kind=spec.kind,
                 method=spec.method, phone=spec.phone, access_code_hash=spec.access_code_hash,
                 access_code_hint=spec.access_code_hint, created_at=message.created_at,
             )
+            created.append(recipient)
             notify_recipient(recipient, message, sender)
+        conversation.new_recipients = created
         record("message.sent", organisation=sender.organisation, **staff_actor(sender),
                object_type="message",
                object_id=message.pk, request=request,
