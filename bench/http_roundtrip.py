@@ -55,6 +55,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
+from loadkit import wait_healthy
+
 MIB = 1024 * 1024
 BUFFER_SIZE = 64 * MIB
 PIECE = 1 * MIB
@@ -334,24 +336,6 @@ def run_cli(env: dict[str, str], *args: str) -> str:
     if result.returncode != 0:
         raise SystemExit(f"zegel {' '.join(args)} failed: {result.stderr.strip()}")
     return result.stdout.strip()
-
-
-def wait_healthy(port: int, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"zegel serve exited with {server.returncode}")
-        try:
-            conn = http.client.HTTPConnection(HOST, port, timeout=2)
-            conn.request("GET", "/healthz")
-            status = conn.getresponse().status
-            conn.close()
-            if status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"zegel serve did not answer /healthz within {STARTUP_TIMEOUT:.0f} s")
 
 
 def stop(server: subprocess.Popen[bytes]) -> None:
@@ -641,7 +625,7 @@ def launch(data_dir: Path, checkout: Path, servers: list[subprocess.Popen[bytes]
     data_dir.mkdir()
     server, port, token, password = start_zegel(data_dir, checkout)
     servers.append(server)
-    wait_healthy(port, server)
+    wait_healthy(port, server, timeout=STARTUP_TIMEOUT)
     session = Session(port)
     session.log_in("bench@bench.example", password)
     idle_kb = tree_kb(server.pid, "VmRSS")

@@ -258,6 +258,26 @@ class Client:
 
 # --- The stack -----------------------------------------------------------------------------
 
+def wait_healthy(port: int, server: subprocess.Popen[bytes],
+                 timeout: float = STARTUP_TIMEOUT) -> None:
+    """Wait until `zegel serve` on ``port`` answers /healthz with 200, or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"zegel serve exited with {server.returncode}")
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
+            conn.request("GET", "/healthz")
+            status = conn.getresponse().status
+            conn.close()
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"zegel serve did not answer /healthz within {timeout:.0f} s")
+
+
 def _admin_url(url: str, dbname: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{dbname}"))
@@ -341,28 +361,11 @@ class Stack:
                                  "--workers", str(self.args.web))
             for n in range(self.args.workers):
                 self._spawn(f"worker{n + 1}", "worker", "--poll", "0.2")
-            self._wait_healthy(server)
+            wait_healthy(self.web_port, server)
         except BaseException:
             self.__exit__(None, None, None)
             raise
         return self
-
-    def _wait_healthy(self, server: subprocess.Popen[bytes]) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise SystemExit(f"zegel serve exited with {server.returncode}")
-            try:
-                conn = http.client.HTTPConnection(HOST, self.web_port, timeout=2)
-                conn.request("GET", "/healthz")
-                status = conn.getresponse().status
-                conn.close()
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"zegel serve did not answer /healthz within {STARTUP_TIMEOUT:.0f} s")
 
     def describe(self) -> str:
         return (f"{self.database_label}; zegel serve --workers {self.args.web} (gunicorn "
