@@ -30,7 +30,7 @@ from zegel.dlp.findings import (
     Finding,
     mask,
 )
-from zegel.dlp.medical import TermSet, default_terms, detect_medical
+from zegel.dlp.medical import TermSet, default_terms, detect_medical, matches_at
 from zegel.dlp.normalize import normalize
 from zegel.dlp.patterns import OrgPattern, detect_org_patterns
 from zegel.dlp.subject import weigh_medical
@@ -95,15 +95,7 @@ def _digit_run_starts(text: str) -> list[int]:
 def _digit_matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
     """``pattern.finditer(text)`` for a pattern whose matches start with a digit that follows
     no digit: leftmost first, none overlapping, each tried from a run of digits only."""
-    end = 0
-    match = pattern.match
-    for start in _digit_run_starts(text):
-        if start < end:
-            continue
-        m = match(text, start)
-        if m is not None:
-            yield m
-            end = m.end()
+    return matches_at(pattern, text, _digit_run_starts(text))
 
 
 def _labelled(

@@ -572,9 +572,16 @@ def _matches(pattern: re.Pattern[str], pieces: Any | None, text: str, folded: _F
         run = _REGEX_LETTERS.match(text, position)
         run_end = run.end() if run else position
         starts.add(run_start)
+    yield from matches_at(pattern, text, sorted(starts))
+
+
+def matches_at(pattern: re.Pattern[str], text: str,
+               starts: Iterable[int]) -> Iterator[re.Match[str]]:
+    """What ``pattern.finditer(text)`` gives when every match begins at one of ``starts``
+    (ascending): the pattern is tried there only, leftmost first, none overlapping."""
     end = 0
     match = pattern.match
-    for start in sorted(starts):
+    for start in starts:
         if start < end:
             continue
         m = match(text, start)
