@@ -270,6 +270,8 @@ def ensure_demo() -> None:
             explanation="Zorggroep Demo stuurt persoonlijke gegevens alleen via een "
                         "beveiligde verbinding. Zo beschermen wij uw privacy.",
             info_url="http://127.0.0.1:8000/")
+        Organisation.objects.filter(pk=org.pk).update(
+            contact_email=f"zorg@{DEMO_DOMAIN}", contact_phone="088 123 45 67")
         say(f"Created demo organisation {org.name}.")
     for email, name, admin in ((DEMO_SENDER, "Dr. Anna de Vries", False),
                                (DEMO_ADMIN, "Demo admin", True)):
