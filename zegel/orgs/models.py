@@ -21,18 +21,21 @@ class Organisation(models.Model):
     # A public page explaining how to recognise a genuine notification.
     info_url = models.URLField(_("information page"), blank=True)
     brand_colour = models.CharField(_("brand colour"), max_length=7, default="#154273")
+    # Defaults in the database too (db_default): rows written by code that predates these
+    # columns (a rolling upgrade, a test at an older migration) still go in.
     # How recipients reach the organisation when a link no longer works (shown on the portal's
     # "withdrawn" and "ended" pages and in notifications). Either may be empty.
-    contact_email = models.EmailField(_("contact e-mail address"), blank=True)
-    contact_phone = models.CharField(_("contact phone number"), max_length=40, blank=True)
+    contact_email = models.EmailField(_("contact e-mail address"), blank=True, db_default="")
+    contact_phone = models.CharField(_("contact phone number"), max_length=40, blank=True,
+                                     db_default="")
     # The end date a new message gets unless its sender chooses another: a safe default, never
     # "no end date" unless the organisation sets 0.
     default_expiry_days = models.PositiveIntegerField(_("default availability in days"),
-                                                      default=30)
+                                                      default=30, db_default=30)
     # The notification's button text; empty for Zegel's own ("View the message"). An
     # organisation whose communication kit tells recipients to look for other words sets them.
     notification_button_text = models.CharField(_("notification button text"), max_length=60,
-                                                blank=True)
+                                                blank=True, db_default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
