@@ -328,10 +328,10 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    call_command("migrate", interactive=False, verbosity=0)
-    ensure_demo()
     from zegel.orgs.models import Organisation
 
+    call_command("migrate", interactive=False, verbosity=0)
+    ensure_demo()
     base = settings.BASE_URL
     if base != f"http://{args.addr}":
         say(f"(Listening on {args.addr}; links in e-mails use ZEGEL_BASE_URL={base}.)")
