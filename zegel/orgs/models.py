@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+DEFAULT_BRAND_COLOUR = "#154273"
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 class Organisation(models.Model):
@@ -40,6 +46,18 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def safe_brand_colour(self) -> str:
+        """The brand colour where it is a plain #rrggbb, Zegel's blue otherwise: e-mails put
+        it in a style attribute, where anything else could restyle or hide the text."""
+        return self.brand_colour if _COLOUR.match(self.brand_colour) else DEFAULT_BRAND_COLOUR
+
+    @property
+    def genuine_url(self) -> str:
+        """Where a recipient reads how to recognise a genuine notification: the organisation's
+        own page, or Zegel's page for it when it has none."""
+        return self.info_url or settings.BASE_URL + reverse("portal:genuine", args=[self.domain])
 
 
 class UserManager(BaseUserManager["User"]):

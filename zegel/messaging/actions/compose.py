@@ -31,6 +31,7 @@ from zegel.messaging.models import (
 )
 from zegel.messaging.validation import (
     clean_display_name,
+    mask_phone,
 )
 from zegel.notify.emails import render_email
 from zegel.notify.outbox import enqueue_email
@@ -64,6 +65,8 @@ def notify_recipient(recipient: Recipient, message: Message, sender: User, *,
     email = render_email(
         "notification",
         {"org": org, "sender_name": sender.display_name, "recipient": recipient,
+         "masked_phone": mask_phone(recipient.phone) if recipient.phone else "",
+         "expires_at": message.conversation.expires_at,
          "link": f"{settings.BASE_URL}/m/{token}"},
         to=recipient.email,
         from_name=f"{org.name} via Zegel",

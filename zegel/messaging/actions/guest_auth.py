@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from zegel.audit.log import guest_actor, record
@@ -108,8 +108,10 @@ def request_code(recipient: Recipient, session_key: str, *,
             enqueue_sms(org, recipient.phone, body, dedupe_key=f"code:{entry.pk}",
                         purpose="code", recipient=recipient)
         else:
+            # In the language of the portal page the code was asked for on, as the SMS is.
             email = render_email("code", {"org": org, "code": code}, to=recipient.email,
-                                 from_name=f"{org.name} via Zegel")
+                                 from_name=f"{org.name} via Zegel",
+                                 language=translation.get_language() or "")
             enqueue_email(org, email, dedupe_key=f"code:{entry.pk}", purpose="code",
                           recipient=recipient)
         record(f"code.{channel}.requested", organisation=org, **guest_actor(recipient),
