@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "zegel.sender",
     "zegel.dlp",
     "zegel.api",
+    # Swagger UI as static files for /api/v1/docs (zegel.api.docs); no DRF needed.
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [

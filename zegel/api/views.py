@@ -18,6 +18,7 @@ from pydantic import Field
 
 from zegel.api.auth import BearerToken, RateLimited, TokenApi, api_user, may_upload
 from zegel.api.dlp_admin import router as dlp_admin_router
+from zegel.api.docs import LocalSwagger
 from zegel.api.inputs import Input
 from zegel.api.problems import PROBLEM_TYPE, problems
 from zegel.audit.log import record
@@ -34,7 +35,7 @@ from zegel.messaging.models import Attachment, Message, RecipientEvent
 from zegel.orgs.models import User
 
 api = TokenApi(title="Zegel API", version="1", auth=BearerToken(), urls_namespace="api",
-             openapi_url="/openapi.json", docs_url="/docs")
+             openapi_url="/openapi.json", docs_url="/docs", docs=LocalSwagger())
 api.add_router("/dlp", dlp_admin_router)
 
 
