@@ -97,7 +97,8 @@ MIDDLEWARE = [
     "zegel.core.middleware.ApiProblemMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # Django's, with API clients answered in their Accept-Language, English by default.
+    "zegel.core.middleware.LocaleMiddleware",
     "zegel.files.uploads.EncryptingUploadMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
