@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "zegel.sender",
     "zegel.dlp",
     "zegel.api",
+    # Swagger UI as static files for /api/v1/docs (zegel.api.docs); no DRF needed.
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -95,7 +97,8 @@ MIDDLEWARE = [
     "zegel.core.middleware.ApiProblemMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # Django's, with API clients answered in their Accept-Language, English by default.
+    "zegel.core.middleware.LocaleMiddleware",
     "zegel.files.uploads.EncryptingUploadMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
