@@ -35,6 +35,7 @@
     var ended = box.querySelector("[data-warning-ended]");
     var announce = box.querySelector("[data-warning-announce]");
     var stay = box.querySelector("[data-stay]");
+    var closeButton = box.querySelector("[data-warning-close]");
     var token = document.querySelector("input[name=csrfmiddlewaretoken]");
     // A little before the server's own limit: the page was rendered a moment after it
     // counted the last request.
@@ -74,11 +75,19 @@
       running.hidden = true;
       ended.hidden = false;
       stay.hidden = true;
+      closeButton.hidden = false;
       if (box.hidden) { box.hidden = false; }
       say(ended.textContent);
-      box.focus();
+      closeButton.focus();
       window.clearInterval(timer);
     }
+
+    // After the end: back to the form, where "Send reply" keeps what was typed.
+    closeButton.addEventListener("click", function () {
+      box.hidden = true;
+      var body = document.getElementById("body");
+      if (body) body.focus();
+    });
 
     function tick() {
       var remaining = (deadline - Date.now()) / 1000;
