@@ -145,7 +145,7 @@ def test_unknown_and_malformed_links_look_the_same_and_a_revoked_one_says_so(
     assert b"Zorggroep" not in unknown.content
     # Only the whole, valid token learns what became of its message.
     Recipient.objects.update(revoked_at=timezone.now())
-    revoked = Client().get(f"/m/{token}")
+    revoked = Client().get(f"/m/{token}", HTTP_ACCEPT_LANGUAGE="en")
     assert revoked.status_code == 410
     assert b"withdrawn" in revoked.content and b"Zorggroep Noord" in revoked.content
 
