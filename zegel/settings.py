@@ -105,6 +105,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "zegel.core.sessions.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "zegel.core.middleware.UploadRedirectMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "zegel.core.integrity.ContentIntegrityMiddleware",
 ]
@@ -267,6 +268,11 @@ GUEST_REPLIES_PER_HOUR = env_int("ZEGEL_GUEST_REPLIES_PER_HOUR", 30)
 GUEST_UPLOAD_BYTES_PER_CONVERSATION = parse_size("ZEGEL_GUEST_UPLOAD_LIMIT", 5 * 1024**3)
 REPLY_NOTICE_WINDOW_SECONDS = env_int("ZEGEL_REPLY_NOTICE_WINDOW", 5 * 60)
 PORTAL_IDLE_SECONDS = env_int("ZEGEL_PORTAL_IDLE_SECONDS", 15 * 60)
+# Where JavaScript runs, the portal warns this long before the idle timeout ("stay signed in").
+PORTAL_WARN_SECONDS = env_int("ZEGEL_PORTAL_WARN_SECONDS", 2 * 60)
+# A reply posted after the session ended is kept, encrypted, this long for the recipient to
+# verify again in the same browser; then the worker removes it.
+PORTAL_HELD_REPLY_SECONDS = env_int("ZEGEL_PORTAL_HELD_REPLY_SECONDS", 30 * 60)
 
 # Staff log-in throttle (zegel.orgs.backends): failures counted over the window, per typed
 # address, per client address and over the whole installation. 0 switches a limit off.

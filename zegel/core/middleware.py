@@ -86,3 +86,29 @@ class LocaleMiddleware(DjangoLocaleMiddleware):
 
 def site_context(request: HttpRequest) -> dict[str, Any]:
     return {"DEMO": settings.DEMO}
+
+
+class UploadRedirectMiddleware:
+    """An upload sent by the page's script (zegel.js, header X-Zegel-Upload) gets a redirect
+    as JSON, ``{"redirect": url}``, with status 200: the browser's XHR would otherwise follow
+    the redirect itself, render the next page where nobody sees it and use up the one-time
+    notice ("Your reply was sent") before the script navigates there. Only the answer's form
+    changes; the header cannot be sent from another site without CORS, which Zegel does not
+    allow."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (request.headers.get("X-Zegel-Upload") == "1"
+                and response.status_code in (301, 302, 303) and response.has_header("Location")):
+            from django.http import JsonResponse
+
+            answer = JsonResponse({"redirect": response["Location"]})
+            for name, value in response.items():
+                if name.lower() in ("cache-control", "expires", "vary"):
+                    answer[name] = value
+            answer.cookies = response.cookies
+            return answer
+        return response

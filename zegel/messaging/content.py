@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -160,6 +160,8 @@ class OpenMessage:
     body: str
     author: str
     attachments: list[tuple[Attachment, str]]
+    # The same files with their whole sealed metadata (type and size), for pages that show it.
+    files: list[tuple[Attachment, AttachmentMeta]] = field(default_factory=list)
 
 
 def message_subject(message: Message, dek: bytes | None = None) -> str:
@@ -173,12 +175,14 @@ def open_message(message: Message) -> OpenMessage:
     dek = unwrap(message.key, owner)
     author = (message.author_user.display_name if message.author_user
               else message.author_recipient.label if message.author_recipient else "")
+    files = [(a, attachment_meta(a)) for a in message.attachments.all()]
     return OpenMessage(
         message=message,
         subject=message_subject(message, dek),
         body=open_text(dek, message.body_oid, message.body_ct, role=Role.BODY, owner=owner),
         author=author,
-        attachments=[(a, attachment_name(a)) for a in message.attachments.all()],
+        attachments=[(a, meta.name) for a, meta in files],
+        files=files,
     )
 
 
@@ -224,13 +228,23 @@ def visible_messages(recipient: Recipient) -> QuerySet[Message]:
     )
 
 
+def find_link(token: str) -> RecipientLink | None:
+    """The link a token names, whatever the state of its recipient, or None for a malformed or
+    unknown token. Only someone who holds the whole token gets a link back: the portal may
+    then say what became of the message (withdrawn, expired), which the link's holder was
+    told about anyway."""
+    if not _TOKEN_RE.match(token or ""):
+        return None
+    return (RecipientLink.objects
+            .select_related("recipient__conversation__organisation",
+                            "recipient__conversation__created_by")
+            .filter(token_hash=hash_token(token)).first())
+
+
 def resolve_link(token: str) -> Recipient | None:
     """The recipient a link belongs to, or None. Unknown, malformed and revoked links are the
     same None, so nobody outside can tell them apart."""
-    if not _TOKEN_RE.match(token or ""):
-        return None
-    link = (RecipientLink.objects.select_related("recipient__conversation__organisation")
-            .filter(token_hash=hash_token(token)).first())
+    link = find_link(token)
     if link is None or not access.guest_access_holds(link.recipient):
         return None
     return link.recipient

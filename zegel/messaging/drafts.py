@@ -18,6 +18,7 @@ from zegel.messaging.validation import (
     clean_display_name,
     clean_email,
     clean_phone,
+    normalise_code,
 )
 
 _argon2 = PasswordHasher()  # Argon2id with the library's current recommended parameters
@@ -81,7 +82,7 @@ def clean_recipients(specs: Sequence[RecipientSpec]) -> list[CleanRecipient]:
         code_hash = ""
         if method == Recipient.Method.ACCESS_CODE:
             try:
-                code_hash = _argon2.hash(clean_access_code(spec.access_code))
+                code_hash = _argon2.hash(normalise_code(clean_access_code(spec.access_code)))
             except ValidationError as exc:
                 raise ActionError(exc.messages[0], field=f"{index}.access_code") from None
         hint = clean_display_name(spec.access_code_hint)

@@ -183,3 +183,29 @@ class VerificationCode(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     failures = models.PositiveIntegerField(default=0)
+
+
+class HeldReply(models.Model):
+    """A reply a recipient posted after their portal session had ended, kept for a short time
+    (PORTAL_HELD_REPLY_SECONDS) until they verify again in the same browser.
+
+    Sealed like a message body under its own data key, bound to the recipient (the owner) and,
+    inside the sealed value, to the link and to the drafts it carries: a row moved to another
+    recipient does not decrypt, and one pointed at another link or other files fails its check.
+    Only a hash of the browser's hold secret is stored; the secret lives in that session.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="+")
+    link = models.ForeignKey(RecipientLink, on_delete=models.CASCADE, related_name="+")
+    key = models.ForeignKey("keystore.DataKey", on_delete=models.PROTECT, related_name="+")
+    content_oid = models.UUIDField(default=uuid.uuid4)
+    content_ct = models.BinaryField()
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def owner(self) -> Owner:
+        """What the held reply's key and content are bound to (docs/crypto.md)."""
+        return Owner(kind="held-reply", organisation=self.recipient.conversation.organisation_id,
+                     conversation=self.recipient.conversation_id, recipient=self.recipient_id)
