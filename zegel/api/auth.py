@@ -22,6 +22,7 @@ from ninja.security import HttpBearer
 from zegel.api.problems import ProblemApi
 from zegel.orgs import api_rate
 from zegel.orgs.models import ApiToken, User, hash_token
+from zegel.orgs.twofactor import must_enrol
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -66,6 +67,9 @@ class BearerToken(HttpBearer):
             counted = api_rate.count_request(entry.pk)
             if counted.over:
                 raise RateLimited(counted.retry_after)
+        if entry.user.organisation.two_factor_required and must_enrol(entry.user):
+            raise HttpError(403, "Your organisation requires two-factor login: set it up on "
+                                 "the Security page before using the API.")
         scope = needed_scope(request, self.scope)
         if not has_scope(entry, scope):
             raise HttpError(403, f"This token does not have the '{scope}' scope.")
