@@ -20,6 +20,7 @@ from tests.sender.softauthn import SoftAuthenticator
 from zegel.audit.models import AuditEvent
 from zegel.orgs import twofactor
 from zegel.orgs.models import ApiToken, Organisation, Passkey, RecoveryCode, TotpDevice, User
+from zegel.orgs.twofactor import policy, recovery, totp
 
 ORIGIN = "https://zegel.example.org"
 RP_ID = "zegel.example.org"
@@ -87,7 +88,7 @@ def test_enrolment_shows_a_qr_code_and_ten_recovery_codes(sender_client: Client,
     assert TotpDevice.objects.get(user=sender).confirmed_at is None
     response = sender_client.post("/security/totp", {"code": _code(secret)})
     codes = re.findall(r"<code>([a-z2-9-]{14})</code>", response.content.decode())
-    assert len(set(codes)) == twofactor.RECOVERY_CODES
+    assert len(set(codes)) == recovery.RECOVERY_CODES
     assert TotpDevice.objects.get(user=sender).confirmed_at is not None
     # Stored hashed: no code appears in the table.
     stored = set(RecoveryCode.objects.filter(user=sender).values_list("code_hash", flat=True))
@@ -111,11 +112,11 @@ def test_the_secret_is_stored_only_wrapped_and_bound_to_its_user(
     assert base64.b32decode(secret) not in bytes(device.wrapped)
     assert secret.encode() not in bytes(device.wrapped)
     # The wrapped secret copied into another user's device row does not unwrap.
-    twofactor.start_totp(teammate)
+    totp.start_totp(teammate)
     TotpDevice.objects.filter(user=teammate).update(kek_id=device.kek_id,
                                                     wrapped=device.wrapped)
     with pytest.raises(twofactor.TwoFactorError):
-        twofactor.manual_key(twofactor.pending_totp(teammate))  # type: ignore[arg-type]
+        totp.manual_key(totp.pending_totp(teammate))  # type: ignore[arg-type]
 
 
 def test_key_rotation_rewraps_the_secret_and_the_old_key_can_retire(
@@ -127,7 +128,7 @@ def test_key_rotation_rewraps_the_secret_and_the_old_key_can_retire(
     new, _count = rotate_keys()
     assert TotpDevice.objects.get(user=sender).kek_id == new
     retire_kek(old)
-    assert twofactor.verify_totp(sender, _code(secret))
+    assert totp.verify_totp(sender, _code(secret))
     # A device still under a KEK keeps that KEK from being retired.
     newer, _count = rotate_keys()
     TotpDevice.objects.filter(user=sender).update(kek_id=new)
@@ -174,7 +175,7 @@ def test_a_code_is_accepted_once(enrolled: tuple[str, list[str]], sender: User) 
     assert replay.status_code == 400 and b"used already" in replay.content
     assert "_auth_user_id" not in second.session
     # An older code in the drift window is refused too once a newer one was used.
-    assert not twofactor.verify_totp(sender, _code(secret, at=time.time() - 30))
+    assert not totp.verify_totp(sender, _code(secret, at=time.time() - 30))
     failed = AuditEvent.objects.filter(action="user.second_factor_failed").get()
     assert failed.data == {"method": "totp"} and code not in json.dumps(failed.data)
 
@@ -204,7 +205,7 @@ def test_a_recovery_code_works_once(enrolled: tuple[str, list[str]], sender: Use
     client = _password_step(sender)
     response = client.post("/login/verify", {"code": codes[0].upper().replace("-", " ")})
     assert response.status_code == 302
-    assert twofactor.recovery_codes_left(sender) == 9
+    assert recovery.recovery_codes_left(sender) == 9
     again = _password_step(sender).post("/login/verify", {"code": codes[0]})
     assert again.status_code == 400
     assert AuditEvent.objects.filter(action="user.second_factor_used",
@@ -217,8 +218,8 @@ def test_new_recovery_codes_replace_the_old(enrolled: tuple[str, list[str]],
     page = sender_client.post("/security/recovery-codes")
     new = re.findall(r"<code>([a-z2-9-]{14})</code>", page.content.decode())
     assert len(new) == 10 and not set(new) & set(old)
-    assert not twofactor.use_recovery_code(sender, old[1])
-    assert twofactor.use_recovery_code(sender, new[1])
+    assert not recovery.use_recovery_code(sender, old[1])
+    assert recovery.use_recovery_code(sender, new[1])
 
 
 def test_a_stale_or_changed_pending_login_starts_again(enrolled: tuple[str, list[str]],
@@ -390,7 +391,7 @@ def test_bad_passkey_input_gets_a_clear_answer(sender_client: Client, sender: Us
     assert nameless.status_code == 400 and "name" in nameless.json()["error"]
     assert Client().post("/login/passkey/options").status_code == 401
     # A user without passkeys asked for passkey options at the second step.
-    twofactor.start_totp(sender)
+    totp.start_totp(sender)
     device = TotpDevice.objects.get(user=sender)
     TotpDevice.objects.filter(pk=device.pk).update(confirmed_at=timezone.now())
     client = _password_step(sender)
@@ -440,9 +441,9 @@ def test_an_admin_reset_removes_every_factor_and_is_audited(
     client = Client()
     client.force_login(sender)
     _register(client, SoftAuthenticator(RP_ID, ORIGIN))
-    outcome = twofactor.reset_second_factors(sender, actor=admin, request=None)
-    assert outcome == twofactor.ResetOutcome(totp=True, passkeys=1, recovery_codes=10)
-    assert not twofactor.has_second_factor(sender)
+    outcome = policy.reset_second_factors(sender, actor=admin, request=None)
+    assert outcome == policy.ResetOutcome(totp=True, passkeys=1, recovery_codes=10)
+    assert not policy.has_second_factor(sender)
     assert not RecoveryCode.objects.filter(user=sender).exists()
     event = AuditEvent.objects.get(action="user.second_factors_reset")
     assert event.actor_id == str(admin.pk) and event.object_id == str(sender.pk)

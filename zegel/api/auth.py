@@ -22,7 +22,7 @@ from ninja.security import HttpBearer
 from zegel.api.problems import ProblemApi
 from zegel.orgs import api_rate
 from zegel.orgs.models import ApiToken, User, hash_token
-from zegel.orgs.twofactor import must_enrol
+from zegel.orgs.twofactor.policy import must_enrol
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 

@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.urls import Resolver404, resolve
 
 from zegel.orgs.models import User
-from zegel.orgs.twofactor import must_enrol
+from zegel.orgs.twofactor.policy import must_enrol
 
 # URL names (namespace:name) such a user may still open.
 ENROLMENT_PAGES = frozenset({"sender:logout", "set_language", "healthz", "brand_css"})

@@ -1,15 +1,15 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from zegel.sender import security, views
+from zegel.sender import second_step, security, views
 
 app_name = "sender"
 urlpatterns = [
     path("", views.home, name="home"),
     path("login", views.LoginView.as_view(), name="login"),
-    path("login/verify", security.login_verify, name="login_verify"),
-    path("login/passkey/options", security.login_passkey_options, name="login_passkey_options"),
-    path("login/passkey", security.login_passkey, name="login_passkey"),
+    path("login/verify", second_step.login_verify, name="login_verify"),
+    path("login/passkey/options", second_step.login_passkey_options, name="login_passkey_options"),
+    path("login/passkey", second_step.login_passkey, name="login_passkey"),
     path("security", security.security, name="security"),
     path("security/totp/start", security.totp_start, name="security_totp_start"),
     path("security/totp", security.totp_confirm, name="security_totp"),

@@ -30,10 +30,10 @@ from zegel.files.uploads import (
 )
 from zegel.messaging import access, actions, content
 from zegel.messaging.models import Attachment, Conversation, Recipient, RecipientEvent
-from zegel.orgs import twofactor
 from zegel.orgs.access import staff_user
 from zegel.orgs.backends import login_throttled
-from zegel.sender import security
+from zegel.orgs.twofactor import policy
+from zegel.sender import second_step
 
 MAX_ROWS = 50
 
@@ -50,9 +50,9 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         user = form.get_user()
-        if twofactor.has_second_factor(user):
+        if policy.has_second_factor(user):
             # Not logged in yet: only the second step (zegel.sender.security) is open to it.
-            return security.begin_second_step(self.request, user, self.get_success_url())
+            return second_step.begin_second_step(self.request, user, self.get_success_url())
         return super().form_valid(form)
 
 
