@@ -4,7 +4,9 @@ expiry and a rate limit.
 The scope an operation needs: `read` for GET, `send` for everything else (upload, check, send,
 revoke), unless its router says otherwise (the data-leak settings need `admin`, and an admin
 user). A missing, wrong, revoked or expired token is 401; a token over its rate limit is 429
-with Retry-After; a token without the scope is 403, in that order.
+with Retry-After; a token without the scope is 403, in that order. A token whose user must
+still set up two-factor login (their organisation requires it and the grace period is over) is
+403 as well, until they have.
 """
 
 from __future__ import annotations
@@ -129,8 +131,9 @@ class TokenApi(ProblemApi):
                     continue
                 responses = operation.setdefault("responses", {})
                 scope_text = ("The token lacks the scope this operation needs (read for GET, "
-                              "send for the others, admin for the data-leak settings), or the "
-                              "user is no admin.")
+                              "send for the others, admin for the data-leak settings), the "
+                              "user is no admin, or the user's organisation requires two-factor "
+                              "login and the user has not set it up.")
                 # An operation may list 403 already (with the Problem schema): keep its content,
                 # say what it means here.
                 forbidden = responses.pop(403, None) or responses.pop("403", None)
