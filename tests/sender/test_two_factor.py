@@ -449,3 +449,18 @@ def test_an_admin_reset_removes_every_factor_and_is_audited(
     assert event.actor_id == str(admin.pk) and event.object_id == str(sender.pk)
     assert Client().post("/login", {"username": sender.email,
                                     "password": PASSWORD})["Location"] == "/inbox"
+
+
+def test_the_page_asked_for_is_kept_through_the_second_step(
+        enrolled: tuple[str, list[str]], sender: User) -> None:
+    secret, _codes = enrolled
+    client = Client()
+    response = client.post("/login?next=/sent", {"username": sender.email, "password": PASSWORD,
+                                                 "next": "/sent"})
+    assert response["Location"] == "/login/verify"
+    assert client.post("/login/verify", {"code": _code(secret)})["Location"] == "/sent"
+    _forget_last_step(sender)
+    other = Client()
+    other.post("/login", {"username": sender.email, "password": PASSWORD,
+                          "next": "https://evil.example/"})
+    assert other.post("/login/verify", {"code": _code(secret)})["Location"] == "/inbox"
