@@ -127,6 +127,43 @@ def cmd_user_reset_password(args: argparse.Namespace) -> None:
         print(password, flush=True)
 
 
+def cmd_user_reset_2fa(args: argparse.Namespace) -> None:
+    from zegel.orgs.models import User
+    from zegel.orgs.twofactor.policy import reset_second_factors
+
+    user = User.objects.select_related("organisation").filter(
+        email=args.email.strip().lower()).first()
+    if user is None:
+        raise CommandError(f"No user {args.email}.")
+    outcome = reset_second_factors(user, actor=None)
+    say(f"Removed the second factors of {user.email}: "
+        f"{'an authenticator app' if outcome.totp else 'no authenticator app'}, "
+        f"{outcome.passkeys} passkey(s), {outcome.recovery_codes} recovery code(s). "
+        "They log in with their password alone until they set up a new one"
+        + (" (their organisation requires one: they can only do that)."
+           if user.organisation.two_factor_required else "."))
+
+
+def cmd_org_two_factor(args: argparse.Namespace) -> None:
+    from zegel.orgs.models import Organisation
+    from zegel.orgs.twofactor import TwoFactorError
+    from zegel.orgs.twofactor.policy import set_policy
+
+    org = Organisation.objects.filter(domain=args.domain.strip().lower()).first()
+    if org is None:
+        raise CommandError(f"No organisation with domain {args.domain}.")
+    try:
+        set_policy(org, required=args.policy == "required", grace_days=args.grace_days,
+                   actor=None)
+    except TwoFactorError as exc:
+        raise CommandError(exc.message) from None
+    if org.two_factor_required:
+        say(f"{org.name} now requires a second factor; each user has {args.grace_days} days "
+            "from their account's creation to set one up, then they can only do that.")
+    else:
+        say(f"{org.name} no longer requires a second factor (users who have one keep it).")
+
+
 def _expiry(text: str) -> datetime:
     """`90d`, `12h` from now, or a date (`2027-03-01`, the start of that day) or ISO time."""
     from datetime import timedelta
@@ -410,7 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password-file", help="file holding the password (never on the command "
                    "line, where other users can see it)")
     p.add_argument("--admin", action="store_true", help="make the user an organisation admin")
-    user = group("user", "Staff users: deactivate, reactivate, reset a password.")
+    user = group("user", "Staff users: deactivate, reactivate, reset a password or two-factor "
+                 "login.")
     p = sub(user, "deactivate", cmd_user_deactivate, "Stop a user at once: refuse log-in, end "
             "their sessions and revoke their API tokens.")
     p.add_argument("email")
@@ -422,6 +460,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("email")
     p.add_argument("--password-file", help="file holding the new password (never on the "
                    "command line, where other users can see it)")
+    p = sub(user, "reset-2fa", cmd_user_reset_2fa, "Remove a user's second factors "
+            "(authenticator app, passkeys, recovery codes), for someone who lost them.")
+    p.add_argument("email")
+    org = group("org", "Organisation policies.")
+    p = sub(org, "two-factor", cmd_org_two_factor, "Require a second factor at log-in for "
+            "every user of the organisation, or stop requiring it.")
+    p.add_argument("domain")
+    p.add_argument("policy", choices=("required", "optional"))
+    p.add_argument("--grace-days", type=int, default=14, help="days from each account's "
+                   "creation to set one up before the user can do nothing else (default 14)")
     token = group("token", "API tokens.")
     p = sub(token, "create", cmd_token_create, "Create an API token; prints only the token.")
     p.add_argument("email")

@@ -104,6 +104,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "zegel.core.sessions.SessionLifetimeMiddleware",
+    "zegel.orgs.middleware.TwoFactorPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "zegel.core.middleware.UploadRedirectMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

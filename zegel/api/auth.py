@@ -4,7 +4,9 @@ expiry and a rate limit.
 The scope an operation needs: `read` for GET, `send` for everything else (upload, check, send,
 revoke), unless its router says otherwise (the data-leak settings need `admin`, and an admin
 user). A missing, wrong, revoked or expired token is 401; a token over its rate limit is 429
-with Retry-After; a token without the scope is 403, in that order.
+with Retry-After; a token without the scope is 403, in that order. A token whose user must
+still set up two-factor login (their organisation requires it and the grace period is over) is
+403 as well, until they have.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ninja.security import HttpBearer
 from zegel.api.problems import ProblemApi, problem_answer
 from zegel.orgs import api_rate
 from zegel.orgs.models import ApiToken, User, hash_token
+from zegel.orgs.twofactor.policy import must_enrol
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -67,6 +70,9 @@ class BearerToken(HttpBearer):
             counted = api_rate.count_request(entry.pk)
             if counted.over:
                 raise RateLimited(counted.retry_after)
+        if entry.user.organisation.two_factor_required and must_enrol(entry.user):
+            raise HttpError(403, _("Your organisation requires two-factor login: set it up on "
+                                   "the Security page before using the API."))
         scope = needed_scope(request, self.scope)
         if not has_scope(entry, scope):
             raise HttpError(403, _("This token does not have the '%(scope)s' scope.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +43,12 @@ class Organisation(models.Model):
     # organisation whose communication kit tells recipients to look for other words sets them.
     notification_button_text = models.CharField(_("notification button text"), max_length=60,
                                                 blank=True, db_default="")
+    # "2FA required" (zegel.orgs.twofactor): once a user's grace period (days after their
+    # account was made) has passed, a user without a second factor can only enrol one.
+    two_factor_required = models.BooleanField(_("two-factor login required"), default=False,
+                                              db_default=False)
+    two_factor_grace_days = models.PositiveIntegerField(_("days to set up two-factor login"),
+                                                        default=14, db_default=14)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -179,3 +186,52 @@ class FailedLogin(models.Model):
     class Meta:
         indexes = [models.Index(fields=["email", "at"], name="orgs_failedlogin_email_at"),
                    models.Index(fields=["client", "at"], name="orgs_failedlogin_client_at")]
+
+
+class TotpDevice(models.Model):
+    """A user's authenticator app (TOTP, RFC 6238); at most one per user.
+
+    The shared secret is the first 20 bytes of 32 random ones stored only wrapped by the key
+    file's current KEK (AES-256-GCM, as data keys are), bound to this device and its user; `zegel
+    keys rotate` re-wraps it and it goes with the row. `last_step` is the newest time step a
+    code was accepted for: a code is accepted once, and never one older than the last
+    (zegel.orgs.twofactor).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp_device")
+    kek_id = models.CharField(max_length=16)
+    wrapped = models.BinaryField()
+    # The wrap context, for rotation only: reads rebuild it from the row (id and user).
+    context = models.BinaryField(default=b"")
+    # None until the user typed a right code once: an unconfirmed device logs nobody in.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_step = models.BigIntegerField(default=-1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class RecoveryCode(models.Model):
+    """One single-use recovery code, kept only as a keyed hash (zegel.orgs.twofactor)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "code_hash"],
+                                               name="orgs_recoverycode_user_hash")]
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (a passkey or security key) of one user, with a name they chose."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(_("name"), max_length=60)
+    # The authenticator's credential id, base64url without padding.
+    credential_id = models.CharField(max_length=1400, unique=True)
+    public_key = models.BinaryField()
+    sign_count = models.BigIntegerField(default=0)
+    transports = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)

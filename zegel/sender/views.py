@@ -32,6 +32,8 @@ from zegel.messaging import access, actions, content
 from zegel.messaging.models import Attachment, Conversation, Recipient, RecipientEvent
 from zegel.orgs.access import staff_user
 from zegel.orgs.backends import login_throttled
+from zegel.orgs.twofactor import policy
+from zegel.sender import second_step
 
 MAX_ROWS = 50
 
@@ -45,6 +47,13 @@ class LoginView(auth_views.LoginView):
         return {**super().get_context_data(**kwargs),
                 "throttled": login_throttled(self.request),
                 "wait_minutes": -(-settings.LOGIN_FAILURE_WINDOW // 60)}
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        user = form.get_user()
+        if policy.has_second_factor(user):
+            # Not logged in yet: only the second step (zegel.sender.security) is open to it.
+            return second_step.begin_second_step(self.request, user, self.get_success_url())
+        return super().form_valid(form)
 
 
 def _own_conversation(request: HttpRequest, conversation_id: str) -> Conversation:
