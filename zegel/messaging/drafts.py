@@ -84,7 +84,10 @@ def clean_recipients(specs: Sequence[RecipientSpec]) -> list[CleanRecipient]:
                 code_hash = _argon2.hash(clean_access_code(spec.access_code))
             except ValidationError as exc:
                 raise ActionError(exc.messages[0], field=f"{index}.access_code") from None
-        kind = spec.kind if spec.kind in Recipient.Kind.values else Recipient.Kind.TO
+        kind = spec.kind or Recipient.Kind.TO
+        if kind not in Recipient.Kind.values:
+            raise ActionError(_("Choose To, CC or BCC for %(email)s.") % {"email": email},
+                              field=f"{index}.kind")
         result.append(CleanRecipient(
             email=email, name=clean_display_name(spec.name), kind=kind, method=method,
             phone=phone, access_code_hash=code_hash,
