@@ -79,7 +79,7 @@ def test_a_locked_recipient_is_not_in_everyone_and_cannot_be_chosen(sender: User
 
 @pytest.mark.parametrize("audience", [[], ["abc"], [999_999], "other"])
 def test_a_bad_audience_is_refused_and_nothing_is_sent(sender: User, audience: Any) -> None:
-    conversation, mother, _father = _two_parents(sender)
+    conversation, _mother, _father = _two_parents(sender)
     other = send(sender, recipients=[actions.RecipientSpec(email="ander@example.nl",
                                                            method="email")])
     if audience == "other":  # a recipient of another conversation of the same sender
