@@ -118,7 +118,9 @@ def upload_attachment(request: HttpRequest, file: File[UploadedFile]) -> Status:
 class RecipientIn(Input):
     email: str = Field(max_length=254)
     name: str = Field(default="", max_length=200)
-    kind: Literal["to", "cc"] = "to"
+    kind: Literal["to", "cc", "bcc"] = Field(
+        default="to", description="to and cc recipients are shown to the message's other to "
+        "and cc recipients in the portal; a bcc recipient is never shown to anyone else.")
     verification: Literal["sms", "access_code", "email"] | None = None
     phone: str = Field(default="", max_length=40)
     access_code: str = Field(default="", max_length=128)
@@ -158,8 +160,25 @@ class MessageOut(Schema):
     created_at: str
     expires_at: str | None
     revoked_at: str | None
-    recipients: list[RecipientOut]
+    recipients: list[RecipientOut] = Field(
+        description="Every recipient of the conversation, with their status.")
+    audience: list[int] = Field(
+        description="The ids of the recipients this message is addressed to: only they were "
+        "notified of it and can read it. Empty for a recipient's reply, which only its "
+        "author and the sender read.")
+    author_recipient_id: int | None = Field(
+        description="The recipient who wrote this message (a reply); null for the sender's.")
     attachments: list[AttachmentOut]
+
+
+class AnswerIn(Input):
+    body: str = Field(default="", max_length=1_000_000)
+    attachments: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+    audience: list[int] | None = Field(
+        default=None, max_length=100,
+        description="The ids of the recipients the answer is for (see 'recipients' of the "
+        "message). Leave it out for every recipient who can still open the conversation.")
+    confirm_warnings: bool = False
 
 
 def _attachments_out(message: Message) -> list[dict[str, Any]]:
@@ -185,10 +204,11 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
-def _message_out(message: Message, *, attachments: list[dict[str, Any]] | None = None
-                 ) -> dict[str, Any]:
-    """The API's view of a message; `attachments` when the caller knows them already (a send
-    without files has none), instead of reading them back."""
+def _message_out(message: Message, *, attachments: list[dict[str, Any]] | None = None,
+                 audience: list[int] | None = None) -> dict[str, Any]:
+    """The API's view of a message; `attachments` and `audience` when the caller knows them
+    already (a send without files has none, and goes to everyone), instead of reading them
+    back."""
     recipients = []
     conversation = message.conversation
     # A conversation this request just created carries its recipients (send_message).
@@ -216,6 +236,9 @@ def _message_out(message: Message, *, attachments: list[dict[str, Any]] | None =
             "expires_at": conversation.expires_at.isoformat() if conversation.expires_at else None,
             "revoked_at": conversation.revoked_at.isoformat() if conversation.revoked_at else None,
             "created_at": message.created_at.isoformat(), "recipients": recipients,
+            "audience": (sorted(message.audience.values_list("pk", flat=True))
+                         if audience is None else audience),
+            "author_recipient_id": message.author_recipient_id,
             "attachments": _attachments_out(message) if attachments is None else attachments}
 
 
@@ -240,7 +263,24 @@ def create_message(request: HttpRequest, payload: MessageIn) -> Status:
                                    recipients=specs, attachments=attachments, request=request,
                                    via="api", dlp_confirmed=payload.confirm_warnings,
                                    expires_at=_aware(payload.expires_at))
-    return Status(201, _message_out(message, attachments=None if attachments else []))
+    new = message.conversation.new_recipients or []
+    return Status(201, _message_out(message, attachments=None if attachments else [],
+                                    audience=[r.pk for r in new]))
+
+
+@api.post("/messages/{message_id}/answer",
+          response={201: MessageOut, **problems(400, 404, 409, 413, 422)})
+def answer_message(request: HttpRequest, message_id: str, payload: AnswerIn) -> Status:
+    """The sender's answer in the conversation of this message, to the recipients in
+    'audience' (or everyone who can still open it): only they are notified and can read it."""
+    user = api_user(request)
+    conversation = access.message_for_user(user, message_id).conversation
+    attachments = access.draft_attachments(payload.attachments, user=user)
+    message = actions.answer_conversation(sender=user, conversation=conversation,
+                                          body=payload.body, attachments=attachments,
+                                          audience=payload.audience, request=request,
+                                          via="api", dlp_confirmed=payload.confirm_warnings)
+    return Status(201, _message_out(message))
 
 
 class ReasonOut(Schema):
@@ -305,6 +345,56 @@ def check_message(request: HttpRequest, payload: MessageIn) -> Any:
 @api.get("/messages/{message_id}", response={200: MessageOut, **problems(404)})
 def get_message(request: HttpRequest, message_id: str) -> Any:
     return _message_out(access.message_for_user(api_user(request), message_id))
+
+
+class ThreadMessageOut(Schema):
+    id: uuid.UUID
+    created_at: str
+    author_recipient_id: int | None = Field(
+        description="The recipient who wrote this message (a reply); null for the sender's.")
+    audience: list[int] = Field(
+        description="The ids of the recipients this message is addressed to: only they were "
+        "notified of it and can read it. Empty for a reply, which only its author and the "
+        "sender read.")
+    attachments: list[AttachmentOut]
+
+
+class ConversationOut(Schema):
+    id: uuid.UUID
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    recipients: list[RecipientOut]
+    messages: list[ThreadMessageOut] = Field(description="Oldest first.")
+
+
+def _utc(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+@api.get("/conversations/{conversation_id}", response={200: ConversationOut, **problems(404)})
+def get_conversation(request: HttpRequest, conversation_id: str) -> Any:
+    """A conversation's recipients with their status, and each message with whom it is
+    addressed to. No subject or body: the API does not hand out content."""
+    conversation = access.conversation_for_user(api_user(request), conversation_id)
+    recipients = list(conversation.recipients.all())
+    events: dict[int, list[dict[str, Any]]] = {r.pk: [] for r in recipients}
+    for e in RecipientEvent.objects.filter(recipient__in=recipients).order_by("at", "id"):
+        events[e.recipient_id].append({"kind": e.kind, "at": e.at.isoformat(),
+                                       "detail": e.detail})
+    messages = conversation.messages.prefetch_related("audience")
+    return {
+        "id": conversation.pk, "created_at": conversation.created_at.isoformat(),
+        "expires_at": _utc(conversation.expires_at), "revoked_at": _utc(conversation.revoked_at),
+        "recipients": [{"id": r.pk, "email": r.email, "name": r.name, "kind": r.kind,
+                        "verification": r.method,
+                        "status": events[r.pk][-1]["kind"] if events[r.pk] else "queued",
+                        "events": events[r.pk]} for r in recipients],
+        "messages": [{"id": m.pk, "created_at": m.created_at.isoformat(),
+                      "author_recipient_id": m.author_recipient_id,
+                      "audience": sorted(r.pk for r in m.audience.all()),
+                      "attachments": _attachments_out(m)} for m in messages],
+    }
 
 
 @api.post("/messages/{message_id}/revoke", response={200: MessageOut, **problems(404, 409)})
