@@ -101,3 +101,15 @@ def test_a_bad_kind_is_refused(api: Client) -> None:
         "subject": "S", "body": "T",
         "recipients": [{"email": "a@example.nl", "verification": "email", "kind": "bcc2"}]})
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize(("kind", "flagged"), [("to", True), ("bcc", False)])
+def test_many_recipients_in_bcc_do_not_see_each_other(api: Client, kind: str,
+                                                      flagged: bool) -> None:
+    response = _post(api, "/api/v1/check", {
+        "subject": "Nieuwsbrief", "body": "Tekst",
+        "recipients": [{"email": f"r{i}@example.nl", "verification": "email", "kind": kind}
+                       for i in range(11)]})
+    assert response.status_code == 200, response.content
+    kinds = {f["kind"] for f in response.json()["recipient_findings"]}
+    assert ("many_recipients" in kinds) is flagged

@@ -303,12 +303,11 @@ def _short(recipient: Recipient) -> str:
     return recipient.name or recipient.email
 
 
-def _audience_choices(convo: Conversation, thread: list[Message]
+def _audience_choices(able: list[Recipient], thread: list[Message]
                       ) -> tuple[list[tuple[str, str]], str]:
-    """The answer form's choices (value, label) and the one chosen at first: only the
-    recipients whose replies the answer follows, when the latest message is a reply;
-    otherwise everyone. No choice when one recipient or none can receive it."""
-    able = content.answerable(convo)
+    """The answer form's choices (value, label) among `able`, the recipients who can receive
+    it, and the one chosen at first: only the recipients whose replies the answer follows,
+    when the latest message is a reply; otherwise everyone. No choice for one or none."""
     if len(able) < 2:
         return [], "all"
     last_staff = max((i for i, m in enumerate(thread) if m.author_user_id is not None),
@@ -360,10 +359,11 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
             "key", "author_user", "author_recipient").prefetch_related("attachments__key",
                                                                         "audience")]
     notes = scans.reply_notes(m.message for m in thread)
-    choices, default = _audience_choices(convo, [m.message for m in thread])
+    able = content.answerable(convo)
+    choices, default = _audience_choices(able, [m.message for m in thread])
     context.setdefault("audience_value", default)
     context.update({
-        "audience_choices": choices, "answerable": content.answerable(convo),
+        "audience_choices": choices, "answerable": able,
         "conversation": convo, "thread": thread,
         # Each message with what the scan found in it if it is a guest's reply ("a BSN in the
         # message"), kept when the reply arrived.
