@@ -131,7 +131,9 @@ class RecipientIn(Input):
     email: str = Field(max_length=254, description="The recipient's e-mail address.")
     name: str = Field(default="", max_length=200,
                       description="The recipient's name, for the greeting; may be empty.")
-    kind: Literal["to", "cc"] = Field(default="to", description="To or CC.")
+    kind: Literal["to", "cc", "bcc"] = Field(
+        default="to", description="to and cc recipients are shown to the message's other to "
+        "and cc recipients in the portal; a bcc recipient is never shown to anyone else.")
     verification: Literal["sms", "access_code", "email"] | None = Field(
         default=None, description="How the recipient proves who they are: a code by SMS "
         "(needs phone), an access code agreed beforehand (needs access_code) or a code by "
@@ -173,7 +175,7 @@ class RecipientOut(Schema):
     id: int = Field(description="The recipient's id within Zegel.")
     email: str = Field(description="The recipient's e-mail address.")
     name: str = Field(description="The recipient's name; may be empty.")
-    kind: str = Field(description="to or cc.")
+    kind: str = Field(description="to, cc or bcc.")
     verification: str = Field(description="sms, access_code or email.")
     status: str = Field(description="The kind of the newest event; queued before any.")
     events: list[EventOut] = Field(description="What happened to this recipient, oldest "
@@ -189,8 +191,27 @@ class MessageOut(Schema):
     revoked_at: UtcDateTime | None = Field(description="When the conversation was revoked, in "
                                                        "UTC; null while it is not.")
     recipients: list[RecipientOut] = Field(description="Everyone in the conversation.")
+    audience: list[int] = Field(
+        description="The ids of the recipients this message is addressed to: only they were "
+        "notified of it and can read it. Empty for a recipient's reply, which only its "
+        "author and the sender read.")
+    author_recipient_id: int | None = Field(
+        description="The recipient who wrote this message (a reply); null for the sender's.")
     attachments: list[AttachmentOut] = Field(description="The message's files; empty once "
                                                          "the content was destroyed.")
+
+
+class AnswerIn(Input):
+    body: str = Field(default="", max_length=1_000_000, description="The answer's text.")
+    attachments: list[uuid.UUID] = Field(default_factory=list, max_length=50,
+                                         description="Ids of files uploaded with "
+                                         "POST /api/v1/attachments, not yet sent.")
+    audience: list[int] | None = Field(
+        default=None, max_length=100,
+        description="The ids of the recipients the answer is for (see 'recipients' of the "
+        "message). Leave it out for every recipient who can still open the conversation.")
+    confirm_warnings: bool = Field(default=False, description="Send although data-leak "
+                                   "rules warned (they are recorded with the answer).")
 
 
 def _attachments_out(message: Message) -> list[dict[str, Any]]:
@@ -216,10 +237,11 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
-def _message_out(message: Message, *, attachments: list[dict[str, Any]] | None = None
-                 ) -> dict[str, Any]:
-    """The API's view of a message; `attachments` when the caller knows them already (a send
-    without files has none), instead of reading them back."""
+def _message_out(message: Message, *, attachments: list[dict[str, Any]] | None = None,
+                 audience: list[int] | None = None) -> dict[str, Any]:
+    """The API's view of a message; `attachments` and `audience` when the caller knows them
+    already (a send without files has none, and goes to everyone), instead of reading them
+    back."""
     recipients = []
     conversation = message.conversation
     # A conversation this request just created carries its recipients (send_message).
@@ -246,6 +268,9 @@ def _message_out(message: Message, *, attachments: list[dict[str, Any]] | None =
     return {"id": message.pk, "conversation_id": message.conversation_id,
             "expires_at": conversation.expires_at, "revoked_at": conversation.revoked_at,
             "created_at": message.created_at, "recipients": recipients,
+            "audience": (sorted(message.audience.values_list("pk", flat=True))
+                         if audience is None else audience),
+            "author_recipient_id": message.author_recipient_id,
             "attachments": _attachments_out(message) if attachments is None else attachments}
 
 
@@ -270,7 +295,24 @@ def create_message(request: HttpRequest, payload: MessageIn) -> Status:
                                    recipients=specs, attachments=attachments, request=request,
                                    via="api", dlp_confirmed=payload.confirm_warnings,
                                    expires_at=_aware(payload.expires_at))
-    return Status(201, _message_out(message, attachments=None if attachments else []))
+    new = message.conversation.new_recipients or []
+    return Status(201, _message_out(message, attachments=None if attachments else [],
+                                    audience=[r.pk for r in new]))
+
+
+@api.post("/messages/{message_id}/answer",
+          response={201: MessageOut, **problems(400, 404, 409, 413, 422)})
+def answer_message(request: HttpRequest, message_id: str, payload: AnswerIn) -> Status:
+    """The sender's answer in the conversation of this message, to the recipients in
+    'audience' (or everyone who can still open it): only they are notified and can read it."""
+    user = api_user(request)
+    conversation = access.message_for_user(user, message_id).conversation
+    attachments = access.draft_attachments(payload.attachments, user=user)
+    message = actions.answer_conversation(sender=user, conversation=conversation,
+                                          body=payload.body, attachments=attachments,
+                                          audience=payload.audience, request=request,
+                                          via="api", dlp_confirmed=payload.confirm_warnings)
+    return Status(201, _message_out(message))
 
 
 class ReasonOut(Schema):
@@ -340,6 +382,56 @@ def check_message(request: HttpRequest, payload: MessageIn) -> Any:
 @api.get("/messages/{message_id}", response={200: MessageOut, **problems(404, 409)})
 def get_message(request: HttpRequest, message_id: str) -> Any:
     return _message_out(access.message_for_user(api_user(request), message_id))
+
+
+class ThreadMessageOut(Schema):
+    id: uuid.UUID = Field(description="The message's id.")
+    created_at: UtcDateTime = Field(description="When it was sent, in UTC.")
+    author_recipient_id: int | None = Field(
+        description="The recipient who wrote this message (a reply); null for the sender's.")
+    audience: list[int] = Field(
+        description="The ids of the recipients this message is addressed to: only they were "
+        "notified of it and can read it. Empty for a reply, which only its author and the "
+        "sender read.")
+    attachments: list[AttachmentOut] = Field(description="The message's files; empty once "
+                                                         "the content was destroyed.")
+
+
+class ConversationOut(Schema):
+    id: uuid.UUID = Field(description="The conversation's id.")
+    created_at: UtcDateTime = Field(description="When it was started, in UTC.")
+    expires_at: UtcDateTime | None = Field(description="Until when recipients can open it, in "
+                                                       "UTC; null: no end date.")
+    revoked_at: UtcDateTime | None = Field(description="When it was revoked, in UTC; null "
+                                                       "while it is not.")
+    recipients: list[RecipientOut] = Field(description="Everyone in the conversation, with "
+                                                       "their status.")
+    messages: list[ThreadMessageOut] = Field(description="Oldest first.")
+
+
+@api.get("/conversations/{conversation_id}", response={200: ConversationOut, **problems(404)})
+def get_conversation(request: HttpRequest, conversation_id: str) -> Any:
+    """A conversation's recipients with their status, and each message with whom it is
+    addressed to. No subject or body: the API does not hand out content."""
+    conversation = access.conversation_for_user(api_user(request), conversation_id)
+    recipients = list(conversation.recipients.all())
+    events: dict[int, list[dict[str, Any]]] = {r.pk: [] for r in recipients}
+    for e in RecipientEvent.objects.filter(recipient__in=recipients).order_by("at", "id"):
+        events[e.recipient_id].append({"kind": e.kind, "at": e.at,
+                                       "detail": e.detail})
+    messages = conversation.messages.prefetch_related("audience")
+    return {
+        "id": conversation.pk, "created_at": conversation.created_at,
+        "expires_at": conversation.expires_at, "revoked_at": conversation.revoked_at,
+        "recipients": [{"id": r.pk, "email": r.email, "name": r.name, "kind": r.kind,
+                        "verification": r.method,
+                        "status": events[r.pk][-1]["kind"] if events[r.pk] else "queued",
+                        "events": events[r.pk]} for r in recipients],
+        "messages": [{"id": m.pk, "created_at": m.created_at,
+                      "author_recipient_id": m.author_recipient_id,
+                      "audience": sorted(r.pk for r in m.audience.all()),
+                      "attachments": _attachments_out(m)} for m in messages],
+    }
 
 
 @api.post("/messages/{message_id}/revoke", response={200: MessageOut, **problems(404, 409)})

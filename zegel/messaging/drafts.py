@@ -93,7 +93,10 @@ def clean_recipients(specs: Sequence[RecipientSpec]) -> list[CleanRecipient]:
                                 "in the notification e-mail, so choose a hint that does not "
                                 "give the code away.") % {"email": email},
                               field=f"{index}.access_code_hint")
-        kind = spec.kind if spec.kind in Recipient.Kind.values else Recipient.Kind.TO
+        kind = spec.kind or Recipient.Kind.TO
+        if kind not in Recipient.Kind.values:
+            raise ActionError(_("Choose To, CC or BCC for %(email)s.") % {"email": email},
+                              field=f"{index}.kind")
         result.append(CleanRecipient(
             email=email, name=clean_display_name(spec.name), kind=kind, method=method,
             phone=phone, access_code_hash=code_hash, access_code_hint=hint,

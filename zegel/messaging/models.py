@@ -41,12 +41,14 @@ class Recipient(models.Model):
     class Kind(models.TextChoices):
         TO = "to", _("To")
         CC = "cc", _("CC")
+        # Reads the message like the others but is never shown to them (docs/architecture.md).
+        BCC = "bcc", _("BCC")
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE,
                                      related_name="recipients")
     email = models.EmailField()
     name = models.CharField(max_length=200, blank=True)
-    kind = models.CharField(max_length=2, choices=Kind.choices, default=Kind.TO)
+    kind = models.CharField(max_length=3, choices=Kind.choices, default=Kind.TO)
     method = models.CharField(max_length=16, choices=Method.choices)
     phone = models.CharField(max_length=20, blank=True)  # E.164
     access_code_hash = models.CharField(max_length=200, blank=True)  # Argon2id
@@ -88,6 +90,10 @@ class Message(models.Model):
     body_oid = models.UUIDField(default=uuid.uuid4)
     body_ct = models.BinaryField()
     created_at = models.DateTimeField(default=timezone.now)
+    # Who a staff message is addressed to: only they are notified of it and can read it in the
+    # portal. The first message goes to all its recipients, an answer to the ones the sender
+    # chose. Empty for a guest's reply, which only its author and the sender read.
+    audience = models.ManyToManyField(Recipient, blank=True, related_name="addressed_messages")
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -173,6 +173,8 @@ def _conversation(request: HttpRequest, token: str, recipient: Recipient, *,
     try:
         # Decrypted first: a message that fails its integrity check was not opened.
         opened = [content.open_message(m) for m in messages]
+        for entry in opened:
+            entry.shown_to = content.shown_to(entry.message, recipient)
         actions.record_opened(recipient, messages, request=request)
     except actions.LockedOut:
         return _locked(request, recipient)

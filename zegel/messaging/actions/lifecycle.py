@@ -153,7 +153,10 @@ def resend_notification(*, sender: User, recipient: Recipient,
         if conversation.revoked_at is not None or recipient.revoked_at is not None:
             raise ActionError(_("Access was revoked; the message cannot be sent again."),
                               status=409)
-        latest = (conversation.messages.filter(author_user__isnull=False)
+        # The link opens the whole conversation; the notification names the latest message
+        # addressed to this recipient.
+        latest = (conversation.messages.filter(author_user__isnull=False,
+                                                audience=recipient)
                   .order_by("-created_at").first())
         if latest is None:
             raise NotFound(_("Conversation not found."))

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('keystore', '0001_initial'),
-        ('messaging', '0008_recipient_last_failed'),
+        ('messaging', '0009_message_audience'),
     ]
 
     operations = [
