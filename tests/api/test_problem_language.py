@@ -115,12 +115,12 @@ def test_the_texts_are_the_ones_a_reader_expects(sender: User, settings: Any) ->
                       "detail": "Deze API kent geen GET /api/v1/nothing-here."}
     answer = Client().get("/api/v1/nothing-here", **auth).json()
     assert answer["detail"] == "There is no GET /api/v1/nothing-here in this API."
-    schema = _post_json(Client(), "/api/v1/messages", {"recipients": [{"kind": "bcc"}]},
+    schema = _post_json(Client(), "/api/v1/messages", {"recipients": [{"kind": "bc"}]},
                         **auth, **nl).json()
     messages = {tuple(e["loc"][2:]): e["msg"] for e in schema["errors"]}
     assert messages[("subject",)] == "Dit veld is verplicht."
-    assert messages[("recipients", "0", "kind")] == "Geef een van 'to' of 'cc'."
-    english = _post_json(Client(), "/api/v1/messages", {"recipients": [{"kind": "bcc"}]},
+    assert messages[("recipients", "0", "kind")] == "Geef een van 'to', 'cc' of 'bcc'."
+    english = _post_json(Client(), "/api/v1/messages", {"recipients": [{"kind": "bc"}]},
                          **auth).json()
     assert {tuple(e["loc"][2:]): e["msg"] for e in english["errors"]}[("subject",)] == \
         "This field is required."
