@@ -183,3 +183,18 @@ class VerificationCode(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     failures = models.PositiveIntegerField(default=0)
+
+
+class SubjectWord(models.Model):
+    """One word of a conversation's subject, as a keyed hash, so the sender's lists can find it
+    without decrypting every subject (zegel.messaging.search, docs/crypto.md "Subject search").
+    Deleted with the content when the conversation is revoked or expires."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE,
+                                     related_name="subject_words")
+    token = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["conversation", "token"],
+                                               name="subject_word_once_per_conversation")]
+        indexes = [models.Index(fields=["token"], name="subject_word_token")]
