@@ -1,15 +1,15 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from zegel.sender import views
+from zegel.sender import lists, views
 
 app_name = "sender"
 urlpatterns = [
     path("", views.home, name="home"),
     path("login", views.LoginView.as_view(), name="login"),
     path("logout", LogoutView.as_view(next_page="sender:login"), name="logout"),
-    path("inbox", views.inbox, name="inbox"),
-    path("sent", views.sent, name="sent"),
+    path("inbox", lists.inbox, name="inbox"),
+    path("sent", lists.sent, name="sent"),
     path("compose", views.compose, name="compose"),
     path("compose/check", views.compose_check, name="compose_check"),
     path("compose/attach", views.compose_attach, name="compose_attach"),
