@@ -1,7 +1,7 @@
 """The sender's pages in a real browser at 320 px and at desktop width: the inbox, the sent list
-with a search and a second page, a conversation, the login page and the data-leak overview
-reflow without sideways scrolling (WCAG 1.4.10), keep the header, headings and footer on one
-left edge, and pass axe."""
+with a search and a second page, a conversation, the login page, the compose page's frame and
+the data-leak pages reflow without sideways scrolling (WCAG 1.4.10), keep the header, headings
+and footer on one left edge, and pass axe."""
 
 from __future__ import annotations
 
@@ -110,4 +110,6 @@ def test_sender_pages_reflow_at_320_px_and_line_up(zegel: Zegel, new_context: An
         assert title.startswith("Ingetrokken — aan joke@example.nl")
         assert "verwijzing" not in title.lower()
 
-        _visit(page, f"{zegel.url}/admin/dlp/", width)
+        _visit(page, f"{zegel.url}/compose", width)
+        for path in ("", "patterns", "terms", "allowed"):
+            _visit(page, f"{zegel.url}/admin/dlp/{path}", width)
