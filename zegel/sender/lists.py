@@ -106,8 +106,8 @@ def conversation_status(conversation: Conversation, recipients: list[Recipient])
     if opened == 0:
         return Status("unopened", _("Not opened yet"))
     if opened == len(active):
-        return Status("opened", ngettext("Opened", "Opened by all %(count)s", len(active))
-                      % {"count": len(active)})
+        return Status("opened", _("Opened") if len(active) == 1
+                      else _("Opened by all %(count)s") % {"count": len(active)})
     return Status("partly", _("Opened by %(opened)s of %(count)s")
                   % {"opened": opened, "count": len(active)})
 
