@@ -215,3 +215,18 @@ class HeldReply(models.Model):
         """What the held reply's key and content are bound to (docs/crypto.md)."""
         return Owner(kind="held-reply", organisation=self.recipient.conversation.organisation_id,
                      conversation=self.recipient.conversation_id, recipient=self.recipient_id)
+
+
+class SubjectWord(models.Model):
+    """One word of a conversation's subject, as a keyed hash, so the sender's lists can find it
+    without decrypting every subject (zegel.messaging.search, docs/crypto.md "Subject search").
+    Deleted with the content when the conversation is revoked or expires."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE,
+                                     related_name="subject_words")
+    token = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["conversation", "token"],
+                                               name="subject_word_once_per_conversation")]
+        indexes = [models.Index(fields=["token"], name="subject_word_token")]

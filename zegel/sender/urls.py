@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from zegel.sender import second_step, security, views
+from zegel.sender import lists, second_step, security, views
 
 app_name = "sender"
 urlpatterns = [
@@ -24,8 +24,8 @@ urlpatterns = [
     path("security/passkeys/<int:passkey_id>/remove", security.passkey_remove,
          name="security_passkey_remove"),
     path("logout", LogoutView.as_view(next_page="sender:login"), name="logout"),
-    path("inbox", views.inbox, name="inbox"),
-    path("sent", views.sent, name="sent"),
+    path("inbox", lists.inbox, name="inbox"),
+    path("sent", lists.sent, name="sent"),
     path("compose", views.compose, name="compose"),
     path("compose/check", views.compose_check, name="compose_check"),
     path("compose/attach", views.compose_attach, name="compose_attach"),

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -39,7 +38,7 @@ from zegel.messaging.models import (
 from zegel.orgs.access import staff_user
 from zegel.orgs.backends import login_throttled
 from zegel.orgs.twofactor import policy
-from zegel.sender import second_step
+from zegel.sender import lists, second_step
 
 MAX_ROWS = 50
 
@@ -65,43 +64,6 @@ class LoginView(auth_views.LoginView):
 def _own_conversation(request: HttpRequest, conversation_id: str) -> Conversation:
     """The conversation if this user may see it; 404 otherwise (also for other orgs')."""
     return access.conversation_for_user(staff_user(request), conversation_id)
-
-
-def _summaries(conversations: QuerySet[Conversation]) -> list[dict[str, Any]]:
-    # Three queries for the whole list: conversations, their recipients, and each one's first
-    # message with its key (for the subject); not one per row.
-    listed = conversations.prefetch_related("recipients", content.prefetch_first_message())
-    rows = []
-    for conversation in listed:
-        rows.append({
-            "conversation": conversation,
-            "subject": content.first_subject(conversation),
-            "recipients": ", ".join(r.label for r in conversation.recipients.all()),
-        })
-    return rows
-
-
-@login_required
-@never_cache
-def inbox(request: HttpRequest) -> HttpResponse:
-    user = staff_user(request)
-    conversations = (access.visible_conversations(user).filter(has_unread_reply=True)
-                     .order_by("-last_activity_at")[:200])
-    return render(request, "sender/list.html", {
-        "title": _("Inbox"), "rows": _summaries(conversations), "tab": "inbox",
-        "empty": _("No new replies."),
-    })
-
-
-@login_required
-@never_cache
-def sent(request: HttpRequest) -> HttpResponse:
-    user = staff_user(request)
-    conversations = access.visible_conversations(user).order_by("-last_activity_at")[:200]
-    return render(request, "sender/list.html", {
-        "title": _("Sent"), "rows": _summaries(conversations), "tab": "sent",
-        "empty": _("You have not sent any secure messages yet."),
-    })
 
 
 def _rows_from_post(request: HttpRequest) -> list[actions.RecipientSpec]:
@@ -377,7 +339,9 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
         # Each message with what the scan found in it if it is a guest's reply ("a BSN in the
         # message"), kept when the reply arrived.
         "entries": [(m, notes.get(m.message.pk, [])) for m in thread],
-        "subject": thread[0].subject if thread else content.conversation_subject(convo),
+        # A revoked conversation's subject went with its key: name it by recipients and date.
+        "subject": thread[0].subject if thread else lists.revoked_title(
+            convo, list(convo.recipients.all())),
         "status_rows": _status_rows(convo), "tab": "sent",
     })
     return render(request, "sender/conversation.html", context,

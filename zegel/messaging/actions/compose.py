@@ -29,6 +29,7 @@ from zegel.messaging.models import (
     Recipient,
     RecipientLink,
 )
+from zegel.messaging.search import index_subject
 from zegel.messaging.validation import (
     clean_display_name,
     mask_phone,
@@ -107,6 +108,7 @@ def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[
         conversation = Conversation.objects.create(organisation=sender.organisation,
                                                    created_by=sender, expires_at=expires_at)
         message = new_message(conversation, subject, body, user=sender)
+        index_subject(conversation, subject)
         claim_attachments(attachments, message, user=sender)
         created = []
         for spec in clean:

@@ -26,6 +26,7 @@ from zegel.messaging.models import (
     RecipientLink,
     VerificationCode,
 )
+from zegel.messaging.search import forget_subject
 from zegel.notify.outbox import cancel_waiting, record_cancelled
 from zegel.orgs.models import User
 
@@ -126,6 +127,7 @@ def _shred_conversation(conversation: Conversation, *, action: str,
                   .values_list("key_id", flat=True))
     key_ids |= set(attachments.values_list("key_id", flat=True))
     shredded = DataKey.objects.filter(pk__in=key_ids).update(wrapped=b"", shredded_at=now)
+    forget_subject([conversation.pk])
     record(action, organisation=conversation.organisation, object_type="conversation",
            object_id=conversation.pk, request=request,
            data={"recipients": len(recipients), "keys_destroyed": shredded,
