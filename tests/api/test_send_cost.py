@@ -25,7 +25,7 @@ from zegel.orgs.models import ApiToken, User
 # keys, message, the subject's search words, recipient, link, outbox row, the message's
 # audience), two audit events (head, event, head each), the history rows (2), and the answer's
 # recipient events.
-SEND_QUERIES = 27
+SEND_QUERIES = 28
 # A delivery: the claim (2), the row, the revocation check, the fenced completion, the
 # recipient's event in its savepoint, the audit event (head, event, head).
 DELIVERY_QUERIES = 12
