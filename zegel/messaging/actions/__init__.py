@@ -8,7 +8,11 @@ zegel.messaging.content.
 The names below are the package's whole surface, one module per area.
 """
 
-from zegel.messaging.actions.attachments import discard_draft_attachments, store_upload
+from zegel.messaging.actions.attachments import (
+    discard_draft_attachments,
+    remove_draft,
+    store_upload,
+)
 from zegel.messaging.actions.compose import (
     MAX_BODY,
     MAX_SUBJECT,
@@ -38,15 +42,21 @@ from zegel.messaging.actions.lifecycle import (
     revoke_recipient,
     set_expiry,
 )
-from zegel.messaging.drafts import CleanRecipient, RecipientSpec, clean_recipients
-from zegel.messaging.errors import ActionError, NotFound
+from zegel.messaging.drafts import (
+    CleanRecipient,
+    RecipientSpec,
+    clean_recipients,
+)
+from zegel.messaging.errors import ActionError, ActionErrors, FieldError, NotFound
 
 __all__ = [
     "MAX_BODY",
     "MAX_SUBJECT",
     "ActionError",
+    "ActionErrors",
     "CleanRecipient",
     "CodeRequest",
+    "FieldError",
     "LockedOut",
     "NotFound",
     "RecipientSpec",
@@ -60,6 +70,7 @@ __all__ = [
     "mark_seen_by_sender",
     "record_download",
     "record_opened",
+    "remove_draft",
     "reply_as_recipient",
     "request_code",
     "resend_notification",
