@@ -16,6 +16,7 @@ from django.utils import timezone
 from tests.conftest import PASSWORD, send
 from tests.dlp_integration.test_sending import BSN
 from zegel.files.blobs import blob_store
+from zegel.messaging import actions
 from zegel.messaging.models import Attachment, Conversation, Recipient
 from zegel.notify.outbox import deliver_due
 from zegel.orgs.models import Organisation, User
@@ -322,3 +323,21 @@ def test_only_the_sender_sees_the_status(sender: User, teammate: User,
     assert owner.get("/c/nonsense/status").status_code == 404
     assert owner.post(url).status_code == 405
     assert owner.get(url).status_code == 200
+
+
+def test_every_field_of_a_row_can_show_its_error(sender_client: Client,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error on any input of a row (the hint, To/CC) is marked beside that input."""
+    def refuse(**kwargs: Any) -> None:
+        raise actions.ActionErrors([actions.FieldError("0.access_code_hint", "Hint problem"),
+                                    actions.FieldError("0.kind", "Kind problem")])
+
+    monkeypatch.setattr(actions, "send_message", refuse)
+    response = sender_client.post("/compose", {"rows": "1", "r-0-email": "piet@example.nl",
+                                               "subject": "x", "body": "y"})
+    page = _parse(response)
+    assert page.summary_links == ["#r-0-hint", "#r-0-kind"]
+    for name, text in (("r-0-hint", "Hint problem"), ("r-0-kind", "Kind problem")):
+        assert page.by_id[name]["aria-invalid"] == "true"
+        assert page.by_id[name]["aria-describedby"] == f"{name}-error"
+        assert text in response.content.decode()
