@@ -29,6 +29,7 @@ def _calls(sender: User, message: Message) -> dict[str, Callable[[], Any]]:
     conversation = message.conversation
     recipient = Recipient.objects.get()
     later = timezone.now() + timedelta(days=3)
+    draft = make_attachment(sender, b"weggehaald")
     return {
         "send_message": lambda: send(sender),
         "answer_conversation": lambda: actions.answer_conversation(
@@ -37,6 +38,7 @@ def _calls(sender: User, message: Message) -> dict[str, Callable[[], Any]]:
             sender=sender, conversation=conversation),
         "store_upload": lambda: make_attachment(sender, b"nog een"),
         "discard_draft_attachments": actions.discard_draft_attachments,
+        "remove_draft": lambda: actions.remove_draft(draft.pk, user=sender),
         "request_code": lambda: actions.request_code(recipient, "session"),
         "verify_code": lambda: actions.verify_code(recipient, "123456", "session"),
         "verify_access_code": lambda: actions.verify_access_code(recipient, "code"),
@@ -62,7 +64,8 @@ def _calls(sender: User, message: Message) -> dict[str, Callable[[], Any]]:
 
 ACTIONS = [
     "send_message", "answer_conversation", "mark_seen_by_sender", "store_upload",
-    "discard_draft_attachments", "request_code", "verify_code", "verify_access_code",
+    "discard_draft_attachments", "remove_draft", "request_code", "verify_code",
+    "verify_access_code",
     "lock_recipient", "record_opened", "record_download", "reply_as_recipient",
     "revoke_recipient", "revoke_conversation", "set_expiry", "resend_notification",
     "expire_due", "hold_reply", "release_held_reply", "purge_held_replies",

@@ -50,7 +50,7 @@ def test_compose_needs_a_method_when_no_phone_is_known(sender_client: Client) ->
     response = sender_client.post("/compose", {"rows": "1", "r-0-email": "piet@example.nl",
                                                "subject": "x", "body": "y"})
     assert response.status_code == 400
-    assert b'data-error-field="0.method"' in response.content
+    assert b'<li><a href="#r-0-method">' in response.content
 
 
 def test_dutch_mobile_number_is_stored_in_e164(sender_client: Client) -> None:

@@ -32,7 +32,7 @@ from zegel.files.uploads import (
     upload_refused,
 )
 from zegel.keystore.keys import ShreddedError
-from zegel.messaging import access, actions, content
+from zegel.messaging import access, actions, content, drafts
 from zegel.messaging.models import Attachment, Message, RecipientEvent
 from zegel.orgs.models import User
 
@@ -94,8 +94,17 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 @api.exception_handler(actions.ActionError)
 def on_action_error(request: HttpRequest, exc: actions.ActionError) -> HttpResponse:
-    extra = {"rules": exc.rules} if isinstance(exc, dlp.DlpRefused) else {}
+    extra: dict[str, Any] = {"rules": exc.rules} if isinstance(exc, dlp.DlpRefused) else {}
+    if isinstance(exc, actions.ActionErrors):
+        # Every problem at once; `detail` and `field` stay the first, as for a single one.
+        extra["errors"] = [{"loc": _error_loc(e.field), "msg": e.message} for e in exc.errors]
     return problem(request, exc.status, exc.message, field=exc.field, **extra)
+
+
+def _error_loc(field: str) -> list[str]:
+    """ "0.phone" → ["recipients", "0", "phone"]: where in the request body, as for a 422."""
+    parts = field.split(".")
+    return ["recipients", *parts] if parts[0].isdigit() else parts
 
 
 class AttachmentOut(Schema):
@@ -156,11 +165,12 @@ class MessageIn(Input):
     # The sender read the data-leak warnings of POST /check and sends anyway.
     confirm_warnings: bool = Field(default=False, description="Send despite the data-leak "
                                    "warnings POST /check gave (audited); a block still stops.")
-    # Until when recipients can open it; afterwards the content is destroyed. None: no end.
+    # Until when recipients can open it; afterwards the content is destroyed. Left out: the
+    # organisation's default end date; null: no end date.
     expires_at: datetime | None = Field(default=None, description=(
         "ISO 8601. Until when recipients can open the message; afterwards its content is "
-        "destroyed. A time without a zone is read in the server's time zone. Left out: no "
-        "end date."))
+        "destroyed. A time without a zone is read in the server's time zone. Left out: the "
+        "organisation's default end date (default_expiry_days); null: no end date."))
 
 
 class EventOut(Schema):
@@ -235,6 +245,13 @@ def _aware(moment: datetime | None) -> datetime | None:
     if moment is not None and timezone.is_naive(moment):
         return timezone.make_aware(moment)
     return moment
+
+
+def _expires_at(user: User, payload: MessageIn) -> datetime | None:
+    """The end date asked for; left out of the request, the organisation's default."""
+    if "expires_at" not in payload.model_fields_set:
+        return drafts.default_expiry(user.organisation)
+    return _aware(payload.expires_at)
 
 
 def _message_out(message: Message, *, attachments: list[dict[str, Any]] | None = None,

@@ -167,6 +167,9 @@ class DlpRefused(ActionError):
             for r in result.decision.results
             if r.action != rules.AUDIT
         ]
+        # What a form lists: each rule's message once, the "could not be checked" note once.
+        self.notes = list(dict.fromkeys(result.rule_messages()))
+        self.required_methods = result.required_methods
 
 
 def not_label(kind: str) -> str:

@@ -1,25 +1,29 @@
-"""A draft's recipients, checked before anything is written."""
+"""A draft's recipients, checked before anything is written, and its default end date."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zegel.messaging.errors import ActionError
+from zegel.messaging.errors import ActionErrors, FieldError
 from zegel.messaging.models import (
     Recipient,
 )
 from zegel.messaging.validation import (
+    MIN_ACCESS_CODE_LENGTH,
     clean_access_code,
     clean_display_name,
     clean_email,
     clean_phone,
     normalise_code,
 )
+from zegel.orgs.models import Organisation
 
 _argon2 = PasswordHasher()  # Argon2id with the library's current recommended parameters
 MAX_RECIPIENTS = 100
@@ -47,61 +51,121 @@ class CleanRecipient:
     access_code_hint: str
 
 
+def default_expiry(organisation: Organisation) -> datetime | None:
+    """The end date a new message gets when its sender chooses none: the organisation's
+    policy (Organisation.default_expiry_days; 0 is no end date)."""
+    days = organisation.default_expiry_days
+    return timezone.now() + timedelta(days=days) if days else None
+
+
 def clean_recipients(specs: Sequence[RecipientSpec]) -> list[CleanRecipient]:
-    """Check every recipient; raise ActionError naming the first problem (field = index.name)."""
+    """Check every recipient; raise ActionErrors naming every problem (field = index.name),
+    each message naming the recipient it is about."""
+    clean, errors = check_recipients(specs)
+    if errors:
+        raise ActionErrors(errors)
+    return clean
+
+
+def check_recipients(specs: Sequence[RecipientSpec]
+                     ) -> tuple[list[CleanRecipient], list[FieldError]]:
+    """The recipients that passed and every problem found, in the order of the form.
+
+    Only the fields a recipient's method needs are read: a phone for an SMS code, a code and
+    its hint for an access code, nothing more for an e-mail code. A form keeps every field
+    (people switch methods while typing); what the method does not use is not stored."""
     if not specs:
-        raise ActionError(_("Add at least one recipient."), field="recipients")
+        return [], [FieldError("recipients", _("Add at least one recipient."))]
     if len(specs) > MAX_RECIPIENTS:
-        raise ActionError(_("A message can have at most %(n)d recipients.")
-                          % {"n": MAX_RECIPIENTS}, field="recipients")
+        return [], [FieldError("recipients", _("A message can have at most %(n)d recipients.")
+                               % {"n": MAX_RECIPIENTS})]
     seen: set[str] = set()
-    result = []
+    result: list[CleanRecipient] = []
+    errors: list[FieldError] = []
     for index, spec in enumerate(specs):
+        found = _check_one(index, spec, seen)
+        if isinstance(found, CleanRecipient):
+            result.append(found)
+        else:
+            errors.extend(found)
+    return result, errors
+
+
+def recipient_label(index: int, spec: RecipientSpec) -> str:
+    """How a message names a recipient: the address typed, else the name, else its place."""
+    typed = spec.email.strip()[:100] or clean_display_name(spec.name)[:100]
+    return typed or _("recipient %(n)d") % {"n": index + 1}
+
+
+def _check_one(index: int, spec: RecipientSpec,
+               seen: set[str]) -> CleanRecipient | list[FieldError]:
+    who = recipient_label(index, spec)
+    errors: list[FieldError] = []
+
+    def refuse(name: str, message: str) -> None:
+        errors.append(FieldError(f"{index}.{name}", message))
+
+    email = ""
+    if not spec.email.strip():
+        refuse("email", _("Enter an e-mail address for %(who)s.") % {"who": who})
+    else:
         try:
             email = clean_email(spec.email)
         except ValidationError:
-            raise ActionError(_("%(email)s is not a valid e-mail address.")
-                              % {"email": spec.email[:100]}, field=f"{index}.email") from None
-        if email.lower() in seen:
-            raise ActionError(_("%(email)s is listed twice.") % {"email": email},
-                              field=f"{index}.email")
-        seen.add(email.lower())
-        phone = ""
-        if spec.phone.strip():
+            refuse("email", _("%(email)s is not a valid e-mail address.")
+                   % {"email": spec.email.strip()[:100]})
+        else:
+            if email.lower() in seen:
+                refuse("email", _("%(email)s is listed twice.") % {"email": email})
+            seen.add(email.lower())
+    method = spec.method or (Recipient.Method.SMS if spec.phone.strip() else "")
+    phone = code_hash = hint = ""
+    if method not in Recipient.Method.values:
+        refuse("method", _("Choose how %(email)s proves who they are.") % {"email": who})
+    elif method == Recipient.Method.SMS:
+        if not spec.phone.strip():
+            refuse("phone", _("Enter a mobile number for %(email)s to receive the SMS code.")
+                   % {"email": who})
+        else:
             try:
                 phone = clean_phone(spec.phone)
             except ValidationError as exc:
-                raise ActionError(exc.messages[0], field=f"{index}.phone") from None
-        method = spec.method or (Recipient.Method.SMS if phone else "")
-        if method not in Recipient.Method.values:
-            raise ActionError(_("Choose how %(email)s proves who they are.") % {"email": email},
-                              field=f"{index}.method")
-        if method == Recipient.Method.SMS and not phone:
-            raise ActionError(_("Enter a mobile number for %(email)s to receive the SMS code.")
-                              % {"email": email}, field=f"{index}.phone")
-        code_hash = ""
-        if method == Recipient.Method.ACCESS_CODE:
-            try:
-                code_hash = _argon2.hash(normalise_code(clean_access_code(spec.access_code)))
-            except ValidationError as exc:
-                raise ActionError(exc.messages[0], field=f"{index}.access_code") from None
+                refuse("phone", _phone_message(exc, who))
+    elif method == Recipient.Method.ACCESS_CODE:
+        try:
+            code_hash = _argon2.hash(normalise_code(clean_access_code(spec.access_code)))
+        except ValidationError as exc:
+            refuse("access_code", _code_message(exc, who))
         hint = clean_display_name(spec.access_code_hint)
         if code_hash and _gives_away(hint, spec.access_code):
             # The hint goes in the notification e-mail: with the code in it, the e-mail alone
             # would open the message.
-            raise ActionError(_("The hint for %(email)s contains the access code. The hint is "
-                                "in the notification e-mail, so choose a hint that does not "
-                                "give the code away.") % {"email": email},
-                              field=f"{index}.access_code_hint")
-        kind = spec.kind or Recipient.Kind.TO
-        if kind not in Recipient.Kind.values:
-            raise ActionError(_("Choose To, CC or BCC for %(email)s.") % {"email": email},
-                              field=f"{index}.kind")
-        result.append(CleanRecipient(
-            email=email, name=clean_display_name(spec.name), kind=kind, method=method,
-            phone=phone, access_code_hash=code_hash, access_code_hint=hint,
-        ))
-    return result
+            refuse("access_code_hint", _("The hint for %(email)s contains the access code. The "
+                                         "hint is in the notification e-mail, so choose a hint "
+                                         "that does not give the code away.") % {"email": who})
+    kind = spec.kind or Recipient.Kind.TO
+    if kind not in Recipient.Kind.values:
+        refuse("kind", _("Choose To, CC or BCC for %(email)s.") % {"email": who})
+    if errors:
+        return errors
+    return CleanRecipient(email=email, name=clean_display_name(spec.name), kind=kind,
+                          method=method, phone=phone, access_code_hash=code_hash,
+                          access_code_hint=hint)
+
+
+def _phone_message(exc: ValidationError, who: str) -> str:
+    if exc.code == "phone_not_mobile":
+        return _("The number for %(who)s is not a mobile number; an SMS cannot reach it.") \
+            % {"who": who}
+    return _("Enter a valid mobile number for %(who)s, such as 06 12345678.") % {"who": who}
+
+
+def _code_message(exc: ValidationError, who: str) -> str:
+    if exc.code == "code_long":
+        return _("The access code for %(who)s is too long (at most 128 characters).") \
+            % {"who": who}
+    return _("Enter an access code of at least %(n)d characters for %(who)s.") \
+        % {"n": MIN_ACCESS_CODE_LENGTH, "who": who}
 
 
 def _gives_away(hint: str, code: str) -> bool:

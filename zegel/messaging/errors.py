@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from django.http import Http404
 
 
@@ -21,3 +24,22 @@ class NotFound(ActionError, Http404):
 
     def __init__(self, message: str, *, field: str = "") -> None:
         super().__init__(message, field=field, status=404)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one field of a request: ``field`` as ActionError's ("0.phone")."""
+
+    field: str
+    message: str
+
+
+class ActionErrors(ActionError):
+    """Every problem found in a request at once, so a form can show them all together. As an
+    ActionError it is the first of them: callers that show one error keep working."""
+
+    def __init__(self, errors: Sequence[FieldError]) -> None:
+        if not errors:
+            raise ValueError("ActionErrors needs at least one error")
+        super().__init__(errors[0].message, field=errors[0].field)
+        self.errors = list(errors)

@@ -31,17 +31,19 @@ def clean_phone(value: str) -> str:
     """A mobile number in E.164. Dutch numbers may be typed as 06..."""
     raw = (value or "").strip()
     if not raw:
-        raise ValidationError(_("Enter a mobile phone number."))
+        raise ValidationError(_("Enter a mobile phone number."), code="phone_missing")
     try:
         number = phonenumbers.parse(raw, "NL")
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise ValidationError(_("Enter a valid mobile phone number, such as 06 12345678."))
+        raise ValidationError(_("Enter a valid mobile phone number, such as 06 12345678."),
+                              code="phone_invalid")
     kind = phonenumbers.number_type(number)
     if kind not in (phonenumbers.PhoneNumberType.MOBILE,
                     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
-        raise ValidationError(_("This is not a mobile number; an SMS cannot reach it."))
+        raise ValidationError(_("This is not a mobile number; an SMS cannot reach it."),
+                              code="phone_not_mobile")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -76,8 +78,9 @@ def clean_access_code(value: str) -> str:
     value = (value or "").strip()
     if len(value) < MIN_ACCESS_CODE_LENGTH:
         raise ValidationError(
-            _("The access code must be at least %(n)d characters.") % {"n": MIN_ACCESS_CODE_LENGTH}
+            _("The access code must be at least %(n)d characters.") % {"n": MIN_ACCESS_CODE_LENGTH},
+            code="code_short",
         )
     if len(value) > 128:
-        raise ValidationError(_("The access code is too long."))
+        raise ValidationError(_("The access code is too long."), code="code_long")
     return value

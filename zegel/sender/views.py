@@ -13,9 +13,9 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, Js
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from zegel.dlp import allowlist, scans
 from zegel.dlp import service as dlp
@@ -27,16 +27,11 @@ from zegel.files.uploads import (
     upload_refused,
     upload_too_large_response,
 )
-from zegel.messaging import access, actions, content
-from zegel.messaging.models import (
-    Attachment,
-    Conversation,
-    Message,
-    Recipient,
-    RecipientEvent,
-)
+from zegel.messaging import access, actions, content, drafts, status
+from zegel.messaging.models import Attachment, Conversation, Message, Recipient
 from zegel.orgs.access import staff_user
 from zegel.orgs.backends import login_throttled
+from zegel.orgs.models import Organisation
 from zegel.orgs.twofactor import policy
 from zegel.sender import lists, second_step
 
@@ -188,17 +183,38 @@ def compose_not_sensitive(request: HttpRequest) -> JsonResponse:
                          % {"what": dlp.kind_label(entry.kind)}})
 
 
-# How long recipients can open a message; afterwards its content is destroyed.
-EXPIRY_CHOICES = [("", _lazy("No end date")), ("7", _lazy("1 week")), ("30", _lazy("30 days")),
-                  ("90", _lazy("3 months")), ("365", _lazy("1 year"))]
+# How long recipients can open a message; afterwards its content is destroyed. The
+# organisation's own default (Organisation.default_expiry_days) is added when it is not one
+# of these, and preselected.
+EXPIRY_DAYS = (7, 30, 90, 365)
 
 
-def _expiry_from(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    if value not in {v for v, _label in EXPIRY_CHOICES}:
+def _expiry_label(days: int) -> str:
+    labels = {7: _("1 week"), 30: _("30 days"), 90: _("3 months"), 365: _("1 year")}
+    return labels.get(days) or ngettext("%(n)d day", "%(n)d days", days) % {"n": days}
+
+
+def expiry_choices(organisation: Organisation) -> list[tuple[str, str]]:
+    """The "Available for" choices, the organisation's default marked as such."""
+    default = organisation.default_expiry_days
+    choices = [("", _("No end date"))] + [
+        (str(days), _expiry_label(days)) for days in sorted({*EXPIRY_DAYS, default} - {0})]
+    chosen = str(default) if default else ""
+    return [(value, _("%(choice)s (default)") % {"choice": label} if value == chosen else label)
+            for value, label in choices]
+
+
+def default_expiry_choice(organisation: Organisation) -> str:
+    days = organisation.default_expiry_days
+    return str(days) if days else ""
+
+
+def _expiry_from(value: str, choices: list[tuple[str, str]]) -> datetime | None:
+    if value not in {v for v, _label in choices}:
         raise actions.ActionError(_("Choose how long the message stays available."),
                                   field="expires_in")
+    if not value:
+        return None
     return timezone.now() + timedelta(days=int(value))
 
 
@@ -217,17 +233,100 @@ def _expiry_on(value: str) -> datetime | None:
 
 
 
+# The inputs of a recipient row, by the name of the field an ActionError names.
+_ROW_INPUT = {"email": "email", "method": "method", "phone": "phone",
+              "access_code": "access_code", "access_code_hint": "hint"}
+# Where a form-wide error points to on the compose page.
+_FIELD_ANCHOR = {"recipients": "r-0-email", "expires_at": "expires_in", "dlp": "dlp-hints"}
+
+
+def _anchor(field: str) -> str:
+    index, _sep, name = field.partition(".")
+    if name and index.isdigit():
+        return f"r-{index}-{_ROW_INPUT.get(name, name)}"
+    return _FIELD_ANCHOR.get(field, field or "subject")
+
+
+def _form_errors(exc: actions.ActionError,
+                 rows: list[actions.RecipientSpec]) -> list[actions.FieldError]:
+    """Every error to show, with the field it is about. A data-leak refusal says what to do
+    (its rules are listed once, below, with the hints); one error is one entry."""
+    if isinstance(exc, actions.ActionErrors):
+        return exc.errors
+    if isinstance(exc, dlp.DlpRefused):
+        if exc.reason == "blocked":
+            return [actions.FieldError("dlp", _(
+                "This message cannot be sent: the rules below stop it. Remove what they name, "
+                "or ask your administrator."))]
+        if exc.reason == "method":
+            allowed = set(exc.required_methods)
+            names = ", ".join(str(dict(Recipient.Method.choices).get(m, m))
+                              for m in exc.required_methods)
+            wrong = [i for i, r in enumerate(rows) if (r.method or "sms") not in allowed]
+            return [actions.FieldError(
+                f"{i}.method", _("%(who)s must verify with: %(methods)s. Change the "
+                                 "verification of %(who)s.")
+                % {"who": drafts.recipient_label(i, rows[i]), "methods": names})
+                for i in wrong] or [actions.FieldError("dlp", exc.message)]
+        if exc.reason == "unconfirmed":
+            return [actions.FieldError("dlp_confirm", _(
+                "Read the warning below. To send anyway, tick the box to confirm."))]
+    return [actions.FieldError(exc.field, exc.message)]
+
+
+def _row_views(rows: list[actions.RecipientSpec],
+               errors: list[actions.FieldError]) -> list[dict[str, Any]]:
+    """Each recipient row with its own errors by input ("phone": "Enter a mobile…")."""
+    views: list[dict[str, Any]] = [
+        {"i": i, "spec": spec, "errors": {}, "label": drafts.recipient_label(i, spec)}
+        for i, spec in enumerate(rows)]
+    for error in errors:
+        anchor = _anchor(error.field)
+        for view in views:
+            prefix = f"r-{view['i']}-"
+            if anchor.startswith(prefix):
+                view["errors"].setdefault(anchor[len(prefix):], error.message)
+    return views
+
+
+def _compose_page(request: HttpRequest, *, rows: list[actions.RecipientSpec],
+                  expires_in: str, exc: actions.ActionError | None = None,
+                  **extra: Any) -> HttpResponse:
+    organisation = staff_user(request).organisation
+    errors = _form_errors(exc, rows) if exc is not None else []
+    # One empty row more than was typed: without JavaScript (which adds rows on request and
+    # drops this one) it is how a further recipient is added. An empty row is ignored.
+    typed = rows or [actions.RecipientSpec(email="", method=Recipient.Method.SMS)]
+    row_views = _row_views([*typed, actions.RecipientSpec(email="", method=Recipient.Method.SMS)],
+                           errors)
+    row_views[-1]["spare"] = True
+    context: dict[str, Any] = {
+        "tab": "compose", "methods": Recipient.Method.choices, "kinds": Recipient.Kind.choices,
+        "expiry_choices": expiry_choices(organisation), "expires_in": expires_in,
+        "rows": row_views,
+        "errors": [{"href": "#" + _anchor(e.field), "message": e.message} for e in errors],
+        # The inputs outside the recipient rows that have an error, with its message.
+        "field_errors": {_anchor(e.field): e.message for e in reversed(errors)
+                         if not _anchor(e.field).startswith("r-")},
+        **extra,
+    }
+    if isinstance(exc, dlp.DlpRefused):
+        context.update({"dlp_notes": exc.notes, "dlp_confirm_needed": exc.needs_confirmation})
+    return render(request, "sender/compose.html", context, status=400 if errors else 200)
+
+
+def _recipient_list(recipients: list[Recipient]) -> str:
+    return ", ".join(r.label for r in recipients)
+
+
 @accepts_uploads(_staff_may_upload)
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
 def compose(request: HttpRequest) -> HttpResponseBase:
-    context: dict[str, Any] = {"tab": "compose", "methods": Recipient.Method.choices,
-                               "kinds": Recipient.Kind.choices, "expiry_choices": EXPIRY_CHOICES,
-                               "expires_in": request.POST.get("expires_in", "")}
+    user = staff_user(request)
     if request.method == "GET":
-        context["rows"] = [actions.RecipientSpec(email="")]
-        return render(request, "sender/compose.html", context)
+        return _compose_page(request, rows=[], expires_in=default_expiry_choice(user.organisation))
     if upload_refused(request):
         return upload_too_large_response(request)
     rows = [r for r in _rows_from_post(request)
@@ -235,30 +334,47 @@ def compose(request: HttpRequest) -> HttpResponseBase:
     attachments = _take_attachments(request)
     subject = request.POST.get("subject", "")
     body = request.POST.get("body", "")
+    expires_in = request.POST.get("expires_in", "")
     try:
-        message = actions.send_message(sender=staff_user(request), subject=subject, body=body,
+        expires_at = _expiry_from(expires_in, expiry_choices(user.organisation))
+        message = actions.send_message(sender=user, subject=subject, body=body,
                                        recipients=rows, attachments=attachments,
                                        request=request, dlp_confirmed=_dlp_confirmed(request),
-                                       expires_at=_expiry_from(request.POST.get("expires_in")))
+                                       expires_at=expires_at)
     except actions.ActionError as exc:
-        context.update({
-            "error": exc.message, "error_field": exc.field, "subject": subject, "body": body,
-            "rows": rows or [actions.RecipientSpec(email="")],
-            "pending": [(a, content.attachment_name(a)) for a in attachments],
-            **_dlp_context(exc),
-        })
-        return render(request, "sender/compose.html", context, status=400)
-    return redirect("sender:conversation", conversation_id=str(message.conversation_id))
+        # Everything typed comes back, the access codes too: they are the sender's own
+        # secret, typed a moment ago, and the page is never cached (docs/security.md, "Web").
+        return _compose_page(request, rows=rows, expires_in=expires_in, exc=exc,
+                             subject=subject, body=body,
+                             pending=[(a, content.attachment_name(a)) for a in attachments])
+    conversation = message.conversation
+    flash.success(request, _("Sent securely to %(recipients)s. Each recipient gets an e-mail "
+                             "with a link; their status is shown below.")
+                  % {"recipients": _recipient_list(conversation.new_recipients or [])})
+    return redirect("sender:conversation", conversation_id=str(conversation.pk))
 
 
-def _status_rows(conversation: Conversation) -> list[dict[str, Any]]:
-    events = list(RecipientEvent.objects.filter(recipient__conversation=conversation)
-                  .order_by("at"))
-    rows = []
-    for recipient in conversation.recipients.all():
-        rows.append({"recipient": recipient,
-                     "events": [e for e in events if e.recipient_id == recipient.pk]})
-    return rows
+@login_required
+@never_cache
+@require_POST
+def compose_detach(request: HttpRequest, attachment_id: str) -> JsonResponse:
+    """A file uploaded on the compose page taken out again before sending: the draft is
+    deleted at once. Only the user's own unsent upload; anything else is a 404."""
+    try:
+        actions.remove_draft(attachment_id, user=staff_user(request))
+    except actions.ActionError as exc:
+        return _json_error(exc)
+    return JsonResponse({"removed": attachment_id})
+
+
+@login_required
+@never_cache
+@require_GET
+def conversation_status(request: HttpRequest, conversation_id: str) -> JsonResponse:
+    """Each recipient's status, for the conversation page to follow without a reload."""
+    rows = status.recipient_statuses(_own_conversation(request, conversation_id))
+    return JsonResponse({"recipients": [r.as_json() for r in rows],
+                         "waiting": any(r.waiting for r in rows)})
 
 
 def _audience_from(chosen: list[str]) -> list[str] | None:
@@ -314,14 +430,17 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
         chosen = request.POST.getlist("audience")
         context["audience_value"] = ",".join(chosen)
         try:
-            actions.answer_conversation(sender=staff_user(request), conversation=convo, body=body,
-                                        attachments=attachments, audience=_audience_from(chosen),
-                                        request=request, dlp_confirmed=_dlp_confirmed(request))
+            answer = actions.answer_conversation(
+                sender=staff_user(request), conversation=convo, body=body,
+                attachments=attachments, audience=_audience_from(chosen), request=request,
+                dlp_confirmed=_dlp_confirmed(request))
         except actions.ActionError as exc:
             context.update({"error": exc.message, "error_field": exc.field, "body": body,
                             "pending": [(a, content.attachment_name(a)) for a in attachments],
                             **_dlp_context(exc)})
         else:
+            flash.success(request, _("Your answer was sent securely to %(recipients)s.")
+                          % {"recipients": _recipient_list(status.notified_recipients(answer))})
             return redirect("sender:conversation", conversation_id=str(convo.pk))
     actions.mark_seen_by_sender(sender=staff_user(request), conversation=convo)
     # A revoked conversation's keys are destroyed: there is nothing left to show but the status.
@@ -342,7 +461,7 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
         # A revoked conversation's subject went with its key: name it by recipients and date.
         "subject": thread[0].subject if thread else lists.revoked_title(
             convo, list(convo.recipients.all())),
-        "status_rows": _status_rows(convo), "tab": "sent",
+        "status_rows": status.recipient_statuses(convo), "tab": "sent",
     })
     return render(request, "sender/conversation.html", context,
                   status=400 if "error" in context else 200)

@@ -8,7 +8,11 @@ zegel.messaging.content.
 The names below are the package's whole surface, one module per area.
 """
 
-from zegel.messaging.actions.attachments import discard_draft_attachments, store_upload
+from zegel.messaging.actions.attachments import (
+    discard_draft_attachments,
+    remove_draft,
+    store_upload,
+)
 from zegel.messaging.actions.compose import (
     MAX_BODY,
     MAX_SUBJECT,
@@ -44,15 +48,21 @@ from zegel.messaging.actions.lifecycle import (
     revoke_recipient,
     set_expiry,
 )
-from zegel.messaging.drafts import CleanRecipient, RecipientSpec, clean_recipients
-from zegel.messaging.errors import ActionError, NotFound
+from zegel.messaging.drafts import (
+    CleanRecipient,
+    RecipientSpec,
+    clean_recipients,
+)
+from zegel.messaging.errors import ActionError, ActionErrors, FieldError, NotFound
 
 __all__ = [
     "MAX_BODY",
     "MAX_SUBJECT",
     "ActionError",
+    "ActionErrors",
     "CleanRecipient",
     "CodeRequest",
+    "FieldError",
     "LockedOut",
     "NotFound",
     "RecipientSpec",
@@ -70,6 +80,7 @@ __all__ = [
     "record_download",
     "record_opened",
     "release_held_reply",
+    "remove_draft",
     "reply_as_recipient",
     "request_code",
     "resend_notification",

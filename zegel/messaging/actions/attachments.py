@@ -79,6 +79,15 @@ def claim_attachments(attachments: Sequence[Attachment], message: Message, *,
         rewrap(key, dek, attachment.owner())
 
 
+def remove_draft(attachment_id: object, *, user: User) -> None:
+    """The sender takes an uploaded file out of a message before sending it: the draft, its
+    key and its blob go at once. Only this user's own unsent upload; anything else (another
+    person's, one a message has, one already gone) is NotFound."""
+    with transaction.atomic(durable=True):
+        drafts = access.draft_attachments([attachment_id], user=user, for_update=True)
+        delete_drafts(Attachment.objects.filter(pk__in=[a.pk for a in drafts]))
+
+
 def discard_draft_attachments(older_than: timedelta = timedelta(days=1), *,
                               batch: int = 500) -> int:
     """Remove uploads that never became part of a message.

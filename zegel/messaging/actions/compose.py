@@ -20,8 +20,8 @@ from zegel.keystore.keys import create_data_key, seal_text
 from zegel.messaging import access, guards
 from zegel.messaging.actions.attachments import check_owned, claim_attachments
 from zegel.messaging.content import conversation_subject, may_receive_answer
-from zegel.messaging.drafts import RecipientSpec, clean_recipients
-from zegel.messaging.errors import ActionError
+from zegel.messaging.drafts import RecipientSpec, check_recipients
+from zegel.messaging.errors import ActionError, ActionErrors, FieldError
 from zegel.messaging.models import (
     Attachment,
     Conversation,
@@ -88,13 +88,17 @@ def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[
     ``dlp_confirmed`` is the sender's confirmation that a warning was read.
     """
     subject = clean_display_name(subject)
+    # Every problem of the form at once (ActionErrors), in the order the compose page shows
+    # its fields: recipients, subject, message, end date.
+    clean, errors = check_recipients(recipients)
     if not subject:
-        raise ActionError(_("Enter a subject."), field="subject")
+        errors.append(FieldError("subject", _("Enter a subject.")))
     if not body.strip() and not attachments:
-        raise ActionError(_("Write a message or add an attachment."), field="body")
-    clean = clean_recipients(recipients)
+        errors.append(FieldError("body", _("Write a message or add an attachment.")))
     if expires_at is not None and expires_at <= timezone.now():
-        raise ActionError(_("Choose a date in the future."), field="expires_at")
+        errors.append(FieldError("expires_at", _("Choose a date in the future.")))
+    if errors:
+        raise ActionErrors(errors)
     check_owned(attachments, user=sender)
     draft = guards.Draft(sender=sender, subject=subject, body=body, recipients=clean,
                          attachments=attachments, via=via, confirmed=dlp_confirmed,

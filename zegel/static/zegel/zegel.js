@@ -1,33 +1,7 @@
-// Small improvements on pages that work without JavaScript: more recipient rows, upload
-// progress, live data-leak hints.
+// Small improvements on pages that work without JavaScript: upload progress, live data-leak
+// hints. The compose page's recipient rows and files are compose.js's.
 (function () {
   "use strict";
-
-  function addRecipientRows() {
-    var button = document.querySelector("[data-add-recipient]");
-    var list = document.querySelector("[data-recipient-list]");
-    var counter = document.querySelector("[data-rows]");
-    if (!button || !list || !counter) return;
-    button.hidden = false;
-    button.addEventListener("click", function () {
-      var rows = list.querySelectorAll("[data-recipient-row]");
-      var index = rows.length;
-      var clone = rows[0].cloneNode(true);
-      clone.querySelectorAll("[id]").forEach(function (el) {
-        el.id = el.id.replace(/^r-\d+-/, "r-" + index + "-");
-      });
-      clone.querySelectorAll("[for]").forEach(function (el) {
-        el.setAttribute("for", el.getAttribute("for").replace(/^r-\d+-/, "r-" + index + "-"));
-      });
-      clone.querySelectorAll("[name]").forEach(function (el) {
-        el.name = el.name.replace(/^r-\d+-/, "r-" + index + "-");
-        if (el.tagName === "SELECT") el.selectedIndex = 0; else el.value = "";
-      });
-      list.appendChild(clone);
-      counter.value = String(index + 1);
-      clone.querySelector("input").focus();
-    });
-  }
 
   function uploadProgress() {
     document.querySelectorAll("form[data-upload]").forEach(function (form) {
@@ -175,10 +149,14 @@
         reply.answer.attachments.forEach(function (a) {
           var item = document.createElement("li");
           item.textContent = a.name;
+          item.setAttribute("data-attachment", a.id);
+          item.setAttribute("data-name", a.name);
           var id = document.createElement("input");
           id.type = "hidden"; id.name = "attachment_ids"; id.value = a.id;
           item.appendChild(id);
           attached.appendChild(item);
+          // compose.js adds the button that takes the file out again.
+          attached.dispatchEvent(new CustomEvent("zegel:attached", { detail: item }));
         });
         attached.hidden = false;
         files.value = "";  // sent already: the form names them by id from now on
@@ -200,7 +178,6 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    addRecipientRows();
     uploadProgress();
     dlpHints();
   });
