@@ -428,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb("createorg", cmd_createorg, "Create an organisation.")
     p.add_argument("--name", required=True)
     p.add_argument("--domain", required=True)
-    org = group("org", "Organisations: what recipients see of them.")
+    org = group("org", "Organisations: what recipients see of them, and their policies.")
     p = sub(org, "set", cmd_org_set, "Set an organisation's contact details, default end date, "
             "notification button text or information page; an empty value clears it.")
     p.add_argument("--domain", required=True, help="the organisation's domain")
@@ -463,7 +463,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub(user, "reset-2fa", cmd_user_reset_2fa, "Remove a user's second factors "
             "(authenticator app, passkeys, recovery codes), for someone who lost them.")
     p.add_argument("email")
-    org = group("org", "Organisation policies.")
     p = sub(org, "two-factor", cmd_org_two_factor, "Require a second factor at log-in for "
             "every user of the organisation, or stop requiring it.")
     p.add_argument("domain")

@@ -311,7 +311,7 @@ def create_message(request: HttpRequest, payload: MessageIn) -> Status:
     message = actions.send_message(sender=user, subject=payload.subject, body=payload.body,
                                    recipients=specs, attachments=attachments, request=request,
                                    via="api", dlp_confirmed=payload.confirm_warnings,
-                                   expires_at=_aware(payload.expires_at))
+                                   expires_at=_expires_at(user, payload))
     new = message.conversation.new_recipients or []
     return Status(201, _message_out(message, attachments=None if attachments else [],
                                     audience=[r.pk for r in new]))

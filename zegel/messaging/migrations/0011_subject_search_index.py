@@ -1,14 +1,17 @@
 """The keyed index of subject words (zegel.messaging.search, docs/crypto.md "Subject search"),
 filled for the conversations that still have their content. Like 0006 this needs the key file
-that wrapped the existing keys; with no live conversation it never opens it."""
+that wrapped the existing keys; with no live conversation it never opens it. A subject that
+does not open (a key the key file does not hold, a value that fails its check) is left out of
+the index, and counted on the console: the conversation stays, it is only not found by its
+subject words. Reading it keeps failing closed where it is shown."""
 
 from typing import Any
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-from zegel.crypto.keyring import get_keyring
-from zegel.crypto.stream import decrypt_bytes
+from zegel.crypto.keyring import KeyringError, get_keyring
+from zegel.crypto.stream import DecryptionError, decrypt_bytes
 from zegel.keystore.binding import Owner, Role, binding, wrap_context
 from zegel.messaging.search import tokens
 
@@ -21,6 +24,7 @@ def fill(apps: Any, schema_editor: Any) -> None:
     if not live.exists():
         return
     keyring = get_keyring()
+    skipped = 0
     for conversation in live.iterator():
         first = (Message.objects.select_related("key").filter(conversation=conversation)
                  .order_by("created_at", "id").first())
@@ -28,13 +32,20 @@ def fill(apps: Any, schema_editor: Any) -> None:
             continue
         owner = Owner(kind="message", organisation=conversation.organisation_id,
                       conversation=conversation.pk, message=first.pk)
-        dek = keyring.unwrap(first.key.kek_id, bytes(first.key.wrapped),
-                             context=wrap_context(first.key.id, owner))
-        subject = decrypt_bytes(dek, first.subject_oid.bytes, bytes(first.subject_ct),
-                                context=binding(Role.SUBJECT, owner)).decode("utf-8")
+        try:
+            dek = keyring.unwrap(first.key.kek_id, bytes(first.key.wrapped),
+                                 context=wrap_context(first.key.id, owner))
+            subject = decrypt_bytes(dek, first.subject_oid.bytes, bytes(first.subject_ct),
+                                    context=binding(Role.SUBJECT, owner)).decode("utf-8")
+        except (KeyringError, DecryptionError, ValueError):
+            skipped += 1
+            continue
         SubjectWord.objects.bulk_create(
             [SubjectWord(conversation_id=conversation.pk, token=t)
              for t in sorted(set(tokens(conversation.organisation_id, subject)))])
+    if skipped:
+        print(f"  subject search: {skipped} conversation(s) whose subject did not open were "
+              "left out of the index")
 
 
 class Migration(migrations.Migration):
