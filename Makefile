@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # `make run PORT=8100`: the demo listens there and its links use it.
 PORT ?= 8000
 
-.PHONY: run test lint typecheck unit messages lock clean system-deps bench bench-deps
+.PHONY: run test lint typecheck unit messages lock clean system-deps bench bench-deps screenshots
 
 $(STAMP): requirements/base.txt requirements/dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ unit: $(STAMP) messages
 # Tests get their own data dir, so they never touch var/ of a running demo.
 test: system-deps $(STAMP) messages lint typecheck
 	ZEGEL_DATA_DIR=$$(mktemp -d /tmp/zegel-test.XXXXXX) tests/postgres.sh $(BIN)/pytest -q -p no:cacheprovider
+
+# The pictures in README.md and docs/img/, from a real browser run (tests/e2e/test_screenshots.py).
+screenshots: system-deps $(STAMP) messages
+	ZEGEL_DATA_DIR=$$(mktemp -d /tmp/zegel-test.XXXXXX) ZEGEL_SCREENSHOTS=$(CURDIR)/docs/img $(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_screenshots.py
 
 # The HTTP benchmark compares Zegel with a private nginx it starts itself (no root needed then).
 bench-deps:
