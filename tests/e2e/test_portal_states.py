@@ -17,6 +17,8 @@ PHONE_TYPED = "06 12345678"
 PHONE_E164 = "+31612345678"
 OVERFLOW_TOLERANCE = 2
 WIDTHS = [320, 1280]
+# How long a browser step may take to show its effect (a loaded CI machine is slow).
+WAIT_MS = 15_000
 
 
 def _send(zegel: Zegel, to: str, *, method: str = "sms", access_code: str = "") -> str:
@@ -53,8 +55,10 @@ def _sign_in(page: Any, zegel: Zegel, link: str, width: int) -> None:
     sent = len(zegel.sms())
     page.locator("[data-send-code]").click()
     page.locator("#code").wait_for()
-    # The code field has the focus once the code was sent.
-    assert page.evaluate("document.activeElement && document.activeElement.id") == "code"
+    # The code field has the focus once the code was sent (autofocus is applied at the next
+    # rendering step, so wait for it, within the test's usual bound).
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'code'",
+                           timeout=WAIT_MS)
     check_a11y(page)
     code = zegel.wait_for_code(PHONE_E164, after=sent)
     zegel.wait_idle()
