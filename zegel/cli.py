@@ -21,7 +21,7 @@ DEMO_DOMAIN = "demo.zegel.test"
 DEMO_SENDER = f"sender@{DEMO_DOMAIN}"
 DEMO_ADMIN = f"admin@{DEMO_DOMAIN}"
 # The demo runs on 127.0.0.1 only, with captured mail; its password is printed on purpose.
-DEMO_PASSWORD = "demo-zegel-2026"  # noqa: S105
+DEMO_PASSWORD = "lantaarn-plein-2026"  # noqa: S105
 SERVERS = ("serve", "worker", "demo")
 
 
@@ -65,10 +65,10 @@ def cmd_createuser(args: argparse.Namespace) -> None:
     from zegel.orgs.actions import create_user
 
     password = _read_password_file(args.password_file) if args.password_file else None
+    role = "admin" if args.admin else args.role
     user = create_user(organisation_domain=args.org, email=args.email, name=args.name or "",
-                       password=password, is_admin=args.admin)
-    say(f"Created user {user.email} in {user.organisation.name}"
-        + (" (admin)." if args.admin else "."))
+                       password=password, role=role)
+    say(f"Created user {user.email} in {user.organisation.name} ({user.get_role_display()}).")
     if not password:
         say("The user has no password yet: give one with "
             "zegel user reset-password EMAIL --password-file F.")
@@ -277,7 +277,8 @@ def ensure_demo() -> None:
                                (DEMO_ADMIN, "Demo admin", True)):
         if not User.objects.filter(email=email).exists():
             create_user(organisation_domain=DEMO_DOMAIN, email=email, name=name,
-                        password=DEMO_PASSWORD, is_admin=admin, phone="+31612345678")
+                        password=DEMO_PASSWORD, role="admin" if admin else "member",
+                        phone="+31612345678")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -347,7 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="")
     p.add_argument("--password-file", help="file holding the password (never on the command "
                    "line, where other users can see it)")
-    p.add_argument("--admin", action="store_true", help="make the user an organisation admin")
+    p.add_argument("--role", default="member",
+                   choices=("admin", "policy_admin", "auditor", "member"),
+                   help="what the user may do (docs/admin.md); default member")
+    p.add_argument("--admin", action="store_true", help="the same as --role admin")
     user = group("user", "Staff users: deactivate, reactivate, reset a password.")
     p = sub(user, "deactivate", cmd_user_deactivate, "Stop a user at once: refuse log-in, end "
             "their sessions and revoke their API tokens.")

@@ -20,7 +20,7 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
 from zegel.api.problems import ProblemApi
-from zegel.orgs import api_rate
+from zegel.orgs import api_rate, roles
 from zegel.orgs.models import ApiToken, User, hash_token
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -48,9 +48,9 @@ def needed_scope(request: HttpRequest, scope: str | None) -> str:
 
 
 def has_scope(entry: ApiToken, scope: str) -> bool:
-    if scope == "admin" and not entry.user.is_admin:
-        return False
-    return scope in entry.scope_set
+    """The token has the scope and its user's role allows it now (a token carries its user's
+    role: one whose user was demoted loses what the role no longer allows at once)."""
+    return scope in entry.scope_set and roles.scope_allowed(entry.user, scope)
 
 
 class BearerToken(HttpBearer):

@@ -12,6 +12,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from zegel.orgs.roles import Role, allowed_scopes
+
 
 class Organisation(models.Model):
     name = models.CharField(_("name"), max_length=200)
@@ -33,6 +35,9 @@ class Organisation(models.Model):
     # organisation whose communication kit tells recipients to look for other words sets them.
     notification_button_text = models.CharField(_("notification button text"), max_length=60,
                                                 blank=True)
+    # Whether every staff member must log in with a second factor. Passwords must be at least
+    # 15 characters while it is off and 12 once it is on (NIST SP 800-63B; zegel.orgs.passwords).
+    second_factor_required = models.BooleanField(_("second factor required"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -60,9 +65,19 @@ class User(AbstractBaseUser, PermissionsMixin):
     name = models.CharField(_("name"), max_length=200, blank=True)
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="users")
     phone = models.CharField(_("mobile number"), max_length=20, blank=True)
-    is_admin = models.BooleanField(_("organisation admin"), default=False)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.MEMBER)
+    # False while suspended (or deleted but kept, anonymised): log-in, sessions and API tokens
+    # all refuse an inactive user.
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Where the newest log-in came from, and the one before it (shown to the user: "your last
+    # log-in was ... from ..."). `last_login` itself is Django's field.
+    last_login_ip = models.GenericIPAddressField(null=True, blank=True)
+    previous_login_at = models.DateTimeField(null=True, blank=True)
+    previous_login_ip = models.GenericIPAddressField(null=True, blank=True)
+    # Set when the account was deleted but had to stay as a row (it sent conversations): the
+    # name and address are gone, the row keeps the conversations' history intact.
+    anonymised_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -77,6 +92,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def display_name(self) -> str:
         return self.name or self.email
 
+    @property
+    def is_admin(self) -> bool:
+        """An administrator of the organisation (read-only: the role decides; permission
+        checks go through zegel.orgs.roles, not through this)."""
+        return self.role == Role.ADMIN
+
 
 def hash_token(token: str) -> str:
     # API and link tokens carry 256 bits of randomness, so a plain SHA-256 is a safe verifier.
@@ -84,12 +105,9 @@ def hash_token(token: str) -> str:
 
 
 # What a token may do: send (upload, check, send, revoke), read (GET) and admin (the
-# organisation's data-leak settings, and only for a user who is an admin).
+# organisation's data-leak settings). A token never does more than its user's role allows,
+# checked on every call (zegel.orgs.roles.token_allows).
 SCOPES = ("send", "read", "admin")
-
-
-def allowed_scopes(user: User) -> tuple[str, ...]:
-    return SCOPES if user.is_admin else ("send", "read")
 
 
 class ApiToken(models.Model):
@@ -158,3 +176,35 @@ class FailedLogin(models.Model):
     class Meta:
         indexes = [models.Index(fields=["email", "at"], name="orgs_failedlogin_email_at"),
                    models.Index(fields=["client", "at"], name="orgs_failedlogin_client_at")]
+
+
+class AccountLink(models.Model):
+    """A single-use link sent by e-mail to set a password: an invitation (valid 7 days) or a
+    password reset (valid an hour). Only a hash of its token is stored."""
+
+    class Purpose(models.TextChoices):
+        INVITE = "invite"
+        RESET = "reset"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_links")
+    purpose = models.CharField(max_length=10, choices=Purpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    # Used, or replaced by a newer link: either way it no longer works.
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+
+class StaffSession(models.Model):
+    """What the user's "your sessions" page shows of each web session: Django's session table
+    has no user column, so this row names the session's user, device and address."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="staff_sessions")
+    # The key of the row in django_session (which holds it in the clear already).
+    session_key = models.CharField(max_length=40, unique=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)

@@ -30,7 +30,8 @@ from zegel.files.uploads import (
 )
 from zegel.messaging import access, actions, content
 from zegel.messaging.models import Attachment, Conversation, Recipient, RecipientEvent
-from zegel.orgs.access import staff_user
+from zegel.orgs import roles
+from zegel.orgs.access import role_required, staff_user
 from zegel.orgs.backends import login_throttled
 
 MAX_ROWS = 50
@@ -67,6 +68,7 @@ def _summaries(conversations: QuerySet[Conversation]) -> list[dict[str, Any]]:
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @never_cache
 def inbox(request: HttpRequest) -> HttpResponse:
     user = staff_user(request)
@@ -79,6 +81,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @never_cache
 def sent(request: HttpRequest) -> HttpResponse:
     user = staff_user(request)
@@ -135,6 +138,7 @@ def _dlp_context(exc: actions.ActionError) -> dict[str, Any]:
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @never_cache
 @require_POST
 def compose_check(request: HttpRequest) -> JsonResponse:
@@ -175,6 +179,7 @@ def _json_error(exc: actions.ActionError) -> JsonResponse:
 
 @accepts_uploads(_staff_may_upload)
 @login_required
+@role_required(roles.Permission.SEND)
 @never_cache
 @require_POST
 def compose_attach(request: HttpRequest) -> HttpResponseBase:
@@ -197,6 +202,7 @@ def compose_attach(request: HttpRequest) -> HttpResponseBase:
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @never_cache
 @require_POST
 def compose_not_sensitive(request: HttpRequest) -> JsonResponse:
@@ -242,6 +248,7 @@ def _expiry_on(value: str) -> datetime | None:
 
 @accepts_uploads(_staff_may_upload)
 @login_required
+@role_required(roles.Permission.SEND)
 @never_cache
 @require_http_methods(["GET", "POST"])
 def compose(request: HttpRequest) -> HttpResponseBase:
@@ -286,6 +293,7 @@ def _status_rows(conversation: Conversation) -> list[dict[str, Any]]:
 
 @accepts_uploads(_staff_may_upload)
 @login_required
+@role_required(roles.Permission.SEND)
 @never_cache
 @require_http_methods(["GET", "POST"])
 def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase:
@@ -325,6 +333,7 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def download(request: HttpRequest, conversation_id: str, attachment_id: str) -> HttpResponseBase:
@@ -341,10 +350,15 @@ def download(request: HttpRequest, conversation_id: str, attachment_id: str) -> 
 
 
 def home(request: HttpRequest) -> HttpResponseBase:
-    return redirect("sender:inbox" if request.user.is_authenticated else "sender:login")
+    if not request.user.is_authenticated:
+        return redirect("sender:login")
+    # An auditor does not send: their start page is their account.
+    return redirect("sender:inbox" if roles.allows(request.user, roles.Permission.SEND)
+                    else "staff:account")
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @require_POST
 def revoke(request: HttpRequest, conversation_id: str) -> HttpResponseBase:
     """Revoke for everyone. The form asks for a confirmation: this cannot be undone."""
@@ -359,6 +373,7 @@ def revoke(request: HttpRequest, conversation_id: str) -> HttpResponseBase:
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @require_POST
 def revoke_recipient(request: HttpRequest, conversation_id: str,
                      recipient_id: int) -> HttpResponseBase:
@@ -370,6 +385,7 @@ def revoke_recipient(request: HttpRequest, conversation_id: str,
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @require_POST
 def change_expiry(request: HttpRequest, conversation_id: str) -> HttpResponseBase:
     convo = _own_conversation(request, conversation_id)
@@ -385,6 +401,7 @@ def change_expiry(request: HttpRequest, conversation_id: str) -> HttpResponseBas
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @require_POST
 def resend(request: HttpRequest, conversation_id: str, recipient_id: int) -> HttpResponseBase:
     convo = _own_conversation(request, conversation_id)
