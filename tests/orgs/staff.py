@@ -19,8 +19,14 @@ def make_user(org: Organisation, email: str, role: str = "member") -> User:
                                     role=role)
 
 
+def english() -> Client:
+    """A visitor who reads the pages in English (the site's default is Dutch)."""
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
+
+
 def client_of(user: User, *, ua: str = "TestBrowser/1.0", ip: str = "192.0.2.10") -> Client:
-    client = Client(HTTP_USER_AGENT=ua, REMOTE_ADDR=ip)
+    # The pages in English (the site's default is Dutch; one test checks the Dutch).
+    client = Client(HTTP_USER_AGENT=ua, REMOTE_ADDR=ip, HTTP_ACCEPT_LANGUAGE="en")
     response = client.post("/login", {"username": user.email, "password": PASSWORD})
     assert response.status_code == 302, "log-in failed"
     return client

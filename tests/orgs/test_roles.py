@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from tests.conftest import send
-from tests.orgs.staff import client_of, make_user
+from tests.orgs.staff import client_of, english, make_user
 from zegel.orgs.actions import Refused, change_role, issue_api_token
 from zegel.orgs.models import ApiToken, Organisation, User
 from zegel.orgs.roles import Permission, allows
@@ -82,7 +82,7 @@ def test_an_auditor_sees_no_message_content_and_cannot_send(org: Organisation,
         assert "Beste mevrouw" not in response.content.decode()
     assert client.post("/compose", {"subject": "x"}).status_code == 403
     # After log-in an auditor lands on their account page, not on a refusal.
-    response = Client().post("/login", {"username": auditor.email, "password":
+    response = english().post("/login", {"username": auditor.email, "password":
                                         "correct horse battery staple"}, follow=True)
     assert response.redirect_chain[-1][0] == "/account"
 

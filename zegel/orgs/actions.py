@@ -326,15 +326,17 @@ def _require(actor: User, permission: roles.Permission) -> None:
 
 
 def _org_user(actor: User, user_id: object) -> User:
-    """A user of the admin's own organisation, locked; any other id is 404, so an admin cannot
-    tell another organisation's user from one that does not exist."""
+    """A user of the admin's own organisation, locked; any other id (and a deleted account
+    kept anonymised) is 404, so an admin cannot tell another organisation's user from one that
+    does not exist."""
     try:
         pk = int(str(user_id))
     except ValueError:
         pk = None
     user = (User.objects.select_for_update(of=("self",), no_key=True)
             .select_related("organisation")
-            .filter(organisation_id=actor.organisation_id, pk=pk).first()
+            .filter(organisation_id=actor.organisation_id, pk=pk,
+                    anonymised_at__isnull=True).first()
             if pk is not None else None)
     if user is None:
         raise Refused(_("No such user in your organisation."), status=404)

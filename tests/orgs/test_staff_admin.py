@@ -1,0 +1,225 @@
+"""The admin's user pages: invite, change role, suspend, reactivate, delete; the organisation
+boundary; the last admin."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from tests.conftest import PASSWORD, send
+from tests.orgs.staff import STRONG, client_of, english, mailed_link, make_user
+from zegel.audit.models import AuditEvent
+from zegel.notify.models import OutboxItem
+from zegel.orgs.actions import Refused, change_role, delete_user, issue_api_token, suspend_user
+from zegel.orgs.models import AccountLink, ApiToken, Organisation, User
+
+
+@pytest.fixture
+def admin(org: Organisation) -> User:
+    return make_user(org, "beheer@zorggroep-noord.nl", "admin")
+
+
+@pytest.fixture
+def admin_client(admin: User) -> Client:
+    return client_of(admin)
+
+
+def test_the_list_shows_role_status_and_last_log_in(admin_client: Client, sender: User,
+                                                    outsider: User) -> None:
+    client_of(sender, ip="198.51.100.7")
+    page = admin_client.get("/staff/users").content.decode()
+    assert sender.email in page and "Member" in page and "Active" in page
+    assert "198.51.100.7" in page
+    assert outsider.email not in page
+
+
+def test_an_invitation_mails_a_single_use_link_that_sets_the_password(
+        admin: User, admin_client: Client) -> None:
+    response = admin_client.post("/staff/users/invite", {
+        "email": "Kees@Zorggroep-Noord.nl", "name": "Kees Bakker", "role": "auditor"})
+    assert response.status_code == 302
+    invited = User.objects.get(email="kees@zorggroep-noord.nl")
+    assert invited.role == "auditor" and not invited.has_usable_password()
+    assert "Invited" in admin_client.get("/staff/users").content.decode()
+    event = AuditEvent.objects.get(action="user.invited")
+    assert event.actor_id == str(admin.pk) and event.object_id == str(invited.pk)
+    token = mailed_link(invited.email, "invitation")
+    link = AccountLink.objects.get(user=invited)
+    assert token not in link.token_hash and token not in str(event.data)
+    assert timedelta(days=6, hours=23) < link.expires_at - timezone.now() <= timedelta(days=7)
+    guest = english()
+    # The GET shows the form and changes nothing (mail scanners open links).
+    assert guest.get(f"/account/invitation/{token}").status_code == 200
+    assert guest.get(f"/account/invitation/{token}").status_code == 200
+    response = guest.post(f"/account/invitation/{token}", {
+        "new_password": STRONG, "new_password_again": STRONG})
+    assert response.status_code == 302 and response["Location"] == "/login"
+    invited.refresh_from_db()
+    assert invited.check_password(STRONG)
+    assert AuditEvent.objects.filter(action="user.invitation_accepted",
+                                     object_id=invited.pk).count() == 1
+    assert english().post("/login", {"username": invited.email, "password": STRONG}
+                         ).status_code == 302
+
+
+def test_a_used_invitation_link_is_refused(admin_client: Client) -> None:
+    admin_client.post("/staff/users/invite", {"email": "kees@zorggroep-noord.nl",
+                                              "role": "member"})
+    token = mailed_link("kees@zorggroep-noord.nl", "invitation")
+    form = {"new_password": STRONG, "new_password_again": STRONG}
+    assert english().post(f"/account/invitation/{token}", form).status_code == 302
+    other = "een ander lang wachtwoord"
+    again = english().post(f"/account/invitation/{token}",
+                          {"new_password": other, "new_password_again": other})
+    assert again.status_code == 404 and "no longer works" in again.content.decode()
+    assert english().get(f"/account/invitation/{token}").status_code == 404
+    assert User.objects.get(email="kees@zorggroep-noord.nl").check_password(STRONG)
+
+
+def test_an_expired_invitation_link_is_refused(admin_client: Client) -> None:
+    admin_client.post("/staff/users/invite", {"email": "kees@zorggroep-noord.nl",
+                                              "role": "member"})
+    token = mailed_link("kees@zorggroep-noord.nl", "invitation")
+    AccountLink.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert english().get(f"/account/invitation/{token}").status_code == 404
+    response = english().post(f"/account/invitation/{token}",
+                             {"new_password": STRONG, "new_password_again": STRONG})
+    assert response.status_code == 404
+    assert not User.objects.get(email="kees@zorggroep-noord.nl").has_usable_password()
+
+
+def test_a_new_invitation_replaces_the_old_link(admin_client: Client) -> None:
+    admin_client.post("/staff/users/invite", {"email": "kees@zorggroep-noord.nl",
+                                              "role": "member"})
+    first = mailed_link("kees@zorggroep-noord.nl", "invitation")
+    kees = User.objects.get(email="kees@zorggroep-noord.nl")
+    assert admin_client.post(f"/staff/users/{kees.pk}/resend").status_code == 302
+    second = mailed_link(kees.email, "invitation")
+    assert first != second
+    assert english().get(f"/account/invitation/{first}").status_code == 404
+    assert english().get(f"/account/invitation/{second}").status_code == 200
+
+
+@pytest.mark.parametrize(("form", "error"), [
+    ({"email": "not an address", "role": "member"}, "Not an e-mail address"),
+    ({"email": "anna@zorggroep-noord.nl", "role": "member"}, "exists already"),
+    ({"email": "kees@zorggroep-noord.nl", "role": "root"}, "Roles are"),
+    ({"email": "kees@zorggroep-noord.nl", "role": "member", "name": "x" * 201}, "200"),
+])
+def test_a_bad_invitation_is_refused_with_nothing_sent(admin_client: Client, sender: User,
+                                                       form: dict[str, str],
+                                                       error: str) -> None:
+    response = admin_client.post("/staff/users/invite", form)
+    assert response.status_code == 400 and error in response.content.decode()
+    assert not OutboxItem.objects.exists() and not AccountLink.objects.exists()
+
+
+def test_an_admin_of_one_organisation_cannot_touch_anothers_users(
+        admin_client: Client, outsider: User) -> None:
+    assert admin_client.get(f"/staff/users/{outsider.pk}").status_code == 404
+    for action, form in (("suspend", {}), ("reactivate", {}), ("role", {"role": "admin"}),
+                         ("delete", {"confirm": "yes"}), ("resend", {})):
+        response = admin_client.post(f"/staff/users/{outsider.pk}/{action}", form)
+        assert response.status_code == 404, action
+    assert admin_client.post("/staff/users/99999/suspend").status_code == 404
+    outsider.refresh_from_db()
+    assert outsider.is_active and outsider.role == "member"
+    assert not AuditEvent.objects.filter(object_id=outsider.pk).exclude(
+        action__startswith="user.login").exists()
+
+
+def test_suspending_stops_the_old_session_and_the_old_token_at_once(
+        admin_client: Client, sender: User) -> None:
+    message = send(sender)
+    session = client_of(sender)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {issue_api_token(sender.email)}")
+    assert session.get("/sent").status_code == 200
+    assert api.get(f"/api/v1/messages/{message.pk}").status_code == 200
+    assert admin_client.post(f"/staff/users/{sender.pk}/suspend").status_code == 302
+    response = session.get("/sent")
+    assert response.status_code == 302 and response["Location"].startswith("/login")
+    assert api.get(f"/api/v1/messages/{message.pk}").status_code == 401
+    assert english().post("/login", {"username": sender.email, "password": PASSWORD}
+                         ).status_code == 200
+    event = AuditEvent.objects.get(action="user.deactivated")
+    assert event.data["sessions_ended"] == 1 and event.data["tokens_revoked"] == 1
+    # Reactivated, the person logs in again; the old token stays revoked.
+    assert admin_client.post(f"/staff/users/{sender.pk}/reactivate").status_code == 302
+    assert api.get(f"/api/v1/messages/{message.pk}").status_code == 401
+    client_of(sender)
+
+
+def test_a_token_of_a_user_made_inactive_in_the_database_stops_too(sender: User) -> None:
+    message = send(sender)
+    _token, secret = ApiToken.issue(sender)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    User.objects.filter(pk=sender.pk).update(is_active=False)
+    assert api.get(f"/api/v1/messages/{message.pk}").status_code == 401
+
+
+def test_changing_a_role_is_audited(admin: User, admin_client: Client, sender: User) -> None:
+    response = admin_client.post(f"/staff/users/{sender.pk}/role", {"role": "policy_admin"})
+    assert response.status_code == 302
+    sender.refresh_from_db()
+    assert sender.role == "policy_admin"
+    event = AuditEvent.objects.get(action="user.role_changed")
+    assert event.data == {"email": sender.email, "from": "member", "to": "policy_admin"}
+    assert event.actor_id == str(admin.pk)
+    assert admin_client.post(f"/staff/users/{sender.pk}/role", {"role": "god"}
+                             ).status_code == 302
+    sender.refresh_from_db()
+    assert sender.role == "policy_admin"
+
+
+def test_the_last_admin_cannot_be_demoted_suspended_or_deleted(org: Organisation, admin: User,
+                                                               admin_client: Client) -> None:
+    for action, form in (("role", {"role": "member"}),):
+        admin_client.post(f"/staff/users/{admin.pk}/{action}", form)
+    admin.refresh_from_db()
+    assert admin.role == "admin"
+    second = make_user(org, "tweede@zorggroep-noord.nl", "admin")
+    suspend_user(admin, second.pk)
+    # The suspended admin does not count: the first is still the last active one.
+    with pytest.raises(Refused, match="last administrator"):
+        change_role(admin, admin.pk, "member")
+    with pytest.raises(Refused, match="own account"):
+        delete_user(admin, admin.pk)
+    assert User.objects.get(pk=admin.pk).role == "admin"
+
+
+def test_two_admins_can_hand_over(org: Organisation, admin: User) -> None:
+    second = make_user(org, "tweede@zorggroep-noord.nl", "admin")
+    change_role(second, admin.pk, "member")
+    with pytest.raises(Refused, match="last administrator"):
+        change_role(second, second.pk, "member")
+
+
+def test_a_user_without_messages_is_deleted(admin_client: Client, sender: User) -> None:
+    issue_api_token(sender.email)
+    response = admin_client.post(f"/staff/users/{sender.pk}/delete", {"confirm": "yes"})
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=sender.pk).exists()
+    assert not ApiToken.objects.exists()
+    assert AuditEvent.objects.get(action="user.deleted").data["email"] == sender.email
+
+
+def test_a_user_who_sent_messages_is_anonymised_not_deleted(admin_client: Client,
+                                                            sender: User) -> None:
+    message = send(sender)
+    token = issue_api_token(sender.email)
+    assert admin_client.post(f"/staff/users/{sender.pk}/delete", {}).status_code == 302
+    assert User.objects.get(pk=sender.pk).is_active  # not confirmed: nothing happened
+    admin_client.post(f"/staff/users/{sender.pk}/delete", {"confirm": "yes"})
+    kept = User.objects.get(pk=sender.pk)
+    assert kept.anonymised_at is not None and not kept.is_active
+    assert kept.email == f"deleted-{sender.pk}@deleted.invalid" and kept.name == ""
+    assert not kept.has_usable_password()
+    assert message.conversation.created_by_id == kept.pk
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api.get(f"/api/v1/messages/{message.pk}").status_code == 401
+    assert sender.email not in admin_client.get("/staff/users").content.decode()
+    assert admin_client.post(f"/staff/users/{sender.pk}/reactivate").status_code == 404
+    assert AuditEvent.objects.filter(action="user.anonymised", object_id=sender.pk).exists()
