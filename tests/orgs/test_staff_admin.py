@@ -12,7 +12,7 @@ from django.utils import timezone
 from tests.conftest import PASSWORD, send
 from tests.orgs.staff import STRONG, client_of, english, mailed_link, make_user
 from zegel.audit.models import AuditEvent
-from zegel.notify.models import OutboxItem
+from zegel.notify.models import CapturedMessage, OutboxItem
 from zegel.orgs.actions import Refused, change_role, delete_user, issue_api_token, suspend_user
 from zegel.orgs.models import AccountLink, ApiToken, Organisation, User
 
@@ -223,3 +223,15 @@ def test_a_user_who_sent_messages_is_anonymised_not_deleted(admin_client: Client
     assert sender.email not in admin_client.get("/staff/users").content.decode()
     assert admin_client.post(f"/staff/users/{sender.pk}/reactivate").status_code == 404
     assert AuditEvent.objects.filter(action="user.anonymised", object_id=sender.pk).exists()
+
+
+def test_the_invitation_and_the_refusal_speak_dutch(admin_client: Client, sender: User) -> None:
+    admin_client.post("/staff/users/invite", {"email": "kees@zorggroep-noord.nl",
+                                              "role": "member"})
+    mailed_link("kees@zorggroep-noord.nl", "invitation")
+    mail = CapturedMessage.objects.get(to="kees@zorggroep-noord.nl")
+    assert mail.subject == "U bent uitgenodigd voor Zegel bij Zorggroep Noord"
+    dutch = Client()
+    dutch.force_login(sender)
+    page = dutch.get("/staff/users").content.decode()
+    assert "Alleen een beheerder van uw organisatie kan de gebruikers beheren." in page
