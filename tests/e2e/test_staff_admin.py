@@ -1,6 +1,7 @@
 """The staff pages in a real browser: an admin invites a colleague, the colleague opens the
 link from the e-mail that reached the SMTP server, sets a password and logs in. Every page
-passes axe at 320 px and at desktop width, without sideways scrolling at 320 px."""
+(the users, the invitation, a user's page, the audit log, the account pages) passes axe at
+320 px and at desktop width, without sideways scrolling at 320 px."""
 
 from __future__ import annotations
 
@@ -69,6 +70,11 @@ def test_an_admin_invites_a_colleague_who_sets_a_password_and_logs_in(
     kees = User.objects.get(email=COLLEAGUE)
     admin.locator(f"a[href='/staff/users/{kees.pk}']").click()
     admin.wait_for_url(re.compile(rf"/staff/users/{kees.pk}$"))
+    check_both_widths(admin)
+
+    admin.locator("nav.nav a[href='/staff/audit']").click()
+    admin.wait_for_url(re.compile(r"/staff/audit$"))
+    assert admin.locator("main table tbody tr").count() >= 2  # the log-in, the invitation
     check_both_widths(admin)
 
     link = invitation_link(zegel)

@@ -119,3 +119,20 @@ def test_a_demoted_admins_token_loses_the_admin_api_at_once(org: Organisation,
     assert api.get("/api/v1/dlp/rules").status_code == 403
     change_role(other, admin.pk, "policy_admin")
     assert api.get("/api/v1/dlp/rules").status_code == 200
+
+
+def test_an_auditor_reads_the_organisations_audit_log_only(org: Organisation, sender: User,
+                                                          outsider: User) -> None:
+    send(sender, subject="Geheime uitslag")
+    issue_api_token(outsider.email)
+    auditor = make_user(org, "audit@zorggroep-noord.nl", "auditor")
+    client = client_of(auditor)
+    page = client.get("/staff/audit").content.decode()
+    assert "<td>message.sent</td>" in page and "<td>user.login</td>" in page
+    assert "Geheime uitslag" not in page
+    assert "<td>token.created</td>" not in page  # the other organisation's event
+    only = client.get("/staff/audit", {"action": "user."}).content.decode()
+    assert "<td>user.login</td>" in only and "<td>message.sent</td>" not in only
+    assert client.get("/staff/audit", {"before": "x"}).status_code == 400
+    assert client_of(sender).get("/staff/audit").status_code == 403
+    assert 'href="/staff/audit"' in client.get("/account").content.decode()

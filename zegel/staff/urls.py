@@ -12,6 +12,7 @@ urlpatterns = [
     path("staff/users/<int:user_id>/reactivate", views.reactivate, name="reactivate"),
     path("staff/users/<int:user_id>/resend", views.resend_invitation, name="resend_invitation"),
     path("staff/users/<int:user_id>/delete", views.delete, name="delete"),
+    path("staff/audit", views.audit_log, name="audit"),
     path("account", views.account, name="account"),
     path("account/password", views.change_password, name="change_password"),
     path("account/sessions/<int:session_id>/end", views.end_session, name="end_session"),

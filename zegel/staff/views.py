@@ -5,6 +5,7 @@
   keeps to the admin's own organisation (another organisation's user is a 404).
 - The user's own account: when and from where they last logged in, their live sessions with
   "log out" per session and everywhere, and changing their password.
+- The audit log, read-only, for admins and auditors.
 - The pages behind the e-mailed links: accepting an invitation, "forgot password" and the
   reset. A GET shows a form and changes nothing (mail scanners open links too).
 """
@@ -23,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from zegel.audit.models import AuditEvent
 from zegel.orgs import actions, passwords, roles
 from zegel.orgs.access import role_required, staff_user
 from zegel.orgs.models import AccountLink, StaffSession, User
@@ -309,3 +311,32 @@ def forgot_password(request: HttpRequest) -> HttpResponse:
     # The same answer whether or not the address has an account.
     return render(request, "staff/forgot_sent.html", {"email": email,
                                                       "now": timezone.now()})
+
+
+# --- The audit log, read-only (admins and auditors)
+
+AUDIT_PAGE = 100
+
+
+@login_required
+@never_cache
+@role_required(roles.Permission.READ_AUDIT)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The organisation's audit events, newest first, AUDIT_PAGE at a time ("older" pages by
+    id), optionally only one kind of action. Events hold identifiers and outcomes, never
+    message content."""
+    events = AuditEvent.objects.filter(organisation_id=staff_user(request).organisation_id)
+    action = request.GET.get("action", "").strip()[:64]
+    if action:
+        events = events.filter(action__startswith=action)
+    before = request.GET.get("before", "")
+    if before:
+        if not before.isdigit():
+            return render(request, "error.html", {
+                "title": _("Not found"), "message": _("That page of the audit log does not "
+                                                      "exist.")}, status=400)
+        events = events.filter(pk__lt=int(before))
+    page = list(events.order_by("-pk")[:AUDIT_PAGE + 1])
+    older = page[AUDIT_PAGE - 1].pk if len(page) > AUDIT_PAGE else None
+    return render(request, "staff/audit.html", {
+        "tab": "audit", "events": page[:AUDIT_PAGE], "action": action, "older": older})
