@@ -3,6 +3,7 @@ boundary; the last admin."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.conftest import PASSWORD, send
+from tests.orgs.race import at_once
 from tests.orgs.staff import STRONG, client_of, english, mailed_link, make_user
 from zegel.audit.models import AuditEvent
 from zegel.notify.models import CapturedMessage, OutboxItem
@@ -235,3 +237,32 @@ def test_the_invitation_and_the_refusal_speak_dutch(admin_client: Client, sender
     dutch.force_login(sender)
     page = dutch.get("/staff/users").content.decode()
     assert "Alleen een beheerder van uw organisatie kan de gebruikers beheren." in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(org: Organisation) -> None:
+    first = make_user(org, "een@zorggroep-noord.nl", "admin")
+    second = make_user(org, "twee@zorggroep-noord.nl", "admin")
+    jobs = [lambda: change_role(first, second.pk, "member"),
+            lambda: change_role(second, first.pk, "member")]
+    lock = threading.Lock()
+
+    def one() -> User:
+        with lock:
+            job = jobs.pop()
+        return job()
+
+    results = at_once(one, times=2)
+    assert sum(isinstance(r, User) for r in results) == 1
+    assert sum(isinstance(r, Refused) for r in results) == 1, results
+    assert User.objects.filter(role="admin", is_active=True).count() == 1
+    assert AuditEvent.objects.filter(action="user.role_changed").count() == 1
+
+
+def test_a_demoted_admins_open_page_can_no_longer_act(org: Organisation, admin: User,
+                                                      sender: User) -> None:
+    other = make_user(org, "tweede@zorggroep-noord.nl", "admin")
+    change_role(other, admin.pk, "member")
+    with pytest.raises(Refused, match="Only an administrator"):
+        suspend_user(admin, sender.pk)  # `admin` still says "admin" in memory
+    assert User.objects.get(pk=sender.pk).is_active

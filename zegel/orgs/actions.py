@@ -321,7 +321,10 @@ ResetDelivery = Callable[[User | None, str, AccountLink | None], None]
 
 
 def _require(actor: User, permission: roles.Permission) -> None:
-    if not roles.allows(actor, permission):
+    """The actor's role as the database holds it now: an admin demoted or suspended a moment
+    ago (by another admin, in another request) can no longer act."""
+    current = User.objects.filter(pk=actor.pk).values("role", "is_active").first()
+    if current is None or not roles.allows(User(**current), permission):
         raise Refused(roles.refusal(permission), status=403)
 
 
@@ -343,13 +346,17 @@ def _org_user(actor: User, user_id: object) -> User:
     return user
 
 
-def _keep_an_admin(user: User) -> None:
-    """Refuse a change that would leave the organisation without an active admin. The admins'
-    rows are locked in id order, so two admins demoting each other at once take turns and the
-    second finds the first one's change."""
-    admins = list(User.objects.select_for_update(of=("self",), no_key=True)
-                  .filter(organisation_id=user.organisation_id, role=Role.ADMIN, is_active=True)
-                  .order_by("pk").values_list("pk", flat=True))
+def _lock_admins(actor: User) -> list[int]:
+    """Lock the organisation's active admins, in id order, before the user being changed: two
+    admins demoting each other at once then take turns (no deadlock) and the second finds the
+    first one's change."""
+    return list(User.objects.select_for_update(of=("self",), no_key=True)
+                .filter(organisation_id=actor.organisation_id, role=Role.ADMIN, is_active=True)
+                .order_by("pk").values_list("pk", flat=True))
+
+
+def _keep_an_admin(user: User, admins: list[int]) -> None:
+    """Refuse a change that would leave the organisation without an active admin."""
     if user.pk in admins and len(admins) == 1:
         raise Refused(_("%(email)s is the organisation's last administrator: make someone "
                         "else an administrator first.") % {"email": user.email}, status=409)
@@ -365,9 +372,10 @@ def suspend_user(actor: User, user_id: object, *, request: HttpRequest | None = 
     """Stop a user of the admin's organisation at once: sessions end, tokens are revoked."""
     with transaction.atomic(durable=True):
         _require(actor, roles.Permission.MANAGE_USERS)
+        admins = _lock_admins(actor)
         user = _org_user(actor, user_id)
         _not_self(actor, user)
-        _keep_an_admin(user)
+        _keep_an_admin(user, admins)
         _deactivate(user, actor, request)
     return user
 
@@ -385,6 +393,7 @@ def change_role(actor: User, user_id: object, role: str, *,
                 request: HttpRequest | None = None) -> User:
     with transaction.atomic(durable=True):
         _require(actor, roles.Permission.MANAGE_USERS)
+        admins = _lock_admins(actor)
         user = _org_user(actor, user_id)
         new = _clean_role(role)
         if user.anonymised_at is not None:
@@ -393,7 +402,7 @@ def change_role(actor: User, user_id: object, role: str, *,
             raise Refused(_("%(email)s has this role already.") % {"email": user.email},
                           status=409)
         if user.role == Role.ADMIN:
-            _keep_an_admin(user)
+            _keep_an_admin(user, admins)
         old = user.role
         user.role = new
         user.save(update_fields=["role"])
@@ -410,9 +419,10 @@ def delete_user(actor: User, user_id: object, *, request: HttpRequest | None = N
     so the row stays, with its name, address, phone and password removed, inactive for good."""
     with transaction.atomic(durable=True):
         _require(actor, roles.Permission.MANAGE_USERS)
+        admins = _lock_admins(actor)
         user = _org_user(actor, user_id)
         _not_self(actor, user)
-        _keep_an_admin(user)
+        _keep_an_admin(user, admins)
         email, pk, org = user.email, user.pk, user.organisation
         sessions = _end_sessions(user)
         tokens = ApiToken.objects.filter(user=user).count()
