@@ -16,7 +16,7 @@ from tests.orgs.staff import STRONG, client_of, english, mailed_link
 from zegel.audit.models import AuditEvent
 from zegel.notify.models import CapturedMessage, OutboxItem
 from zegel.orgs.actions import Refused, reset_password
-from zegel.orgs.models import AccountLink, Organisation, User
+from zegel.orgs.models import AccountLink, Organisation, StaffSession, User
 from zegel.orgs.passwords import common_passwords
 
 
@@ -170,5 +170,7 @@ def test_changing_ones_own_password_needs_the_current_one(sender: User) -> None:
     sender.refresh_from_db()
     assert sender.check_password(STRONG)
     assert here.get("/sent").status_code == 200  # this session stays
+    assert StaffSession.objects.filter(user=sender).count() == 1
+    assert "this session" in here.get("/account").content.decode()
     assert elsewhere.get("/sent").status_code == 302  # the other one ended
     assert AuditEvent.objects.filter(action="user.password_changed").count() == 1

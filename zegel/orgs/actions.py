@@ -675,3 +675,10 @@ def touch_session(user: User, request: HttpRequest) -> None:
         StaffSession.objects.get_or_create(session_key=key, defaults={
             "user": user, "ip": client_ip(request), "created_at": now, "last_seen_at": now,
             "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300]})
+
+
+def session_rekeyed(old_key: str | None, request: HttpRequest) -> None:
+    """Django gave this session a new key (after a password change): the row follows it."""
+    new_key = request.session.session_key
+    if old_key and new_key and old_key != new_key:
+        StaffSession.objects.filter(session_key=old_key).update(session_key=new_key)

@@ -248,7 +248,9 @@ def change_password(request: HttpRequest) -> HttpResponse | HttpResponseBase:
                          else "id_new_password")
                 context.update(error=exc.message, error_field=field)
             else:
+                old_key = request.session.session_key
                 update_session_auth_hash(request, changed)
+                actions.session_rekeyed(old_key, request)
                 flash.success(request, _("Your password was changed. Your other sessions "
                                          "were logged out."))
                 return redirect("staff:account")
