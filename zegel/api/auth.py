@@ -2,9 +2,10 @@
 expiry and a rate limit.
 
 The scope an operation needs: `read` for GET, `send` for everything else (upload, check, send,
-revoke), unless its router says otherwise (the data-leak settings need `admin`, and an admin
-user). A missing, wrong, revoked or expired token is 401; a token over its rate limit is 429
-with Retry-After; a token without the scope is 403, in that order.
+revoke), unless its router says otherwise (the data-leak settings need `admin`). The token's
+user's role must allow the scope too, checked on every call (zegel.orgs.roles). A missing,
+wrong, revoked or expired token is 401; a token over its rate limit is 429 with Retry-After;
+a token without the scope is 403, in that order.
 """
 
 from __future__ import annotations
@@ -125,8 +126,8 @@ class TokenApi(ProblemApi):
                     continue
                 responses = operation.setdefault("responses", {})
                 scope_text = ("The token lacks the scope this operation needs (read for GET, "
-                              "send for the others, admin for the data-leak settings), or the "
-                              "user is no admin.")
+                              "send for the others, admin for the data-leak settings), or "
+                              "the role of its user does not allow it.")
                 # An operation may list 403 already (with the Problem schema): keep its content,
                 # say what it means here.
                 forbidden = responses.pop(403, None) or responses.pop("403", None)
