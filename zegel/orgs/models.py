@@ -37,7 +37,8 @@ class Organisation(models.Model):
                                                 blank=True)
     # Whether every staff member must log in with a second factor. Passwords must be at least
     # 15 characters while it is off and 12 once it is on (NIST SP 800-63B; zegel.orgs.passwords).
-    second_factor_required = models.BooleanField(_("second factor required"), default=False)
+    second_factor_required = models.BooleanField(_("second factor required"), default=False,
+                                                 db_default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -65,7 +66,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     name = models.CharField(_("name"), max_length=200, blank=True)
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="users")
     phone = models.CharField(_("mobile number"), max_length=20, blank=True)
-    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.MEMBER)
+    # The database default too, so rows written by code that predates roles still get one.
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.MEMBER,
+                            db_default=Role.MEMBER)
     # False while suspended (or deleted but kept, anonymised): log-in, sessions and API tokens
     # all refuse an inactive user.
     is_active = models.BooleanField(default=True)

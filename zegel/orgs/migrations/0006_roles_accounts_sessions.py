@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='organisation',
             name='second_factor_required',
-            field=models.BooleanField(default=False, verbose_name='second factor required'),
+            field=models.BooleanField(db_default=False, default=False, verbose_name='second factor required'),
         ),
         migrations.AddField(
             model_name='user',
@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='user',
             name='role',
-            field=models.CharField(choices=[('admin', 'Administrator'), ('policy_admin', 'Policy administrator'), ('auditor', 'Auditor'), ('member', 'Member')], default='member', max_length=20, verbose_name='role'),
+            field=models.CharField(choices=[('admin', 'Administrator'), ('policy_admin', 'Policy administrator'), ('auditor', 'Auditor'), ('member', 'Member')], db_default='member', default='member', max_length=20, verbose_name='role'),
         ),
         migrations.RunPython(admins_become_admin_role, admin_role_becomes_is_admin),
         migrations.RemoveField(
