@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run PORT=8100`: the demo listens there and its links use it.
+PORT ?= 8000
 
 .PHONY: run test lint typecheck unit messages lock clean system-deps bench bench-deps
 
@@ -12,13 +14,15 @@ $(STAMP): requirements/base.txt requirements/dev.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-build-isolation --no-deps -e .
 	touch $(STAMP)
 
+# In Python (polib, in the lock file): no GNU gettext needed to run the demo.
 messages: $(STAMP)
-	cd zegel && ../$(BIN)/django-admin compilemessages --ignore=.venv >/dev/null
+	$(BIN)/python -m zegel.core.catalogues
 
 run: $(STAMP) messages
-	$(BIN)/zegel demo
+	$(BIN)/zegel demo 127.0.0.1:$(PORT)
 
-# Debian packages the tests need: a browser for Playwright, PostgreSQL, gettext.
+# Debian packages the tests need: a browser for Playwright, PostgreSQL, gettext (msgfmt -c for
+# translators; the catalogues themselves compile without it).
 system-deps:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \

@@ -62,6 +62,7 @@ def test_the_main_pages_load_nothing_from_elsewhere(sender: User, sender_client:
         "compose": sender_client.get("/compose").content.decode(),
         "conversation": sender_client.get(f"/c/{message.conversation_id}").content.decode(),
         "dlp admin": sender_client.get("/admin/dlp/").content.decode(),
+        "api docs": Client().get("/api/v1/docs").content.decode(),
     }
     for what, html in pages.items():
         urls = _assets(html)

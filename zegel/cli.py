@@ -23,6 +23,9 @@ DEMO_ADMIN = f"admin@{DEMO_DOMAIN}"
 # The demo runs on 127.0.0.1 only, with captured mail; its password is printed on purpose.
 DEMO_PASSWORD = "lantaarn-plein-2026"  # noqa: S105
 SERVERS = ("serve", "worker", "demo")
+ORG_SETTINGS = ("contact_email", "contact_phone", "default_expiry_days", "button_text", "info_url")
+# The demo organisation once pointed its information link at the demo's front page.
+_OLD_DEMO_INFO_URL = "http://127.0.0.1:8000/"
 
 
 class CommandError(Exception):
@@ -59,6 +62,30 @@ def cmd_createorg(args: argparse.Namespace) -> None:
 
     org = create_organisation(name=args.name, domain=args.domain)
     say(f"Created organisation {org.name} ({org.domain}).")
+
+
+def cmd_org_set(args: argparse.Namespace) -> None:
+    from zegel.orgs.actions import update_organisation
+
+    given = {key: getattr(args, key) for key in ORG_SETTINGS if getattr(args, key) is not None}
+    if not given:
+        raise CommandError("name at least one of --contact-email, --contact-phone, "
+                           "--default-expiry-days, --button-text, --info-url")
+    org = update_organisation(args.domain, **given)
+    say(f"Updated {org.name} ({org.domain}): {', '.join(sorted(given))}.")
+    say(f"  contact e-mail:      {org.contact_email or '-'}")
+    say(f"  contact phone:       {org.contact_phone or '-'}")
+    days = org.default_expiry_days
+    say(f"  default end date:    {f'{days} days' if days else 'none'}")
+    say(f"  button text:         {org.notification_button_text or '(Zegel default)'}")
+    say(f"  genuine-message page: {org.genuine_url}")
+
+
+def _days(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number of days, not {text!r}") from None
 
 
 def cmd_createuser(args: argparse.Namespace) -> None:
@@ -98,6 +125,43 @@ def cmd_user_reset_password(args: argparse.Namespace) -> None:
     if generated:
         # Only a password the command made up is printed: the operator has no other copy.
         print(password, flush=True)
+
+
+def cmd_user_reset_2fa(args: argparse.Namespace) -> None:
+    from zegel.orgs.models import User
+    from zegel.orgs.twofactor.policy import reset_second_factors
+
+    user = User.objects.select_related("organisation").filter(
+        email=args.email.strip().lower()).first()
+    if user is None:
+        raise CommandError(f"No user {args.email}.")
+    outcome = reset_second_factors(user, actor=None)
+    say(f"Removed the second factors of {user.email}: "
+        f"{'an authenticator app' if outcome.totp else 'no authenticator app'}, "
+        f"{outcome.passkeys} passkey(s), {outcome.recovery_codes} recovery code(s). "
+        "They log in with their password alone until they set up a new one"
+        + (" (their organisation requires one: they can only do that)."
+           if user.organisation.two_factor_required else "."))
+
+
+def cmd_org_two_factor(args: argparse.Namespace) -> None:
+    from zegel.orgs.models import Organisation
+    from zegel.orgs.twofactor import TwoFactorError
+    from zegel.orgs.twofactor.policy import set_policy
+
+    org = Organisation.objects.filter(domain=args.domain.strip().lower()).first()
+    if org is None:
+        raise CommandError(f"No organisation with domain {args.domain}.")
+    try:
+        set_policy(org, required=args.policy == "required", grace_days=args.grace_days,
+                   actor=None)
+    except TwoFactorError as exc:
+        raise CommandError(exc.message) from None
+    if org.two_factor_required:
+        say(f"{org.name} now requires a second factor; each user has {args.grace_days} days "
+            "from their account's creation to set one up, then they can only do that.")
+    else:
+        say(f"{org.name} no longer requires a second factor (users who have one keep it).")
 
 
 def _expiry(text: str) -> datetime:
@@ -269,10 +333,12 @@ def ensure_demo() -> None:
             name="Zorggroep Demo", domain=DEMO_DOMAIN,
             explanation="Zorggroep Demo stuurt persoonlijke gegevens alleen via een "
                         "beveiligde verbinding. Zo beschermen wij uw privacy.",
-            info_url="http://127.0.0.1:8000/")
+        )
         Organisation.objects.filter(pk=org.pk).update(
             contact_email=f"zorg@{DEMO_DOMAIN}", contact_phone="088 123 45 67")
         say(f"Created demo organisation {org.name}.")
+    # Without a page of its own, its notifications link to Zegel's genuine-message page.
+    Organisation.objects.filter(domain=DEMO_DOMAIN, info_url=_OLD_DEMO_INFO_URL).update(info_url="")
     for email, name, admin in ((DEMO_SENDER, "Dr. Anna de Vries", False),
                                (DEMO_ADMIN, "Demo admin", True)):
         if not User.objects.filter(email=email).exists():
@@ -281,9 +347,26 @@ def ensure_demo() -> None:
                         phone="+31612345678")
 
 
+def _listen_address(text: str) -> str:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"ADDR:PORT such as 127.0.0.1:8100, not {text!r}")
+    return text
+
+
+def demo_base_url(addr: str) -> str:
+    """The demo's links follow the port it listens on; from all addresses, through loopback."""
+    host, _sep, port = addr.rpartition(":")
+    if host in ("0.0.0.0", "[::]", "::"):  # noqa: S104 - a listening address is read, not bound
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from django.conf import settings
     from django.core.management import call_command
+
+    from zegel.orgs.models import Organisation
 
     call_command("migrate", interactive=False, verbosity=0)
     ensure_demo()
@@ -294,6 +377,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     say("Zegel demo is starting.")
     say(f"  Log in:        {base}/login   as {DEMO_SENDER} / {DEMO_PASSWORD}")
     say(f"  Captured mail and SMS: {base}/dev/outbox")
+    say(f"  How recipients recognise a genuine message: "
+        f"{Organisation.objects.get(domain=DEMO_DOMAIN).genuine_url}")
     say("  Stop with Ctrl-C.")
     say("")
     worker = subprocess.Popen([sys.executable, "-m", "zegel.cli", "worker"])
@@ -337,11 +422,31 @@ def build_parser() -> argparse.ArgumentParser:
                    "holding at most one database connection (default 8)")
     p = verb("worker", cmd_worker, "Deliver notifications and run background jobs.")
     p.add_argument("--poll", type=float, default=1.0, help="seconds between polls when idle")
-    p = verb("demo", cmd_demo, "Create the demo organisation and run web and worker together.")
-    p.add_argument("addr", nargs="?", default="127.0.0.1:8000")
+    p = verb("demo", cmd_demo, "Create the demo organisation and run web and worker together; "
+             "links use this address unless ZEGEL_BASE_URL says otherwise.")
+    p.add_argument("addr", nargs="?", default="127.0.0.1:8000", type=_listen_address,
+                   help="ADDR:PORT to listen on (default 127.0.0.1:8000)")
     p = verb("createorg", cmd_createorg, "Create an organisation.")
     p.add_argument("--name", required=True)
     p.add_argument("--domain", required=True)
+    org = group("org", "Organisations: what recipients see of them, and their policies.")
+    p = sub(org, "set", cmd_org_set, "Set an organisation's contact details, default end date, "
+            "notification button text or information page; an empty value clears it.")
+    p.add_argument("--domain", required=True, help="the organisation's domain")
+    p.add_argument("--contact-email", help="where recipients can write to the organisation")
+    p.add_argument("--contact-phone", help="where recipients can call, e.g. '088 123 45 67'")
+    p.add_argument("--default-expiry-days", type=_days, help="days a new message stays "
+                   "available unless its sender chooses otherwise; 0 for no end date")
+    p.add_argument("--button-text", help="the notification's button text (at most 60 "
+                   "characters); empty for Zegel's own ('View the message')")
+    p.add_argument("--info-url", help="the organisation's own page on recognising a genuine "
+                   "message; empty for Zegel's page for it")
+    p = sub(org, "two-factor", cmd_org_two_factor, "Require a second factor at log-in for "
+            "every user of the organisation, or stop requiring it.")
+    p.add_argument("domain")
+    p.add_argument("policy", choices=("required", "optional"))
+    p.add_argument("--grace-days", type=int, default=14, help="days from each account's "
+                   "creation to set one up before the user can do nothing else (default 14)")
     p = verb("createuser", cmd_createuser, "Create a staff user in an organisation.")
     p.add_argument("--org", required=True, help="the organisation's domain")
     p.add_argument("--email", required=True)
@@ -352,7 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=("admin", "policy_admin", "auditor", "member"),
                    help="what the user may do (docs/admin.md); default member")
     p.add_argument("--admin", action="store_true", help="the same as --role admin")
-    user = group("user", "Staff users: deactivate, reactivate, reset a password.")
+    user = group("user", "Staff users: deactivate, reactivate, reset a password or two-factor "
+                 "login.")
     p = sub(user, "deactivate", cmd_user_deactivate, "Stop a user at once: refuse log-in, end "
             "their sessions and revoke their API tokens.")
     p.add_argument("email")
@@ -364,6 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("email")
     p.add_argument("--password-file", help="file holding the new password (never on the "
                    "command line, where other users can see it)")
+    p = sub(user, "reset-2fa", cmd_user_reset_2fa, "Remove a user's second factors "
+            "(authenticator app, passkeys, recovery codes), for someone who lost them.")
+    p.add_argument("email")
     token = group("token", "API tokens.")
     p = sub(token, "create", cmd_token_create, "Create an API token; prints only the token.")
     p.add_argument("email")
@@ -405,6 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.verb == "demo":
         os.environ.setdefault("ZEGEL_DEMO", "true")
+        os.environ.setdefault("ZEGEL_BASE_URL", demo_base_url(args.addr))
     try:
         _setup()
         from django.conf import settings

@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "zegel.sender",
     "zegel.dlp",
     "zegel.api",
+    # Swagger UI as static files for /api/v1/docs (zegel.api.docs); no DRF needed.
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -95,13 +97,16 @@ MIDDLEWARE = [
     "zegel.core.middleware.ApiProblemMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # Django's, with API clients answered in their Accept-Language, English by default.
+    "zegel.core.middleware.LocaleMiddleware",
     "zegel.files.uploads.EncryptingUploadMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "zegel.core.sessions.SessionLifetimeMiddleware",
+    "zegel.orgs.middleware.TwoFactorPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "zegel.core.middleware.UploadRedirectMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "zegel.core.integrity.ContentIntegrityMiddleware",
 ]
@@ -268,6 +273,11 @@ GUEST_REPLIES_PER_HOUR = env_int("ZEGEL_GUEST_REPLIES_PER_HOUR", 30)
 GUEST_UPLOAD_BYTES_PER_CONVERSATION = parse_size("ZEGEL_GUEST_UPLOAD_LIMIT", 5 * 1024**3)
 REPLY_NOTICE_WINDOW_SECONDS = env_int("ZEGEL_REPLY_NOTICE_WINDOW", 5 * 60)
 PORTAL_IDLE_SECONDS = env_int("ZEGEL_PORTAL_IDLE_SECONDS", 15 * 60)
+# Where JavaScript runs, the portal warns this long before the idle timeout ("stay signed in").
+PORTAL_WARN_SECONDS = env_int("ZEGEL_PORTAL_WARN_SECONDS", 2 * 60)
+# A reply posted after the session ended is kept, encrypted, this long for the recipient to
+# verify again in the same browser; then the worker removes it.
+PORTAL_HELD_REPLY_SECONDS = env_int("ZEGEL_PORTAL_HELD_REPLY_SECONDS", 30 * 60)
 
 # Staff log-in throttle (zegel.orgs.backends): failures counted over the window, per typed
 # address, per client address and over the whole installation. 0 switches a limit off.

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.urls import include, path
 
 from zegel.api.views import api
@@ -14,6 +13,9 @@ urlpatterns = [
     path("brand/<int:org_id>.css", pages.brand_css, name="brand_css"),
     path("healthz", pages.healthz, name="healthz"),
 ]
-if settings.DEMO:
-    # Captured mail and SMS, for the demo only: the page does not exist otherwise.
-    urlpatterns.append(path("dev/outbox", pages.dev_outbox, name="dev_outbox"))
+# Captured mail and SMS, for the demo only: outside the demo both answer 404 (the views check
+# settings.DEMO on every request, so a test can switch the demo on).
+urlpatterns += [
+    path("dev/outbox", pages.dev_outbox, name="dev_outbox"),
+    path("dev/outbox/<int:item_id>.html", pages.dev_outbox_html, name="dev_outbox_html"),
+]

@@ -43,12 +43,15 @@ def test_compose_refuses_an_unknown_period(sender_client: Client) -> None:
     assert not Conversation.objects.exists()
 
 
-def test_an_expired_link_looks_like_any_unknown_link(sender: User) -> None:
+def test_an_expired_link_says_until_when_it_was_available(sender: User) -> None:
     send(sender)
     token = deliver_and_get_link()
     assert Client().get(f"/m/{token}").status_code == 200
     Conversation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert Client().get(f"/m/{token}").status_code == 404
+    # Gone, and the page says so (only to someone who holds the whole, valid link).
+    response = Client().get(f"/m/{token}", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 410
+    assert b"This message was available until" in response.content
 
 
 def test_the_worker_destroys_expired_content(sender: User,
@@ -124,9 +127,9 @@ def test_expiry_destroys_keys_and_files_as_a_revoke_does(
     for key in DataKey.objects.filter(pk__in=[message.key_id, attachment.key_id]):
         assert bytes(key.wrapped) == b"" and key.shredded_at is not None
     assert [p for p in Path(settings.BLOB_DIR).rglob("*") if p.is_file()] == []
-    assert guest.get(f"/m/{token}").status_code == 404
-    assert guest.get(f"/m/{token}/a/{attachment.pk}").status_code == 404
-    assert Client().get(f"/m/{token}").status_code == 404
+    assert guest.get(f"/m/{token}").status_code == 410  # "no longer available", not the thread
+    assert guest.get(f"/m/{token}/a/{attachment.pk}").status_code == 410
+    assert Client().get(f"/m/{token}").status_code == 410
     assert sender_client.get(f"/c/{message.conversation_id}/a/{attachment.pk}").status_code == 404
 
 

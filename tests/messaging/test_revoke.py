@@ -41,8 +41,8 @@ def test_revoke_for_everyone_destroys_keys_and_blobs(
         pk__in=[message.key_id, attachment.key_id]))
     blobs = [p for p in Path(settings.BLOB_DIR).rglob("*") if p.is_file()]
     assert blobs == []
-    # The guest's session and link are dead, and look like any unknown link.
-    assert guest.get(f"/m/{token}").status_code == 404
+    # The guest's session and link are dead: the page says the message was withdrawn.
+    assert guest.get(f"/m/{token}").status_code == 410
     page = sender_client.get(f"/c/{message.conversation_id}")
     assert page.status_code == 200 and b"data-revoked" in page.content
     assert b"hierbij de uitslag" not in page.content
@@ -63,7 +63,7 @@ def test_revoke_one_recipient_keeps_the_others(sender: User, sender_client: Clie
     klaas = deliver_and_get_link("klaas@example.nl")
     recipient = Recipient.objects.get(email="piet@example.nl")
     sender_client.post(f"/c/{message.conversation_id}/recipients/{recipient.pk}/revoke")
-    assert Client().get(f"/m/{piet}").status_code == 404
+    assert Client().get(f"/m/{piet}").status_code == 410
     assert Client().get(f"/m/{klaas}").status_code == 200
     assert b'data-event="revoked"' in sender_client.get(f"/c/{message.conversation_id}").content
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from tests.conftest import deliver_and_get_link, send
 from tests.messaging.test_attachments import make_attachment
 from zegel.messaging import actions
-from zegel.messaging.models import Conversation, Message, Recipient
+from zegel.messaging.models import Conversation, HeldReply, Message, Recipient
 from zegel.orgs.models import User
 
 
@@ -53,6 +53,10 @@ def _calls(sender: User, message: Message) -> dict[str, Callable[[], Any]]:
         "resend_notification": lambda: actions.resend_notification(sender=sender,
                                                                    recipient=recipient),
         "expire_due": actions.expire_due,
+        "hold_reply": lambda: actions.hold_reply(recipient, recipient.links.get(), "Later.", []),
+        "release_held_reply": lambda: actions.release_held_reply(
+            recipient, recipient.links.get(), "secret"),
+        "purge_held_replies": actions.purge_held_replies,
     }
 
 
@@ -61,7 +65,7 @@ ACTIONS = [
     "discard_draft_attachments", "request_code", "verify_code", "verify_access_code",
     "lock_recipient", "record_opened", "record_download", "reply_as_recipient",
     "revoke_recipient", "revoke_conversation", "set_expiry", "resend_notification",
-    "expire_due",
+    "expire_due", "hold_reply", "release_held_reply", "purge_held_replies",
 ]
 
 
@@ -70,6 +74,10 @@ def test_an_action_refuses_to_run_inside_another_transaction(
         name: str, sender: User, message: Message) -> None:
     if name == "expire_due":
         Conversation.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    if name == "purge_held_replies":
+        recipient = Recipient.objects.get()
+        actions.hold_reply(recipient, recipient.links.get(), "Later.", [])
+        HeldReply.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
     call = _calls(sender, message)[name]
     with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
         call()

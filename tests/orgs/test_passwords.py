@@ -62,8 +62,8 @@ def test_twelve_characters_do_when_the_organisation_requires_a_second_factor(
         org: Organisation, sender: User) -> None:
     twelve = "kiezel vijve"
     assert "at least 15" in refusal(twelve, sender)
-    org.second_factor_required = True
-    org.save(update_fields=["second_factor_required"])
+    org.two_factor_required = True
+    org.save(update_fields=["two_factor_required"])
     sender.refresh_from_db()
     assert refusal(twelve, sender) == ""
     assert "at least 12" in refusal("kiezel vijv", sender)

@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("orgs", "0005_organisation_contact_defaults")]
-AFTER = [("orgs", "0006_roles_accounts_sessions")]
+BEFORE = [("orgs", "0006_two_factor")]
+AFTER = [("orgs", "0007_roles_accounts_sessions")]
 
 
 def _migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:

@@ -5,7 +5,9 @@ The scope an operation needs: `read` for GET, `send` for everything else (upload
 revoke), unless its router says otherwise (the data-leak settings need `admin`). The token's
 user's role must allow the scope too, checked on every call (zegel.orgs.roles). A missing,
 wrong, revoked or expired token is 401; a token over its rate limit is 429 with Retry-After;
-a token without the scope is 403, in that order.
+a token without the scope is 403, in that order. A token whose user must still set up
+two-factor login (their organisation requires it and the grace period is over) is 403 as
+well, until they have.
 """
 
 from __future__ import annotations
@@ -17,20 +19,22 @@ from django.conf import settings
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
-from zegel.api.problems import ProblemApi
+from zegel.api.problems import ProblemApi, problem_answer
 from zegel.orgs import api_rate, roles
 from zegel.orgs.models import ApiToken, User, hash_token
+from zegel.orgs.twofactor.policy import must_enrol
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class RateLimited(HttpError):
     def __init__(self, retry_after: int) -> None:
-        super().__init__(429, f"Too many requests with this token; try again in {retry_after} "
-                              "seconds.")
+        super().__init__(429, _("Too many requests with this token; try again in %(seconds)d "
+                                "seconds.") % {"seconds": retry_after})
         self.retry_after = retry_after
 
 
@@ -67,9 +71,13 @@ class BearerToken(HttpBearer):
             counted = api_rate.count_request(entry.pk)
             if counted.over:
                 raise RateLimited(counted.retry_after)
+        if entry.user.organisation.two_factor_required and must_enrol(entry.user):
+            raise HttpError(403, _("Your organisation requires two-factor login: set it up on "
+                                   "the Security page before using the API."))
         scope = needed_scope(request, self.scope)
         if not has_scope(entry, scope):
-            raise HttpError(403, f"This token does not have the '{scope}' scope.")
+            raise HttpError(403, _("This token does not have the '%(scope)s' scope.")
+                            % {"scope": scope})
         mark_used(entry)
         return entry.user
 
@@ -105,13 +113,8 @@ def api_user(request: HttpRequest) -> User:
     """The staff user whose token authenticated this API request."""
     user = getattr(request, "auth", None)
     if not isinstance(user, User):
-        raise HttpError(401, "Not authenticated.")
+        raise HttpError(401, _("Not authenticated."))
     return user
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/problem+json": {"schema": {"type": "object"}}}}
 
 
 class TokenApi(ProblemApi):
@@ -125,18 +128,14 @@ class TokenApi(ProblemApi):
                 if not operation.get("security"):
                     continue
                 responses = operation.setdefault("responses", {})
-                scope_text = ("The token lacks the scope this operation needs (read for GET, "
-                              "send for the others, admin for the data-leak settings), or "
-                              "the role of its user does not allow it.")
-                # An operation may list 403 already (with the Problem schema): keep its content,
-                # say what it means here.
-                forbidden = responses.pop(403, None) or responses.pop("403", None)
-                if forbidden:
-                    forbidden["description"] = scope_text
-                responses[403] = forbidden or _problem(scope_text)
-                limited = _problem("Too many requests with this token in the current window.")
+                listed = {int(status) for status in responses}
+                for status in (401, 403, 429):
+                    if status not in listed:
+                        responses[status] = problem_answer(status)
+                limited = responses.get(429) or responses["429"]
                 limited["headers"] = {"Retry-After": {
                     "description": "Seconds until the window ends.",
                     "schema": {"type": "integer", "minimum": 1}}}
-                responses.setdefault(429, limited)
+                operation["responses"] = dict(sorted(responses.items(),
+                                                     key=lambda item: int(item[0])))
         return document

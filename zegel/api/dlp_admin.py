@@ -23,18 +23,23 @@ router = Router(tags=["data-leak settings"], auth=BearerToken(scope="admin"))
 
 
 class RuleIn(Input):
-    name: str = Field(max_length=200)
-    condition: dict[str, Any] = Field(default_factory=dict)
-    action: Literal["audit", "suggest", "warn", "require", "block"]
+    name: str = Field(max_length=200, description="The rule's name, shown to admins.")
+    condition: dict[str, Any] = Field(default_factory=dict, description=(
+        "When the rule applies (see docs/dlp.md, 'Rules'); empty: always."))
+    action: Literal["audit", "suggest", "warn", "require", "block"] = Field(
+        description="What happens when it applies: only audit, suggest, warn (send after "
+        "confirming), require a verification method, or block.")
     required_methods: list[Literal["sms", "access_code", "email_code"]] = Field(
-        default_factory=list, max_length=3
+        default_factory=list, max_length=3,
+        description="For action 'require': the verification methods every recipient must use."
     )
-    message_nl: str = Field(max_length=500)
-    message_en: str = Field(max_length=500)
-    enabled: bool = True
+    message_nl: str = Field(max_length=500, description="What the sender is told, in Dutch.")
+    message_en: str = Field(max_length=500, description="What the sender is told, in English.")
+    enabled: bool = Field(default=True, description="False keeps the rule without applying it.")
     # The column is a 32-bit integer on PostgreSQL; a larger value is refused with a 400 that
     # names the field (the rule's own validation), like the web form does.
-    position: int = Field(default=0, ge=0)
+    position: int = Field(default=0, ge=0, description="The order rules are evaluated in, "
+                          "lowest first.")
 
 
 class RuleOut(RuleIn):
@@ -43,7 +48,7 @@ class RuleOut(RuleIn):
 
 class RulesOut(Schema):
     defaults: bool = Field(description="True while the organisation uses the shipped rules.")
-    rules: list[RuleOut]
+    rules: list[RuleOut] = Field(description="The rules in the order they are evaluated.")
 
 
 def _rule_out(rule: DlpRule) -> dict[str, Any]:
@@ -109,14 +114,17 @@ def delete_rule(request: HttpRequest, rule_id: int) -> Status:
 
 
 class PatternIn(Input):
-    name: str = Field(max_length=100)
-    regex: str = Field(max_length=1000)
-    check: Literal["", "luhn", "mod11", "mod97", "bsn", "iban"] = ""
-    enabled: bool = True
+    name: str = Field(max_length=100, description="The pattern's name; findings are of kind "
+                      "'org:<name>'.")
+    regex: str = Field(max_length=1000, description="An RE2 regular expression (linear time; "
+                       "no backreferences or lookaround).")
+    check: Literal["", "luhn", "mod11", "mod97", "bsn", "iban"] = Field(
+        default="", description="A checksum a match must also pass; empty: none.")
+    enabled: bool = Field(default=True, description="False keeps the pattern without using it.")
 
 
 class PatternOut(PatternIn):
-    id: int
+    id: int = Field(description="The pattern's id.")
 
 
 def _pattern_out(pattern: OrgPattern) -> dict[str, Any]:
@@ -164,16 +172,17 @@ def delete_pattern(request: HttpRequest, pattern_id: int) -> Status:
 
 
 class PatternTestIn(Input):
-    regex: str = Field(max_length=1000)
-    check: Literal["", "luhn", "mod11", "mod97", "bsn", "iban"] = ""
-    sample: str = Field(max_length=100_000)
+    regex: str = Field(max_length=1000, description="The RE2 regular expression to try.")
+    check: Literal["", "luhn", "mod11", "mod97", "bsn", "iban"] = Field(
+        default="", description="A checksum a match must also pass; empty: none.")
+    sample: str = Field(max_length=100_000, description="The text to try it on; not stored.")
 
 
 class PatternMatchOut(Schema):
-    start: int
-    end: int
-    confidence: float
-    detail: str
+    start: int = Field(description="Offset of the match's first character in the sample.")
+    end: int = Field(description="Offset just past the match's last character.")
+    confidence: float = Field(description="From 0 to 1: how sure the finding is.")
+    detail: str = Field(description="At most a masked form of the match, never the value.")
 
 
 @router.post("/patterns/test",
@@ -188,11 +197,12 @@ def try_pattern(request: HttpRequest, payload: PatternTestIn) -> Any:
 
 
 class TermIn(Input):
-    term: str = Field(max_length=200)
+    term: str = Field(max_length=200, description="A word or phrase of a special category "
+                      "(health, for example) that the organisation adds to the shipped list.")
 
 
 class TermOut(TermIn):
-    id: int
+    id: int = Field(description="The term's id.")
 
 
 def _term_out(term: DlpTerm) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import BaseModel, model_validator
 
@@ -33,5 +34,5 @@ class Input(Schema):
     @model_validator(mode="after")
     def _refuse_nul_characters(self) -> Input:
         if _has_nul(self):
-            raise ValueError("text must not contain NUL (\\u0000) characters")
+            raise ValueError(_("Text must not contain NUL characters."))
         return self

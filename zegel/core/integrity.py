@@ -9,13 +9,13 @@ edited the stored data.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
+from zegel.core.problems import is_api, problem_response
 from zegel.keystore.integrity import report_integrity_failure
 from zegel.keystore.keys import ContentIntegrityError
 
@@ -24,13 +24,10 @@ STATUS = 409
 
 
 def integrity_failure_response(request: HttpRequest) -> HttpResponse:
-    if request.path_info.startswith("/api/"):
-        body = {"type": "about:blank", "title": "Content failed its integrity check",
-                "status": STATUS,
-                "detail": "The stored content does not belong where it was found and was not "
-                          "shown. The event was logged."}
-        return HttpResponse(json.dumps(body), status=STATUS,
-                            content_type="application/problem+json")
+    if is_api(request):
+        return problem_response(request, STATUS, _(
+            "The stored content does not belong where it was found and was not shown. The "
+            "event was logged."))
     html = render_to_string("error.html", {
         "title": _("This content cannot be shown"),
         "message": _("The stored data failed its security check, so it is not shown. "

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from zegel.notify.models import CapturedMessage
 from zegel.orgs.models import Organisation
@@ -33,3 +34,24 @@ def dev_outbox(request: HttpRequest) -> HttpResponse:
         raise Http404
     items = CapturedMessage.objects.all()[:50]
     return render(request, "dev_outbox.html", {"items": items})
+
+
+# A captured mail's HTML, framed by /dev/outbox: the mail's own inline styles apply, nothing in
+# it runs (no script, no plug-ins, no forms; a sandbox of its own origin) and it loads nothing
+# from elsewhere, whatever a name or text in the mail held.
+CAPTURED_HTML_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                     "form-action 'none'; base-uri 'none'; frame-ancestors 'self'; sandbox")
+
+
+@never_cache
+@xframe_options_sameorigin
+def dev_outbox_html(request: HttpRequest, item_id: int) -> HttpResponse:
+    if not settings.DEMO:
+        raise Http404
+    item = CapturedMessage.objects.filter(pk=item_id, channel="email").exclude(html="").first()
+    if item is None:
+        raise Http404
+    response = HttpResponse(item.html, content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = CAPTURED_HTML_CSP
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest, HttpResponse
 
+from zegel.core.problems import is_api, problem_response
 from zegel.crypto.keyring import new_dek
 from zegel.crypto.stream import Encryptor
 from zegel.files.blobs import BlobWriter, blob_store, new_blob_id
@@ -228,9 +229,13 @@ def upload_refused(request: HttpRequest) -> bool:
 
 def upload_refusal_detail(request: HttpRequest) -> str:
     """Why the upload was refused, for the API's problem answers."""
+    from django.utils.translation import gettext as _
+
     if getattr(request, "upload_too_many_files", False):
-        return f"Send at most {settings.MAX_UPLOAD_FILES} files in one request."
-    return f"The upload is larger than the limit of {settings.MAX_UPLOAD_SIZE} bytes."
+        return _("Send at most %(count)d files in one request.") % {
+            "count": settings.MAX_UPLOAD_FILES}
+    return _("The upload is larger than the limit of %(size)d bytes.") % {
+        "size": settings.MAX_UPLOAD_SIZE}
 
 
 def upload_too_large_response(request: HttpRequest) -> HttpResponse:
@@ -238,13 +243,8 @@ def upload_too_large_response(request: HttpRequest) -> HttpResponse:
     from django.template.loader import render_to_string
     from django.utils.translation import gettext as _
 
-    if request.path.startswith("/api/"):
-        import json
-
-        body = {"type": "about:blank", "title": "Upload too large", "status": 413,
-                "detail": upload_refusal_detail(request)}
-        return HttpResponse(json.dumps(body), status=413,
-                            content_type="application/problem+json")
+    if is_api(request):
+        return problem_response(request, 413, upload_refusal_detail(request))
     if getattr(request, "upload_too_many_files", False):
         context = {"title": _("Too many files"),
                    "message": _("You can add at most %(count)d files at once. Nothing was "

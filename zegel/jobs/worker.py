@@ -11,6 +11,7 @@ from django.db import close_old_connections
 from zegel.audit.log import anchor_due
 from zegel.files.blobs import blob_store
 from zegel.messaging.actions.attachments import discard_draft_attachments
+from zegel.messaging.actions.guest_held import purge_held_replies
 from zegel.messaging.actions.lifecycle import expire_due
 from zegel.notify.outbox import deliver_due
 
@@ -29,6 +30,7 @@ def run_worker(stop: threading.Event, *, poll_seconds: float = 1.0) -> None:
             anchor_due()
             if time.monotonic() - last_expiry > EXPIRE_EVERY:
                 expire_due()
+                purge_held_replies()
                 last_expiry = time.monotonic()
             if time.monotonic() - last_sweep > SWEEP_EVERY:
                 discard_draft_attachments()

@@ -36,6 +36,7 @@ class Role:
     FILE = "file"
     FILE_METADATA = "file-metadata"
     OUTBOX_PAYLOAD = "outbox-payload"
+    HELD_REPLY = "held-reply"
     DATA_KEY = "data-key"
 
 
@@ -43,8 +44,9 @@ class Role:
 class Owner:
     """The row a data key belongs to, as far as it is known when the key is used.
 
-    kind is "message", "attachment" or "outbox". An attachment uploaded as a draft has no
-    conversation and message yet; claiming it for a message re-wraps its key with both.
+    kind is "message", "attachment", "outbox" or "held-reply". An attachment uploaded as a
+    draft has no conversation and message yet; claiming it for a message re-wraps its key
+    with both.
     """
 
     kind: str

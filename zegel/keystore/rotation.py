@@ -1,5 +1,6 @@
-"""Key rotation and retirement: a new KEK becomes current and every data key is re-wrapped
-under it; a KEK that no data key needs any more can then leave the key file."""
+"""Key rotation and retirement: a new KEK becomes current and every data key (and every staff
+user's wrapped TOTP secret, zegel.orgs.twofactor) is re-wrapped under it; a KEK that nothing
+needs any more can then leave the key file."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.db import connection, transaction
 from zegel.audit.log import record
 from zegel.crypto.keyring import Keyring, KeyringError, get_keyring, reset_keyring_cache
 from zegel.keystore.models import DataKey
+from zegel.orgs.models import TotpDevice
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,10 @@ def rotate_keys() -> tuple[str, int]:
     for pk in (DataKey.objects.filter(shredded_at__isnull=True).exclude(kek_id=new_id)
                .values_list("pk", flat=True).iterator()):
         outcome = _rewrap_one(keyring, pk, new_id)
+        count += outcome == "rewrapped"
+        failed += outcome == "failed"
+    for pk in TotpDevice.objects.exclude(kek_id=new_id).values_list("pk", flat=True).iterator():
+        outcome = _rewrap_totp(keyring, pk, new_id)
         count += outcome == "rewrapped"
         failed += outcome == "failed"
     record("keys.rotated", organisation=None, actor_type="system",
@@ -67,6 +73,24 @@ def _rewrap_one(keyring: Keyring, pk: uuid.UUID, new_id: str) -> str:
     return "failed"
 
 
+def _rewrap_totp(keyring: Keyring, pk: uuid.UUID, new_id: str) -> str:
+    device = TotpDevice.objects.filter(pk=pk).first()
+    if device is None or device.kek_id == new_id:
+        return "unchanged"
+    context = bytes(device.context)
+    try:
+        secret = keyring.unwrap(device.kek_id, bytes(device.wrapped), context=context)
+    except KeyringError:
+        log.error("TOTP secret %s does not unwrap with its stored context; left as it is", pk)
+        return "failed"
+    kek_id, wrapped = keyring.wrap(secret, context=context)
+    # Only if unchanged meanwhile (removed, or replaced by a new enrolment).
+    updated = TotpDevice.objects.filter(pk=pk, kek_id=device.kek_id,
+                                        wrapped=device.wrapped).update(kek_id=kek_id,
+                                                                       wrapped=wrapped)
+    return "rewrapped" if updated else "unchanged"
+
+
 class RetireRefused(Exception):
     """The KEK was not retired: it is current, unknown, or data keys still need it."""
 
@@ -91,7 +115,8 @@ def retire_kek(kek_id: str) -> None:
             raise RetireRefused(f"{kek_id} is the current key; rotate first (zegel keys rotate)")
         if kek_id not in keyring.kek_ids:
             raise RetireRefused(f"no key {kek_id!r} in the key file")
-        in_use = DataKey.objects.filter(kek_id=kek_id, shredded_at__isnull=True).count()
+        in_use = (DataKey.objects.filter(kek_id=kek_id, shredded_at__isnull=True).count()
+                  + TotpDevice.objects.filter(kek_id=kek_id).count())
         if in_use:
             raise RetireRefused(f"{in_use} data keys are still wrapped under {kek_id}; "
                                 "run zegel keys rotate first")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -160,6 +160,10 @@ class OpenMessage:
     body: str
     author: str
     attachments: list[tuple[Attachment, str]]
+    # The same files with their whole sealed metadata (type and size), for pages that show it.
+    files: list[tuple[Attachment, AttachmentMeta]] = field(default_factory=list)
+    # For the portal: whom else the viewer is shown this message went to (shown_to()).
+    shown_to: list[Recipient] = field(default_factory=list)
 
 
 def message_subject(message: Message, dek: bytes | None = None) -> str:
@@ -173,12 +177,14 @@ def open_message(message: Message) -> OpenMessage:
     dek = unwrap(message.key, owner)
     author = (message.author_user.display_name if message.author_user
               else message.author_recipient.label if message.author_recipient else "")
+    files = [(a, attachment_meta(a)) for a in message.attachments.all()]
     return OpenMessage(
         message=message,
         subject=message_subject(message, dek),
         body=open_text(dek, message.body_oid, message.body_ct, role=Role.BODY, owner=owner),
         author=author,
-        attachments=[(a, attachment_name(a)) for a in message.attachments.all()],
+        attachments=[(a, meta.name) for a, meta in files],
+        files=files,
     )
 
 
@@ -212,25 +218,59 @@ def _subject_of(first: Message | None) -> str:
 
 
 def visible_messages(recipient: Recipient) -> QuerySet[Message]:
-    """What one recipient may read: the staff's messages since they were added, and their own
-    replies. Other guests' replies stay between them and the sender."""
+    """What one recipient may read: the staff's messages addressed to them, and their own
+    replies. Other guests' replies stay between them and the sender, and so do answers the
+    sender addressed to other recipients only."""
 
     return (
         Message.objects.filter(conversation_id=recipient.conversation_id)
-        .filter(Q(author_user__isnull=False, created_at__gte=recipient.created_at)
+        .filter(Q(author_user__isnull=False,
+                  pk__in=Message.audience.through.objects.filter(recipient=recipient)
+                  .values("message_id"))
                 | Q(author_recipient=recipient))
         .select_related("key", "conversation", "author_user", "author_recipient")
-        .prefetch_related("attachments__key")
+        .prefetch_related("attachments__key", "audience")
     )
+
+
+def find_link(token: str) -> RecipientLink | None:
+    """The link a token names, whatever the state of its recipient, or None for a malformed or
+    unknown token. Only someone who holds the whole token gets a link back: the portal may
+    then say what became of the message (withdrawn, expired), which the link's holder was
+    told about anyway."""
+    if not _TOKEN_RE.match(token or ""):
+        return None
+    return (RecipientLink.objects
+            .select_related("recipient__conversation__organisation",
+                            "recipient__conversation__created_by")
+            .filter(token_hash=hash_token(token)).first())
+
+
+def may_receive_answer(recipient: Recipient) -> bool:
+    """An answer can be addressed to a recipient who can still open the conversation: neither
+    revoked nor locked out."""
+    return recipient.revoked_at is None and recipient.locked_at is None
+
+
+def answerable(conversation: Conversation) -> list[Recipient]:
+    """The recipients the sender may address an answer to, in order."""
+    return [r for r in conversation.recipients.all() if may_receive_answer(r)]
+
+
+def shown_to(message: Message, viewer: Recipient) -> list[Recipient]:
+    """Whom else a recipient is shown a staff message went to: only its To and CC
+    recipients, never a BCC one, never the viewer themselves, nobody for a reply. Reads
+    ``message.audience`` (prefetched by visible_messages)."""
+    if message.author_user_id is None:
+        return []
+    return [r for r in message.audience.all()
+            if r.pk != viewer.pk and r.kind in (Recipient.Kind.TO, Recipient.Kind.CC)]
 
 
 def resolve_link(token: str) -> Recipient | None:
     """The recipient a link belongs to, or None. Unknown, malformed and revoked links are the
     same None, so nobody outside can tell them apart."""
-    if not _TOKEN_RE.match(token or ""):
-        return None
-    link = (RecipientLink.objects.select_related("recipient__conversation__organisation")
-            .filter(token_hash=hash_token(token)).first())
+    link = find_link(token)
     if link is None or not access.guest_access_holds(link.recipient):
         return None
     return link.recipient

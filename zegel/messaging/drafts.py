@@ -18,6 +18,7 @@ from zegel.messaging.validation import (
     clean_display_name,
     clean_email,
     clean_phone,
+    normalise_code,
 )
 
 _argon2 = PasswordHasher()  # Argon2id with the library's current recommended parameters
@@ -81,13 +82,32 @@ def clean_recipients(specs: Sequence[RecipientSpec]) -> list[CleanRecipient]:
         code_hash = ""
         if method == Recipient.Method.ACCESS_CODE:
             try:
-                code_hash = _argon2.hash(clean_access_code(spec.access_code))
+                code_hash = _argon2.hash(normalise_code(clean_access_code(spec.access_code)))
             except ValidationError as exc:
                 raise ActionError(exc.messages[0], field=f"{index}.access_code") from None
-        kind = spec.kind if spec.kind in Recipient.Kind.values else Recipient.Kind.TO
+        hint = clean_display_name(spec.access_code_hint)
+        if code_hash and _gives_away(hint, spec.access_code):
+            # The hint goes in the notification e-mail: with the code in it, the e-mail alone
+            # would open the message.
+            raise ActionError(_("The hint for %(email)s contains the access code. The hint is "
+                                "in the notification e-mail, so choose a hint that does not "
+                                "give the code away.") % {"email": email},
+                              field=f"{index}.access_code_hint")
+        kind = spec.kind or Recipient.Kind.TO
+        if kind not in Recipient.Kind.values:
+            raise ActionError(_("Choose To, CC or BCC for %(email)s.") % {"email": email},
+                              field=f"{index}.kind")
         result.append(CleanRecipient(
             email=email, name=clean_display_name(spec.name), kind=kind, method=method,
-            phone=phone, access_code_hash=code_hash,
-            access_code_hint=clean_display_name(spec.access_code_hint),
+            phone=phone, access_code_hash=code_hash, access_code_hint=hint,
         ))
     return result
+
+
+def _gives_away(hint: str, code: str) -> bool:
+    """Whether the hint holds the code, also written with other case, spaces or dashes."""
+    def bare(text: str) -> str:
+        return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+    code = bare(code)
+    return bool(code) and code in bare(hint)

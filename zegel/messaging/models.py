@@ -41,12 +41,14 @@ class Recipient(models.Model):
     class Kind(models.TextChoices):
         TO = "to", _("To")
         CC = "cc", _("CC")
+        # Reads the message like the others but is never shown to them (docs/architecture.md).
+        BCC = "bcc", _("BCC")
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE,
                                      related_name="recipients")
     email = models.EmailField()
     name = models.CharField(max_length=200, blank=True)
-    kind = models.CharField(max_length=2, choices=Kind.choices, default=Kind.TO)
+    kind = models.CharField(max_length=3, choices=Kind.choices, default=Kind.TO)
     method = models.CharField(max_length=16, choices=Method.choices)
     phone = models.CharField(max_length=20, blank=True)  # E.164
     access_code_hash = models.CharField(max_length=200, blank=True)  # Argon2id
@@ -88,6 +90,10 @@ class Message(models.Model):
     body_oid = models.UUIDField(default=uuid.uuid4)
     body_ct = models.BinaryField()
     created_at = models.DateTimeField(default=timezone.now)
+    # Who a staff message is addressed to: only they are notified of it and can read it in the
+    # portal. The first message goes to all its recipients, an answer to the ones the sender
+    # chose. Empty for a guest's reply, which only its author and the sender read.
+    audience = models.ManyToManyField(Recipient, blank=True, related_name="addressed_messages")
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -183,3 +189,44 @@ class VerificationCode(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     failures = models.PositiveIntegerField(default=0)
+
+
+class HeldReply(models.Model):
+    """A reply a recipient posted after their portal session had ended, kept for a short time
+    (PORTAL_HELD_REPLY_SECONDS) until they verify again in the same browser.
+
+    Sealed like a message body under its own data key, bound to the recipient (the owner) and,
+    inside the sealed value, to the link and to the drafts it carries: a row moved to another
+    recipient does not decrypt, and one pointed at another link or other files fails its check.
+    Only a hash of the browser's hold secret is stored; the secret lives in that session.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="+")
+    link = models.ForeignKey(RecipientLink, on_delete=models.CASCADE, related_name="+")
+    key = models.ForeignKey("keystore.DataKey", on_delete=models.PROTECT, related_name="+")
+    content_oid = models.UUIDField(default=uuid.uuid4)
+    content_ct = models.BinaryField()
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def owner(self) -> Owner:
+        """What the held reply's key and content are bound to (docs/crypto.md)."""
+        return Owner(kind="held-reply", organisation=self.recipient.conversation.organisation_id,
+                     conversation=self.recipient.conversation_id, recipient=self.recipient_id)
+
+
+class SubjectWord(models.Model):
+    """One word of a conversation's subject, as a keyed hash, so the sender's lists can find it
+    without decrypting every subject (zegel.messaging.search, docs/crypto.md "Subject search").
+    Deleted with the content when the conversation is revoked or expires."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE,
+                                     related_name="subject_words")
+    token = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["conversation", "token"],
+                                               name="subject_word_once_per_conversation")]
+        indexes = [models.Index(fields=["token"], name="subject_word_token")]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -58,6 +60,16 @@ def mask_phone(e164: str) -> str:
 def mask_email(address: str) -> str:
     local, _sep, domain = address.rpartition("@")
     return (local[:1] + "***@" + domain) if local else address
+
+
+_CODE_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
+
+
+def normalise_code(value: str) -> str:
+    """A code as typed, without the spaces and dashes people put in to read it back
+    ("123 456", "123-456", "AB12 - CD34"): those are never part of a code. Access codes are
+    hashed in this form, and every code typed in the portal is checked in it."""
+    return _CODE_SEPARATORS.sub("", value or "")
 
 
 def clean_access_code(value: str) -> str:

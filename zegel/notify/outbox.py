@@ -167,9 +167,13 @@ def _payload(item: OutboxItem) -> dict[str, Any]:
     return data
 
 
+def sender_address(org: Organisation) -> str:
+    """The address the organisation's notifications come from (shown on its genuine page)."""
+    return settings.EMAIL_FROM or f"noreply@{org.domain}"
+
+
 def _from_address(org: Organisation, name: str) -> str:
-    address = settings.EMAIL_FROM or f"noreply@{org.domain}"
-    return formataddr((header_safe(name), address))
+    return formataddr((header_safe(name), sender_address(org)))
 
 
 def header_safe(text: str) -> str:

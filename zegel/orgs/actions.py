@@ -14,6 +14,7 @@ acts without those limits.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.http import HttpRequest
@@ -130,6 +131,60 @@ def create_organisation(*, name: str, domain: str, explanation: str = "", info_u
                           % {"domain": domain}) from None
         record("org.created", organisation=org, **_actor(actor), object_type="organisation",
                object_id=org.pk, data={"domain": domain})
+    return org
+
+
+# The longest end date a sender can choose on the compose page.
+MAX_DEFAULT_EXPIRY_DAYS = 365
+_PHONE_TEXT = re.compile(r"^\+?[0-9][0-9 ()\-]{4,38}$")
+_UNSET = object()
+
+
+def update_organisation(domain: str, *, contact_email: Any = _UNSET, contact_phone: Any = _UNSET,
+                        default_expiry_days: Any = _UNSET, button_text: Any = _UNSET,
+                        info_url: Any = _UNSET, actor: User | None = None) -> Organisation:
+    """Change what recipients see of an organisation; each argument left out stays as it is,
+    an empty text clears it. The audit event names the fields changed, not their values."""
+    changes: dict[str, Any] = {}
+    if contact_email is not _UNSET:
+        changes["contact_email"] = _clean_email(contact_email) if contact_email.strip() else ""
+    if contact_phone is not _UNSET:
+        phone = " ".join(contact_phone.split())
+        if phone and not _PHONE_TEXT.match(phone):
+            raise Refused(_("Not a phone number: %(phone)r (digits, spaces, +, - and brackets)")
+                          % {"phone": contact_phone})
+        changes["contact_phone"] = phone
+    if default_expiry_days is not _UNSET:
+        if (not isinstance(default_expiry_days, int)
+                or not 0 <= default_expiry_days <= MAX_DEFAULT_EXPIRY_DAYS):
+            raise Refused(_("The default end date is 0 (no end date) to %(max)d days.")
+                          % {"max": MAX_DEFAULT_EXPIRY_DAYS})
+        changes["default_expiry_days"] = default_expiry_days
+    if button_text is not _UNSET:
+        text = " ".join(button_text.split())
+        limit = Organisation._meta.get_field("notification_button_text").max_length or 60
+        if len(text) > limit:
+            raise Refused(_("The button text is at most %(n)d characters.") % {"n": limit})
+        changes["notification_button_text"] = text
+    if info_url is not _UNSET:
+        url = info_url.strip()
+        if url:
+            try:
+                URLValidator(schemes=["https", "http"])(url)
+            except ValidationError:
+                raise Refused(_("Not a web address: %(url)r") % {"url": info_url}) from None
+        changes["info_url"] = url
+    if not changes:
+        raise Refused(_("Nothing to change: name at least one setting."))
+    with transaction.atomic(durable=True):
+        org = Organisation.objects.select_for_update().filter(domain=_clean_domain(domain)).first()
+        if org is None:
+            raise Refused(_("No organisation with domain %(domain)s.") % {"domain": domain})
+        for field, value in changes.items():
+            setattr(org, field, value)
+        org.save(update_fields=list(changes))
+        record("org.updated", organisation=org, **_actor(actor), object_type="organisation",
+               object_id=org.pk, data={"fields": sorted(changes)})
     return org
 
 

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+import uuid
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from zegel.orgs.roles import Role, allowed_scopes
+
+DEFAULT_BRAND_COLOUR = "#154273"
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 class Organisation(models.Model):
@@ -23,26 +30,43 @@ class Organisation(models.Model):
     # A public page explaining how to recognise a genuine notification.
     info_url = models.URLField(_("information page"), blank=True)
     brand_colour = models.CharField(_("brand colour"), max_length=7, default="#154273")
+    # Defaults in the database too (db_default): rows written by code that predates these
+    # columns (a rolling upgrade, a test at an older migration) still go in.
     # How recipients reach the organisation when a link no longer works (shown on the portal's
     # "withdrawn" and "ended" pages and in notifications). Either may be empty.
-    contact_email = models.EmailField(_("contact e-mail address"), blank=True)
-    contact_phone = models.CharField(_("contact phone number"), max_length=40, blank=True)
+    contact_email = models.EmailField(_("contact e-mail address"), blank=True, db_default="")
+    contact_phone = models.CharField(_("contact phone number"), max_length=40, blank=True,
+                                     db_default="")
     # The end date a new message gets unless its sender chooses another: a safe default, never
     # "no end date" unless the organisation sets 0.
     default_expiry_days = models.PositiveIntegerField(_("default availability in days"),
-                                                      default=30)
+                                                      default=30, db_default=30)
     # The notification's button text; empty for Zegel's own ("View the message"). An
     # organisation whose communication kit tells recipients to look for other words sets them.
     notification_button_text = models.CharField(_("notification button text"), max_length=60,
-                                                blank=True)
-    # Whether every staff member must log in with a second factor. Passwords must be at least
-    # 15 characters while it is off and 12 once it is on (NIST SP 800-63B; zegel.orgs.passwords).
-    second_factor_required = models.BooleanField(_("second factor required"), default=False,
-                                                 db_default=False)
+                                                blank=True, db_default="")
+    # "2FA required" (zegel.orgs.twofactor): once a user's grace period (days after their
+    # account was made) has passed, a user without a second factor can only enrol one.
+    two_factor_required = models.BooleanField(_("two-factor login required"), default=False,
+                                              db_default=False)
+    two_factor_grace_days = models.PositiveIntegerField(_("days to set up two-factor login"),
+                                                        default=14, db_default=14)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def safe_brand_colour(self) -> str:
+        """The brand colour where it is a plain #rrggbb, Zegel's blue otherwise: e-mails put
+        it in a style attribute, where anything else could restyle or hide the text."""
+        return self.brand_colour if _COLOUR.match(self.brand_colour) else DEFAULT_BRAND_COLOUR
+
+    @property
+    def genuine_url(self) -> str:
+        """Where a recipient reads how to recognise a genuine notification: the organisation's
+        own page, or Zegel's page for it when it has none."""
+        return self.info_url or settings.BASE_URL + reverse("portal:genuine", args=[self.domain])
 
 
 class UserManager(BaseUserManager["User"]):
@@ -211,3 +235,52 @@ class StaffSession(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
+
+
+class TotpDevice(models.Model):
+    """A user's authenticator app (TOTP, RFC 6238); at most one per user.
+
+    The shared secret is the first 20 bytes of 32 random ones stored only wrapped by the key
+    file's current KEK (AES-256-GCM, as data keys are), bound to this device and its user; `zegel
+    keys rotate` re-wraps it and it goes with the row. `last_step` is the newest time step a
+    code was accepted for: a code is accepted once, and never one older than the last
+    (zegel.orgs.twofactor).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp_device")
+    kek_id = models.CharField(max_length=16)
+    wrapped = models.BinaryField()
+    # The wrap context, for rotation only: reads rebuild it from the row (id and user).
+    context = models.BinaryField(default=b"")
+    # None until the user typed a right code once: an unconfirmed device logs nobody in.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_step = models.BigIntegerField(default=-1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class RecoveryCode(models.Model):
+    """One single-use recovery code, kept only as a keyed hash (zegel.orgs.twofactor)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "code_hash"],
+                                               name="orgs_recoverycode_user_hash")]
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (a passkey or security key) of one user, with a name they chose."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(_("name"), max_length=60)
+    # The authenticator's credential id, base64url without padding.
+    credential_id = models.CharField(max_length=1400, unique=True)
+    public_key = models.BinaryField()
+    sign_count = models.BigIntegerField(default=0)
+    transports = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)

@@ -1,7 +1,7 @@
 """Staff password rules per NIST SP 800-63B §5.1.1.2 (settings.AUTH_PASSWORD_VALIDATORS).
 
 - Length: at least 15 characters where the organisation lets staff log in with a password
-  alone, at least 12 where it requires a second factor (Organisation.second_factor_required);
+  alone, at least 12 where it requires a second factor (Organisation.two_factor_required);
   at most MAX_LENGTH, far above the 64 that NIST asks to allow.
 - Not a common or breached password: the list is Django's (20,000 passwords, from Royce
   Williams' list, BSD licence) together with zxcvbn's (30,000, from Mark Burnett's and
@@ -40,7 +40,7 @@ _EDGES = re.compile(r"^[\W\d_]+|[\W\d_]+$")
 
 def min_length(user: Any) -> int:
     organisation = getattr(user, "organisation", None) if user is not None else None
-    if organisation is not None and organisation.second_factor_required:
+    if organisation is not None and organisation.two_factor_required:
         return MIN_LENGTH_WITH_SECOND_FACTOR
     return MIN_LENGTH_PASSWORD_ONLY
 

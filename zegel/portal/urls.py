@@ -1,6 +1,6 @@
 from django.urls import path
 
-from zegel.portal import views
+from zegel.portal import genuine, views
 
 app_name = "portal"
 urlpatterns = [
@@ -9,5 +9,7 @@ urlpatterns = [
     path("m/<str:token>/verify", views.verify, name="verify"),
     path("m/<str:token>/reply", views.reply, name="reply"),
     path("m/<str:token>/end", views.end_session, name="end"),
+    path("m/<str:token>/stay", views.stay, name="stay"),
     path("m/<str:token>/a/<str:attachment_id>", views.download, name="download"),
+    path("o/<str:domain>/genuine", genuine.genuine, name="genuine"),
 ]

@@ -9,8 +9,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages as flash
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -26,29 +27,91 @@ from zegel.files.uploads import (
 )
 from zegel.keystore.keys import ShreddedError
 from zegel.messaging import access, actions, content
-from zegel.messaging.models import Attachment, Recipient
+from zegel.messaging.models import Attachment, Recipient, RecipientLink
 from zegel.messaging.validation import mask_email, mask_phone
 
 SESSION_KEY = "portal"
+# This browser's held reply: {"r": recipient, "l": link, "s": the hold's secret}.
+HOLD_KEY = "portal_hold"
 
 
 def _not_found(request: HttpRequest) -> HttpResponse:
-    # One answer for unknown, malformed, revoked and locked-out links alike.
+    # Only for links that never existed (or were replaced by a new notification): the pages
+    # below that name the organisation need the whole, valid token.
     return render(request, "portal/not_found.html", status=404)
+
+
+def _state(recipient: Recipient) -> str:
+    """What became of the message for this recipient: "open", "withdrawn" (the sender revoked
+    the conversation or this recipient) or "expired" (its end date passed; expiry destroys the
+    content and marks the conversation revoked at that moment or later)."""
+    conversation = recipient.conversation
+    expires = conversation.expires_at
+    now = timezone.now()
+    if conversation.revoked_at is not None:
+        if expires is not None and expires <= conversation.revoked_at:
+            return "expired"
+        return "withdrawn"
+    if expires is not None and expires <= now:
+        return "expired"
+    if recipient.revoked_at is not None:
+        return "withdrawn"
+    return "open"
+
+
+def _gone(request: HttpRequest, recipient: Recipient) -> HttpResponse:
+    """The page for a valid link whose message can no longer be opened (410 Gone)."""
+    state = _state(recipient)
+    template = "portal/expired.html" if state == "expired" else "portal/withdrawn.html"
+    return render(request, template,
+                  _context(recipient, expires_at=recipient.conversation.expires_at), status=410)
+
+
+def _open_link(request: HttpRequest, token: str) -> tuple[RecipientLink | None,
+                                                          HttpResponse | None]:
+    """The link, if its message can still be opened; otherwise the page to answer with."""
+    link = content.find_link(token)
+    if link is None:
+        return None, _not_found(request)
+    if _state(link.recipient) != "open":
+        return None, _gone(request, link.recipient)
+    return link, None
 
 
 def _verified(request: HttpRequest, recipient: Recipient) -> bool:
     state: dict[str, Any] | None = request.session.get(SESSION_KEY)
-    if not state or state.get("r") != recipient.pk or state.get("c") != str(
-            recipient.conversation_id):
+    if not _mine(state, recipient) or state is None or state.get("ended"):
         return False
     now = time.time()
     if now - float(state.get("t", 0)) > settings.PORTAL_IDLE_SECONDS:
-        request.session.pop(SESSION_KEY, None)
+        # Kept as "ended": the page then says the session ended (not "who are you?"), and a
+        # reply posted now is held until this browser verifies again.
+        request.session[SESSION_KEY] = {"r": recipient.pk, "c": str(recipient.conversation_id),
+                                        "ended": True}
         return False
     state["t"] = now
     request.session[SESSION_KEY] = state
     return True
+
+
+def _mine(state: dict[str, Any] | None, recipient: Recipient) -> bool:
+    return bool(state) and state is not None and state.get("r") == recipient.pk and state.get(
+        "c") == str(recipient.conversation_id)
+
+
+def _session_ended(request: HttpRequest, recipient: Recipient) -> bool:
+    """This browser was verified as this recipient, and that session ran out."""
+    state: dict[str, Any] | None = request.session.get(SESSION_KEY)
+    return _mine(state, recipient) and bool(state and state.get("ended"))
+
+
+def _hold_of(request: HttpRequest, recipient: Recipient, link: RecipientLink) -> str:
+    """The secret of this browser's held reply for this recipient and link, or ""."""
+    hold = request.session.get(HOLD_KEY)
+    if (isinstance(hold, dict) and hold.get("r") == recipient.pk
+            and hold.get("l") == link.pk and isinstance(hold.get("s"), str)):
+        return str(hold["s"])
+    return ""
 
 
 def _ensure_session(request: HttpRequest) -> str:
@@ -63,6 +126,7 @@ def _context(recipient: Recipient, **extra: Any) -> dict[str, Any]:
         "recipient": recipient,
         "org": conversation.organisation,
         "sender_name": conversation.created_by.display_name,
+        "sender_email": conversation.created_by.email,
         "masked_phone": mask_phone(recipient.phone) if recipient.phone else "",
         "masked_email": mask_email(recipient.email),
         "cooldown": settings.CODE_RESEND_COOLDOWN_SECONDS,
@@ -75,16 +139,28 @@ def _context(recipient: Recipient, **extra: Any) -> dict[str, Any]:
 def landing(request: HttpRequest, token: str) -> HttpResponse:
     """Shows who sent what and what to do. Changes nothing and sends nothing: mail scanners
     open links too."""
-    recipient = content.resolve_link(token)
-    if recipient is None:
-        return _not_found(request)
+    link, gone = _open_link(request, token)
+    if link is None:
+        return gone or _not_found(request)
+    recipient = link.recipient
     if recipient.locked_at:
         return _locked(request, recipient)
     if _verified(request, recipient):
         return _conversation(request, token, recipient)
+    return _verify_page(request, token, link)
+
+
+def _verify_page(request: HttpRequest, token: str, link: RecipientLink, *, status: int = 200,
+                 **extra: Any) -> HttpResponse:
+    recipient = link.recipient
     code_sent = request.session.get("portal_code_for") == recipient.pk
     return render(request, "portal/verify.html",
-                  _context(recipient, token=token, code_sent=code_sent))
+                  _context(recipient, token=token, code_sent=code_sent,
+                           session_ended=_session_ended(request, recipient),
+                           held=bool(_hold_of(request, recipient, link)),
+                           held_minutes=max(1, settings.PORTAL_HELD_REPLY_SECONDS // 60),
+                           **extra),
+                  status=status)
 
 
 def _locked(request: HttpRequest, recipient: Recipient) -> HttpResponse:
@@ -97,30 +173,47 @@ def _conversation(request: HttpRequest, token: str, recipient: Recipient, *,
     try:
         # Decrypted first: a message that fails its integrity check was not opened.
         opened = [content.open_message(m) for m in messages]
+        for entry in opened:
+            entry.shown_to = content.shown_to(entry.message, recipient)
         actions.record_opened(recipient, messages, request=request)
     except actions.LockedOut:
         return _locked(request, recipient)
     except (actions.NotFound, ShreddedError):
         # Revoked or expired while this page was on its way: the keys may be gone already.
-        return _not_found(request)
+        return _gone_now(request, recipient)
     return render(request, "portal/conversation.html",
                   _context(recipient, token=token, thread=opened,
-                           subject=opened[0].subject if opened else "", **extra),
+                           subject=opened[0].subject if opened else "",
+                           expires_at=recipient.conversation.expires_at,
+                           idle_seconds=settings.PORTAL_IDLE_SECONDS,
+                           warn_seconds=min(settings.PORTAL_WARN_SECONDS,
+                                            settings.PORTAL_IDLE_SECONDS // 2),
+                           **extra),
                   status=status)
+
+
+def _gone_now(request: HttpRequest, recipient: Recipient) -> HttpResponse:
+    """Access ended while a request was on its way: the page for what happened."""
+    current = Recipient.objects.select_related(
+        "conversation__organisation", "conversation__created_by").filter(pk=recipient.pk).first()
+    if current is None or _state(current) == "open":
+        return _not_found(request)
+    return _gone(request, current)
 
 
 @never_cache
 @require_POST
 def send_code(request: HttpRequest, token: str) -> HttpResponseBase:
-    recipient = content.resolve_link(token)
-    if recipient is None:
-        return _not_found(request)
+    link, gone = _open_link(request, token)
+    if link is None:
+        return gone or _not_found(request)
+    recipient = link.recipient
     if recipient.method == Recipient.Method.ACCESS_CODE:
         return redirect("portal:landing", token=token)
     try:
         result = actions.request_code(recipient, _ensure_session(request), request=request)
     except actions.NotFound:
-        return _not_found(request)
+        return _gone_now(request, recipient)
     if result.locked:
         return redirect("portal:landing", token=token)
     request.session["portal_code_for"] = recipient.pk
@@ -144,9 +237,10 @@ def send_code(request: HttpRequest, token: str) -> HttpResponseBase:
 @never_cache
 @require_POST
 def verify(request: HttpRequest, token: str) -> HttpResponseBase:
-    recipient = content.resolve_link(token)
-    if recipient is None:
-        return _not_found(request)
+    link, gone = _open_link(request, token)
+    if link is None:
+        return gone or _not_found(request)
+    recipient = link.recipient
     code = request.POST.get("code", "")
     try:
         if recipient.method == Recipient.Method.ACCESS_CODE:
@@ -155,28 +249,68 @@ def verify(request: HttpRequest, token: str) -> HttpResponseBase:
             result = actions.verify_code(recipient, code, _ensure_session(request),
                                          request=request)
     except actions.NotFound:
-        return _not_found(request)
+        return _gone_now(request, recipient)
     if not result:
         recipient.refresh_from_db()
         if recipient.locked_at:
             return _locked(request, recipient)
-        if result.wait_seconds:
-            error = _wait_text(result.wait_seconds)
-        elif recipient.method == Recipient.Method.ACCESS_CODE:
-            error = _("This access code is not right. Check it and try again.")
-        else:
-            error = _("This code is not right or no longer valid. Check it, or ask for a "
-                      "new code.")
-        return render(request, "portal/verify.html",
-                      _context(recipient, token=token, error=error,
-                               code_sent=request.session.get("portal_code_for") == recipient.pk),
-                      status=400)
+        return _verify_page(request, token, link, error=_code_error(recipient, result),
+                            status=400)
     # A new session id after verifying: a session fixed before cannot ride along.
     request.session.cycle_key()
     request.session.pop("portal_code_for", None)
     request.session[SESSION_KEY] = {"r": recipient.pk, "c": str(recipient.conversation_id),
                                     "t": time.time()}
+    secret = _hold_of(request, recipient, link)
+    if secret:
+        request.session.pop(HOLD_KEY, None)
+        released = actions.release_held_reply(recipient, link, secret, request=request)
+        if released.failed:
+            flash.error(request, _("The reply you wrote before could not be kept safely, so it "
+                                   "was not sent. Please write it again."))
+        elif not released.found:
+            flash.info(request, _("The reply you wrote before was kept for %(minutes)d minutes "
+                                  "only and was not sent. Please write it again.")
+                       % {"minutes": max(1, settings.PORTAL_HELD_REPLY_SECONDS // 60)})
+        else:
+            return _send_reply(request, token, recipient, released.body,
+                               list(released.attachments),
+                               sent_text=_("You are signed in again. The reply you wrote "
+                                           "before was sent securely."))
     return redirect("portal:landing", token=token)
+
+
+def _code_error(recipient: Recipient, result: actions.Verification) -> str:
+    """What went wrong with a code, and what to do next."""
+    if result.wait_seconds:
+        return _wait_text(result.wait_seconds)
+    conversation = recipient.conversation
+    names = {"name": conversation.created_by.display_name, "org": conversation.organisation.name}
+    if recipient.method == Recipient.Method.ACCESS_CODE:
+        if result.tries_left is not None:
+            return ngettext(
+                "This access code is not right. Check it and try again. You can try "
+                "%(count)d more time; after that the message is blocked. If you do not have "
+                "the code, ask %(name)s of %(org)s.",
+                "This access code is not right. Check it and try again. You can try "
+                "%(count)d more times; after that the message is blocked. If you do not have "
+                "the code, ask %(name)s of %(org)s.",
+                result.tries_left) % {"count": result.tries_left, **names}
+        return _("This access code is not right. Check it and try again.")
+    if result.reason == "no_code":
+        return _("This code is no longer valid: a code works for 10 minutes, and only the "
+                 "newest one works. Ask for a new code below.")
+    if result.code_dead:
+        return _("This code is not right, and after several wrong tries it no longer works. "
+                 "Ask for a new code below.")
+    if result.tries_left is not None:
+        return ngettext(
+            "This code is not right. Check the code and try again: you can try %(count)d "
+            "more time. Or ask for a new code below.",
+            "This code is not right. Check the code and try again: you can try %(count)d "
+            "more times. Or ask for a new code below.",
+            result.tries_left) % {"count": result.tries_left}
+    return _("This code is not right or no longer valid. Check it, or ask for a new code.")
 
 
 def _wait_text(seconds: int) -> str:
@@ -197,9 +331,18 @@ def _wait_text(seconds: int) -> str:
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def download(request: HttpRequest, token: str, attachment_id: str) -> HttpResponseBase:
-    recipient = content.resolve_link(token)
-    if recipient is None or not _verified(request, recipient) or recipient.locked_at:
-        return _not_found(request)
+    link, gone = _open_link(request, token)
+    if link is None:
+        return gone or _not_found(request)
+    recipient = link.recipient
+    if recipient.locked_at:
+        return _locked(request, recipient)
+    if not _verified(request, recipient):
+        # The session ran out (or never was): a click goes to the page that says so; a HEAD
+        # (a scanner, a download manager) finds nothing.
+        if request.method == "HEAD":
+            return _not_found(request)
+        return redirect("portal:landing", token=token)
     visible = content.visible_messages(recipient).values_list("pk", flat=True)
     pk = _uuid_or_none(attachment_id)
     attachment = (Attachment.objects.select_related("key", "message__conversation")
@@ -225,8 +368,12 @@ def _uuid_or_none(value: str) -> uuid.UUID | None:
 
 
 def _guest_may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> int | None:
+    """Verified guests upload; so does a browser whose verified session just ran out, for the
+    reply that is then held (the files become its drafts, removed with it)."""
     recipient = content.resolve_link(str(view_kwargs.get("token", "")))
-    if recipient is None or recipient.locked_at or not _verified(request, recipient):
+    if recipient is None or recipient.locked_at:
+        return None
+    if not (_verified(request, recipient) or _session_ended(request, recipient)):
         return None
     return recipient.conversation.organisation_id
 
@@ -235,19 +382,49 @@ def _guest_may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> int 
 @never_cache
 @require_POST
 def reply(request: HttpRequest, token: str) -> HttpResponseBase:
-    recipient = content.resolve_link(token)
-    if recipient is None or not _verified(request, recipient):
-        return _not_found(request)
+    link, gone = _open_link(request, token)
+    if link is None:
+        return gone or _not_found(request)
+    recipient = link.recipient
     if upload_refused(request):
         return upload_too_large_response(request)
-    org = recipient.conversation.organisation
+    if recipient.locked_at:
+        return _locked(request, recipient)
     body = request.POST.get("body", "")
+    verified = _verified(request, recipient)
+    if not verified and not _session_ended(request, recipient):
+        # This browser never verified as this recipient (or its whole session is gone): the
+        # reply cannot be kept for it. The text goes back on the page, so it is not lost.
+        return _verify_page(request, token, link, lost_body=body, status=403)
+    org = recipient.conversation.organisation
     kept = access.draft_attachments(request.POST.getlist("attachment_ids"),
                                     recipient=recipient, missing_ok=True)
     attachments = kept + [
         actions.store_upload(f, organisation=org, recipient=recipient)
         for f in request.FILES.getlist("attachments") if isinstance(f, EncryptedUpload)
     ]
+    if not verified:
+        return _hold(request, token, link, body, attachments)
+    return _send_reply(request, token, recipient, body, attachments)
+
+
+def _hold(request: HttpRequest, token: str, link: RecipientLink, body: str,
+          attachments: list[Attachment]) -> HttpResponseBase:
+    """The session ended before this reply came: keep it, sealed, and ask for a new code."""
+    recipient = link.recipient
+    if body.strip() or attachments:
+        try:
+            _held, secret = actions.hold_reply(recipient, link, body, attachments,
+                                               replaces=_hold_of(request, recipient, link),
+                                               request=request)
+        except actions.NotFound:
+            return _gone_now(request, recipient)
+        request.session[HOLD_KEY] = {"r": recipient.pk, "l": link.pk, "s": secret}
+    return redirect("portal:landing", token=token)
+
+
+def _send_reply(request: HttpRequest, token: str, recipient: Recipient, body: str,
+                attachments: list[Attachment], *, sent_text: str = "") -> HttpResponseBase:
     try:
         message = actions.reply_as_recipient(recipient, body, attachments, request=request)
     except actions.LockedOut:
@@ -258,14 +435,26 @@ def reply(request: HttpRequest, token: str) -> HttpResponseBase:
                              status=exc.status)
     except actions.ActionError as exc:
         if isinstance(exc, actions.NotFound) and not exc.field:
-            return _not_found(request)  # revoked or expired meanwhile
+            return _gone_now(request, recipient)  # revoked or expired meanwhile
         pending = [(a, content.attachment_name(a)) for a in attachments]
         return _conversation(request, token, recipient, error=exc.message, body=body,
                              pending=pending, status=exc.status)
     # Scanned on arrival, for the staff who read it and the audit log; never refused for it.
     scans.scan_guest_reply(message, body, recipient, request=request)
-    flash.success(request, _("Your reply was sent securely."))
+    flash.success(request, sent_text or _("Your reply was sent securely."))
     return redirect("portal:landing", token=token)
+
+
+@never_cache
+@require_POST
+def stay(request: HttpRequest, token: str) -> HttpResponseBase:
+    """"Stay signed in": the page's script extends the idle session before it ends."""
+    link = content.find_link(token)
+    if link is None or _state(link.recipient) != "open" or link.recipient.locked_at:
+        return JsonResponse({"signed_in": False}, status=404)
+    if not _verified(request, link.recipient):
+        return JsonResponse({"signed_in": False}, status=401)
+    return JsonResponse({"signed_in": True, "seconds": settings.PORTAL_IDLE_SECONDS})
 
 
 @never_cache

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -29,10 +28,18 @@ from zegel.files.uploads import (
     upload_too_large_response,
 )
 from zegel.messaging import access, actions, content
-from zegel.messaging.models import Attachment, Conversation, Recipient, RecipientEvent
+from zegel.messaging.models import (
+    Attachment,
+    Conversation,
+    Message,
+    Recipient,
+    RecipientEvent,
+)
 from zegel.orgs import roles
 from zegel.orgs.access import role_required, staff_user
 from zegel.orgs.backends import login_throttled
+from zegel.orgs.twofactor import policy
+from zegel.sender import lists, second_step
 
 MAX_ROWS = 50
 
@@ -47,49 +54,17 @@ class LoginView(auth_views.LoginView):
                 "throttled": login_throttled(self.request),
                 "wait_minutes": -(-settings.LOGIN_FAILURE_WINDOW // 60)}
 
+    def form_valid(self, form: Any) -> HttpResponse:
+        user = form.get_user()
+        if policy.has_second_factor(user):
+            # Not logged in yet: only the second step (zegel.sender.security) is open to it.
+            return second_step.begin_second_step(self.request, user, self.get_success_url())
+        return super().form_valid(form)
+
 
 def _own_conversation(request: HttpRequest, conversation_id: str) -> Conversation:
     """The conversation if this user may see it; 404 otherwise (also for other orgs')."""
     return access.conversation_for_user(staff_user(request), conversation_id)
-
-
-def _summaries(conversations: QuerySet[Conversation]) -> list[dict[str, Any]]:
-    # Three queries for the whole list: conversations, their recipients, and each one's first
-    # message with its key (for the subject); not one per row.
-    listed = conversations.prefetch_related("recipients", content.prefetch_first_message())
-    rows = []
-    for conversation in listed:
-        rows.append({
-            "conversation": conversation,
-            "subject": content.first_subject(conversation),
-            "recipients": ", ".join(r.label for r in conversation.recipients.all()),
-        })
-    return rows
-
-
-@login_required
-@role_required(roles.Permission.SEND)
-@never_cache
-def inbox(request: HttpRequest) -> HttpResponse:
-    user = staff_user(request)
-    conversations = (access.visible_conversations(user).filter(has_unread_reply=True)
-                     .order_by("-last_activity_at")[:200])
-    return render(request, "sender/list.html", {
-        "title": _("Inbox"), "rows": _summaries(conversations), "tab": "inbox",
-        "empty": _("No new replies."),
-    })
-
-
-@login_required
-@role_required(roles.Permission.SEND)
-@never_cache
-def sent(request: HttpRequest) -> HttpResponse:
-    user = staff_user(request)
-    conversations = access.visible_conversations(user).order_by("-last_activity_at")[:200]
-    return render(request, "sender/list.html", {
-        "title": _("Sent"), "rows": _summaries(conversations), "tab": "sent",
-        "empty": _("You have not sent any secure messages yet."),
-    })
 
 
 def _rows_from_post(request: HttpRequest) -> list[actions.RecipientSpec]:
@@ -291,6 +266,44 @@ def _status_rows(conversation: Conversation) -> list[dict[str, Any]]:
     return rows
 
 
+def _audience_from(chosen: list[str]) -> list[str] | None:
+    """The answer form's audience: "all" (or no choice, when the form offered none) is
+    everyone who can open the conversation; otherwise recipient ids, comma-separated in one
+    value or as several values."""
+    if not chosen or chosen == ["all"]:
+        return None
+    return [part for value in chosen for part in value.split(",") if part.strip()]
+
+
+def _short(recipient: Recipient) -> str:
+    return recipient.name or recipient.email
+
+
+def _audience_choices(able: list[Recipient], thread: list[Message]
+                      ) -> tuple[list[tuple[str, str]], str]:
+    """The answer form's choices (value, label) among `able`, the recipients who can receive
+    it, and the one chosen at first: only the recipients whose replies the answer follows,
+    when the latest message is a reply; otherwise everyone. No choice for one or none."""
+    if len(able) < 2:
+        return [], "all"
+    last_staff = max((i for i, m in enumerate(thread) if m.author_user_id is not None),
+                     default=-1)
+    replied = list(dict.fromkeys(m.author_recipient_id for m in thread[last_staff + 1:]
+                                 if m.author_recipient_id is not None))
+    repliers = [r for r in able if r.pk in replied]
+    choices = []
+    if len(repliers) > 1 and len(repliers) < len(able):
+        choices.append((",".join(str(r.pk) for r in repliers),
+                        _("Only %(names)s") % {"names": ", ".join(_short(r) for r in repliers)}))
+    choices += [(str(r.pk), _("Only %(name)s") % {"name": r.label}) for r in able]
+    choices.append(("all", _("Everyone: %(names)s")
+                    % {"names": ", ".join(_short(r) for r in able)}))
+    latest_is_reply = bool(thread) and thread[-1].author_recipient_id is not None
+    default = ("all" if not latest_is_reply or not repliers or len(repliers) == len(able)
+               else ",".join(str(r.pk) for r in repliers))
+    return choices, default
+
+
 @accepts_uploads(_staff_may_upload)
 @login_required
 @role_required(roles.Permission.SEND)
@@ -304,12 +317,14 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
             return upload_too_large_response(request)
         attachments = _take_attachments(request)
         body = request.POST.get("body", "")
+        chosen = request.POST.getlist("audience")
+        context["audience_value"] = ",".join(chosen)
         try:
             actions.answer_conversation(sender=staff_user(request), conversation=convo, body=body,
-                                        attachments=attachments, request=request,
-                                        dlp_confirmed=_dlp_confirmed(request))
+                                        attachments=attachments, audience=_audience_from(chosen),
+                                        request=request, dlp_confirmed=_dlp_confirmed(request))
         except actions.ActionError as exc:
-            context.update({"error": exc.message, "body": body,
+            context.update({"error": exc.message, "error_field": exc.field, "body": body,
                             "pending": [(a, content.attachment_name(a)) for a in attachments],
                             **_dlp_context(exc)})
         else:
@@ -318,14 +333,21 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
     # A revoked conversation's keys are destroyed: there is nothing left to show but the status.
     thread = [] if convo.revoked_at else [
         content.open_message(m) for m in convo.messages.select_related(
-            "key", "author_user", "author_recipient").prefetch_related("attachments__key")]
+            "key", "author_user", "author_recipient").prefetch_related("attachments__key",
+                                                                        "audience")]
     notes = scans.reply_notes(m.message for m in thread)
+    able = content.answerable(convo)
+    choices, default = _audience_choices(able, [m.message for m in thread])
+    context.setdefault("audience_value", default)
     context.update({
+        "audience_choices": choices, "answerable": able,
         "conversation": convo, "thread": thread,
         # Each message with what the scan found in it if it is a guest's reply ("a BSN in the
         # message"), kept when the reply arrived.
         "entries": [(m, notes.get(m.message.pk, [])) for m in thread],
-        "subject": thread[0].subject if thread else content.conversation_subject(convo),
+        # A revoked conversation's subject went with its key: name it by recipients and date.
+        "subject": thread[0].subject if thread else lists.revoked_title(
+            convo, list(convo.recipients.all())),
         "status_rows": _status_rows(convo), "tab": "sent",
     })
     return render(request, "sender/conversation.html", context,

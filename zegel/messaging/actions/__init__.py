@@ -31,6 +31,12 @@ from zegel.messaging.actions.guest_auth import (
     verify_access_code,
     verify_code,
 )
+from zegel.messaging.actions.guest_held import (
+    Released,
+    hold_reply,
+    purge_held_replies,
+    release_held_reply,
+)
 from zegel.messaging.actions.lifecycle import (
     expire_due,
     resend_notification,
@@ -50,16 +56,20 @@ __all__ = [
     "LockedOut",
     "NotFound",
     "RecipientSpec",
+    "Released",
     "ReplyRefused",
     "Verification",
     "answer_conversation",
     "clean_recipients",
     "discard_draft_attachments",
     "expire_due",
+    "hold_reply",
     "lock_recipient",
     "mark_seen_by_sender",
+    "purge_held_replies",
     "record_download",
     "record_opened",
+    "release_held_reply",
     "reply_as_recipient",
     "request_code",
     "resend_notification",

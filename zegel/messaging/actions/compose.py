@@ -19,7 +19,7 @@ from zegel.keystore.binding import Role
 from zegel.keystore.keys import create_data_key, seal_text
 from zegel.messaging import access, guards
 from zegel.messaging.actions.attachments import check_owned, claim_attachments
-from zegel.messaging.content import conversation_subject
+from zegel.messaging.content import conversation_subject, may_receive_answer
 from zegel.messaging.drafts import RecipientSpec, clean_recipients
 from zegel.messaging.errors import ActionError
 from zegel.messaging.models import (
@@ -29,8 +29,10 @@ from zegel.messaging.models import (
     Recipient,
     RecipientLink,
 )
+from zegel.messaging.search import index_subject
 from zegel.messaging.validation import (
     clean_display_name,
+    mask_phone,
 )
 from zegel.notify.emails import render_email
 from zegel.notify.outbox import enqueue_email
@@ -64,6 +66,8 @@ def notify_recipient(recipient: Recipient, message: Message, sender: User, *,
     email = render_email(
         "notification",
         {"org": org, "sender_name": sender.display_name, "recipient": recipient,
+         "masked_phone": mask_phone(recipient.phone) if recipient.phone else "",
+         "expires_at": message.conversation.expires_at,
          "link": f"{settings.BASE_URL}/m/{token}"},
         to=recipient.email,
         from_name=f"{org.name} via Zegel",
@@ -104,6 +108,7 @@ def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[
         conversation = Conversation.objects.create(organisation=sender.organisation,
                                                    created_by=sender, expires_at=expires_at)
         message = new_message(conversation, subject, body, user=sender)
+        index_subject(conversation, subject)
         claim_attachments(attachments, message, user=sender)
         created = []
         for spec in clean:
@@ -114,6 +119,8 @@ def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[
             )
             created.append(recipient)
             notify_recipient(recipient, message, sender)
+        # The first message is addressed to everyone it was sent to.
+        message.audience.add(*created)
         conversation.new_recipients = created
         record("message.sent", organisation=sender.organisation, **staff_actor(sender),
                object_type="message",
@@ -138,32 +145,36 @@ def _scan(draft: guards.Draft, attachments: Sequence[Attachment]) -> list[Any]:
 @retry_on_conflict
 def answer_conversation(*, sender: User, conversation: Conversation, body: str,
                         attachments: Sequence[Attachment] = (),
+                        audience: Sequence[object] | None = None,
                         request: HttpRequest | None = None, via: str = "web",
                         dlp_confirmed: bool = False) -> Message:
-    """The sender's answer in one of their conversations, to its recipients who still have
-    access."""
+    """The sender's answer in one of their conversations, addressed to ``audience`` (recipient
+    ids of this conversation), or to every recipient who can still open it when that is None.
+    Only the answer's audience is notified of it and can read it (docs/architecture.md)."""
     # Checked first without a lock, so nobody scans content into someone else's conversation,
     # and again under lock: it may have been revoked while the scan ran.
     conversation = access.conversation_for_user(sender, conversation.pk)
     _refuse_revoked(conversation)
+    wanted = _audience_ids(audience)
+    addressed = _addressed(conversation, wanted)
     if not body.strip() and not attachments:
         raise ActionError(_("Write a message or add an attachment."), field="body")
     subject = conversation_subject(conversation)
     check_owned(attachments, user=sender)
-    draft = guards.Draft(sender=sender, subject=subject, body=body,
-                         recipients=list(conversation.recipients.filter(revoked_at__isnull=True)),
+    draft = guards.Draft(sender=sender, subject=subject, body=body, recipients=addressed,
                          attachments=attachments, via=via, confirmed=dlp_confirmed,
                          request=request)
     verdicts = _scan(draft, attachments)
     with transaction.atomic(durable=True):
         conversation = access.conversation_for_user(sender, conversation.pk, for_update=True)
         _refuse_revoked(conversation)
-        # A recipient revoked since the scan gets nothing; the scan saw a superset.
-        active = list(conversation.recipients.select_for_update(of=("self",), no_key=True)
-                      .filter(revoked_at__isnull=True))
+        # Checked again under lock: a recipient revoked or locked out since the scan is left
+        # out of "everyone", and refused when chosen by id.
+        addressed = _addressed(conversation, wanted, for_update=True)
         message = new_message(conversation, subject, body, user=sender)
         claim_attachments(attachments, message, user=sender)
-        for recipient in active:
+        message.audience.add(*addressed)
+        for recipient in addressed:
             notify_recipient(recipient, message, sender)
         Conversation.objects.filter(pk=conversation.pk).update(
             last_activity_at=message.created_at, has_unread_reply=False)
@@ -171,9 +182,53 @@ def answer_conversation(*, sender: User, conversation: Conversation, body: str,
                object_type="message",
                object_id=message.pk, request=request,
                data={"conversation": str(conversation.pk), "answer": True,
-                     "recipients": [r.email for r in active], "attachments": len(attachments)})
+                     "recipients": [r.email for r in addressed],
+                     "attachments": len(attachments)})
         guards.after_send(draft, verdicts, conversation)
     return message
+
+
+def _audience_ids(audience: Sequence[object] | None) -> set[int] | None:
+    if audience is None:
+        return None
+    ids = set()
+    for value in audience:
+        try:
+            ids.add(int(str(value).strip()))
+        except ValueError:
+            raise ActionError(_("Choose who receives the answer from the recipients of this "
+                                "conversation."), field="audience") from None
+    if not ids:
+        raise ActionError(_("Choose at least one recipient for the answer."), field="audience")
+    return ids
+
+
+def _addressed(conversation: Conversation, wanted: set[int] | None, *,
+               for_update: bool = False) -> list[Recipient]:
+    """The answer's audience: the wanted recipients (all who can open it for None), each one a
+    recipient of this conversation who can still open it; otherwise an error that names who
+    cannot receive it."""
+    recipients = conversation.recipients.all()
+    if for_update:
+        recipients = recipients.select_for_update(of=("self",), no_key=True)
+    everyone = list(recipients)
+    able = [r for r in everyone if may_receive_answer(r)]
+    if wanted is None:
+        if not able:
+            raise ActionError(_("Nobody can receive an answer: the access of every recipient "
+                                "was revoked or blocked."), field="audience", status=409)
+        return able
+    known = {r.pk: r for r in everyone}
+    unknown = wanted - known.keys()
+    if unknown:
+        raise ActionError(_("Choose who receives the answer from the recipients of this "
+                            "conversation."), field="audience")
+    unable = [known[pk] for pk in sorted(wanted) if known[pk] not in able]
+    if unable:
+        raise ActionError(_("%(who)s can no longer open this conversation (access revoked or "
+                            "blocked), so cannot receive the answer.")
+                          % {"who": unable[0].label}, field="audience", status=409)
+    return [r for r in able if r.pk in wanted]
 
 
 def _refuse_revoked(conversation: Conversation) -> None:

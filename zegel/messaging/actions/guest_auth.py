@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from zegel.audit.log import guest_actor, record
@@ -30,6 +30,7 @@ from zegel.messaging.models import (
     RecipientEvent,
     VerificationCode,
 )
+from zegel.messaging.validation import normalise_code
 from zegel.notify.emails import render_email
 from zegel.notify.models import OutboxItem
 from zegel.notify.outbox import enqueue_email, enqueue_sms
@@ -109,8 +110,10 @@ def request_code(recipient: Recipient, session_key: str, *,
             enqueue_sms(org, recipient.phone, body, dedupe_key=f"code:{entry.pk}",
                         purpose="code", recipient=recipient)
         else:
+            # In the language of the portal page the code was asked for on, as the SMS is.
             email = render_email("code", {"org": org, "code": code}, to=recipient.email,
-                                 from_name=f"{org.name} via Zegel")
+                                 from_name=f"{org.name} via Zegel",
+                                 language=translation.get_language() or "")
             enqueue_email(org, email, dedupe_key=f"code:{entry.pk}", purpose="code",
                           recipient=recipient)
         record(f"code.{channel}.requested", organisation=org, **guest_actor(recipient),
@@ -164,10 +167,16 @@ def _alert_sms_budget(org: Organisation, now: datetime, request: HttpRequest | N
 @dataclass(frozen=True)
 class Verification:
     """The answer to a code: true when it opened the message. ``wait_seconds`` is set when the
-    try came too soon after earlier wrong ones and was not checked at all."""
+    try came too soon after earlier wrong ones and was not checked at all. On a refusal,
+    ``reason`` says why ("wrong", "no_code": none valid for this session, "locked") and
+    ``tries_left`` how many wrong tries remain before the code (``code_dead`` once it has
+    none) or the recipient is locked, so the page can say what to do next."""
 
     ok: bool
     wait_seconds: int = 0
+    reason: str = ""
+    tries_left: int | None = None
+    code_dead: bool = False
 
     def __bool__(self) -> bool:
         return self.ok
@@ -267,11 +276,11 @@ def verify_code(recipient: Recipient, code: str, session_key: str, *,
     Only a wrong guess at a code this session was sent counts as a failure: a try without
     one (no code asked for, or it expired) is refused without counting, so someone who only
     has the link cannot run the real recipient into the lock."""
-    code = "".join(ch for ch in (code or "") if not ch.isspace())
+    code = normalise_code(code)
     with transaction.atomic(durable=True):
         recipient = access.recipient_for_guest(recipient.pk, for_update=True)
         if recipient.locked_at:
-            return Verification(ok=False)
+            return Verification(ok=False, reason="locked")
         now = timezone.now()
         wait = wait_seconds(recipient, now)
         if wait:
@@ -282,12 +291,15 @@ def verify_code(recipient: Recipient, code: str, session_key: str, *,
                          failures__lt=settings.CODE_MAX_FAILURES)
                  .order_by("-created_at").first())
         if entry is None:
-            return Verification(ok=False)
+            return Verification(ok=False, reason="no_code")
         if not (len(code) == 6 and code.isdigit()
                 and hmac.compare_digest(entry.code_hmac, _code_hmac(recipient, code))):
             VerificationCode.objects.filter(pk=entry.pk).update(failures=F("failures") + 1)
             _fail(recipient, "wrong code", request)
-            return Verification(ok=False)
+            code_left = settings.CODE_MAX_FAILURES - entry.failures - 1
+            return Verification(ok=False, reason="locked" if recipient.locked_at else "wrong",
+                                tries_left=max(0, min(code_left, _tries_left(recipient))),
+                                code_dead=code_left <= 0)
         VerificationCode.objects.filter(pk=entry.pk).update(used_at=now)
         _verified(recipient, request)
     return Verification(ok=True)
@@ -310,11 +322,17 @@ def verify_access_code(recipient: Recipient, code: str, *,
     # now; inside, under lock, the hash must still be that one, and everything that can
     # change (locked, revoked, expired, throttled) is checked there.
     hashed = current.access_code_hash or ""
-    matches: bool
-    try:
-        matches = _argon2.verify(hashed, (code or "").strip())
-    except (VerificationError, InvalidHashError):
-        matches = False
+    # Codes are hashed without spaces and dashes; one hashed before that rule as it was typed.
+    typed = (code or "").strip()
+    candidates = [normalise_code(typed)] + ([typed] if normalise_code(typed) != typed else [])
+    matches = False
+    for candidate in candidates:
+        try:
+            matches = _argon2.verify(hashed, candidate)
+        except (VerificationError, InvalidHashError):
+            matches = False
+        if matches:
+            break
     return _check_access_code(recipient.pk, hashed, matches, request)
 
 
@@ -325,15 +343,21 @@ def _check_access_code(recipient_id: int, hashed: str, matches: bool,
     with transaction.atomic(durable=True):
         recipient = access.recipient_for_guest(recipient_id, for_update=True)
         if recipient.locked_at or recipient.method != Recipient.Method.ACCESS_CODE:
-            return Verification(ok=False)
+            return Verification(ok=False, reason="locked" if recipient.locked_at else "")
         wait = wait_seconds(recipient, timezone.now())
         if wait:
             return Verification(ok=False, wait_seconds=wait)
         if not (matches and hmac.compare_digest(recipient.access_code_hash, hashed)):
             _fail(recipient, "wrong access code", request)
-            return Verification(ok=False)
+            return Verification(ok=False, reason="locked" if recipient.locked_at else "wrong",
+                                tries_left=_tries_left(recipient))
         _verified(recipient, request)
     return Verification(ok=True)
+
+
+def _tries_left(recipient: Recipient) -> int:
+    """Wrong tries this recipient has left before the lock (after a _fail, which re-read it)."""
+    return max(0, settings.RECIPIENT_MAX_FAILURES - recipient.failed_attempts)
 
 
 def _verified(recipient: Recipient, request: HttpRequest | None) -> None:

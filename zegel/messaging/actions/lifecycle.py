@@ -26,6 +26,7 @@ from zegel.messaging.models import (
     RecipientLink,
     VerificationCode,
 )
+from zegel.messaging.search import forget_subject
 from zegel.notify.outbox import cancel_waiting, record_cancelled
 from zegel.orgs.models import User
 
@@ -126,6 +127,7 @@ def _shred_conversation(conversation: Conversation, *, action: str,
                   .values_list("key_id", flat=True))
     key_ids |= set(attachments.values_list("key_id", flat=True))
     shredded = DataKey.objects.filter(pk__in=key_ids).update(wrapped=b"", shredded_at=now)
+    forget_subject([conversation.pk])
     record(action, organisation=conversation.organisation, object_type="conversation",
            object_id=conversation.pk, request=request,
            data={"recipients": len(recipients), "keys_destroyed": shredded,
@@ -153,7 +155,10 @@ def resend_notification(*, sender: User, recipient: Recipient,
         if conversation.revoked_at is not None or recipient.revoked_at is not None:
             raise ActionError(_("Access was revoked; the message cannot be sent again."),
                               status=409)
-        latest = (conversation.messages.filter(author_user__isnull=False)
+        # The link opens the whole conversation; the notification names the latest message
+        # addressed to this recipient.
+        latest = (conversation.messages.filter(author_user__isnull=False,
+                                                audience=recipient)
                   .order_by("-created_at").first())
         if latest is None:
             raise NotFound(_("Conversation not found."))

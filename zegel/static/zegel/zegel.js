@@ -43,9 +43,19 @@
         request.upload.addEventListener("progress", function (e) {
           if (bar && e.lengthComputable) bar.value = Math.round((e.loaded / e.total) * 100);
         });
+        // Asks the server to answer a redirect with its address instead (see
+        // zegel.core.middleware.UploadRedirectMiddleware): an XHR that followed the redirect
+        // itself would render the next page once unseen and use up its one-time notice.
+        request.setRequestHeader("X-Zegel-Upload", "1");
         request.addEventListener("load", function () {
-          // Follow the server's answer as a normal navigation would.
-          if (request.status < 400 && request.responseURL) {
+          var type = request.getResponseHeader("Content-Type") || "";
+          var next = null;
+          if (request.status === 200 && type.indexOf("application/json") === 0) {
+            try { next = JSON.parse(request.responseText).redirect; } catch (e) { next = null; }
+          }
+          if (next) {
+            window.location.assign(next);
+          } else if (request.status < 400 && request.responseURL) {
             window.location.assign(request.responseURL);
           } else {
             document.open(); document.write(request.responseText); document.close();

@@ -18,15 +18,10 @@ def admin_role_becomes_is_admin(apps, schema_editor):  # type: ignore[no-untyped
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orgs', '0005_organisation_contact_defaults'),
+        ('orgs', '0006_two_factor'),
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='organisation',
-            name='second_factor_required',
-            field=models.BooleanField(db_default=False, default=False, verbose_name='second factor required'),
-        ),
         migrations.AddField(
             model_name='user',
             name='anonymised_at',

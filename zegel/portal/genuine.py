@@ -1,0 +1,31 @@
+"""The public page, per organisation, on how to recognise a genuine notification from it.
+
+Notifications link to it when the organisation has no page of its own (Organisation.info_url).
+It shows nothing that is not already public: the organisation's name, explanation and contact
+details, the address notifications come from and the address of Zegel's links.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from zegel.notify.outbox import sender_address
+from zegel.orgs.models import Organisation
+
+
+@require_GET
+def genuine(request: HttpRequest, domain: str) -> HttpResponse:
+    org = Organisation.objects.filter(domain=domain.lower()).first()
+    if org is None:
+        return render(request, "portal/not_found.html", status=404)
+    base = urlsplit(settings.BASE_URL)
+    return render(request, "portal/genuine.html", {
+        "org": org,
+        "from_address": sender_address(org),
+        "link_start": f"{base.scheme}://{base.netloc}/m/",
+    })
