@@ -15,8 +15,16 @@ from tests.orgs.race import at_once
 from tests.orgs.staff import STRONG, client_of, english, mailed_link, make_user
 from zegel.audit.models import AuditEvent
 from zegel.notify.models import CapturedMessage, OutboxItem
-from zegel.orgs.actions import Refused, change_role, delete_user, issue_api_token, suspend_user
-from zegel.orgs.models import AccountLink, ApiToken, Organisation, User
+from zegel.orgs.actions import (
+    Refused,
+    change_role,
+    delete_user,
+    issue_api_token,
+    reset_two_factor,
+    suspend_user,
+)
+from zegel.orgs.models import AccountLink, ApiToken, Organisation, Passkey, RecoveryCode, User
+from zegel.orgs.twofactor.policy import has_second_factor
 
 
 @pytest.fixture
@@ -266,3 +274,59 @@ def test_a_demoted_admins_open_page_can_no_longer_act(org: Organisation, admin: 
     with pytest.raises(Refused, match="Only an administrator"):
         suspend_user(admin, sender.pk)  # `admin` still says "admin" in memory
     assert User.objects.get(pk=sender.pk).is_active
+
+
+def _give_second_factors(user: User) -> None:
+    # Rows as enrolment leaves them (enrolling through the pages is tested in
+    # tests/sender/test_two_factor.py); made after the clients logged in with a password.
+    Passkey.objects.create(user=user, name="work laptop", credential_id=f"cred-{user.pk}",
+                           public_key=b"public key")
+    RecoveryCode.objects.create(user=user, code_hash=f"{user.pk:064d}")
+
+
+def test_an_admin_resets_a_users_two_factor_login(admin: User, admin_client: Client,
+                                                  sender: User) -> None:
+    _give_second_factors(sender)
+    page = admin_client.get(f"/staff/users/{sender.pk}").content.decode()
+    assert f'action="/staff/users/{sender.pk}/reset-two-factor"' in page
+    # Without the confirmation box ticked nothing happens.
+    unconfirmed = admin_client.post(f"/staff/users/{sender.pk}/reset-two-factor")
+    assert unconfirmed.status_code == 302 and has_second_factor(sender)
+    response = admin_client.post(f"/staff/users/{sender.pk}/reset-two-factor",
+                                 {"confirm": "yes"}, follow=True)
+    assert response.status_code == 200 and "Two-factor login was reset" in \
+        response.content.decode()
+    assert not has_second_factor(sender)
+    assert not RecoveryCode.objects.filter(user=sender).exists()
+    event = AuditEvent.objects.get(action="user.second_factors_reset")
+    assert event.actor_id == str(admin.pk) and event.object_id == str(sender.pk)
+    assert event.data["passkeys"] == 1 and event.data["recovery_codes"] == 1
+    # The user logs in with the password alone again (no second step).
+    assert english().post("/login", {"username": sender.email, "password": PASSWORD}
+                          )["Location"] == "/"
+
+
+def test_two_factor_reset_keeps_to_the_admins_organisation_and_role(
+        org: Organisation, admin: User, admin_client: Client, sender: User,
+        outsider: User) -> None:
+    member_client = client_of(sender)
+    # Another organisation's admin: their user is "not found" to this one.
+    other_admin = make_user(outsider.organisation, "beheer@gemeente-zuid.nl", "admin")
+    _give_second_factors(outsider)
+    victim = make_user(org, "kees@zorggroep-noord.nl")
+    _give_second_factors(victim)
+    assert admin_client.post(f"/staff/users/{outsider.pk}/reset-two-factor",
+                             {"confirm": "yes"}).status_code == 404
+    assert has_second_factor(outsider)
+    # A member may not reset anyone's, not even over the action directly.
+    refused = member_client.post(f"/staff/users/{victim.pk}/reset-two-factor",
+                                 {"confirm": "yes"})
+    assert refused.status_code == 403
+    with pytest.raises(Refused) as exc:
+        reset_two_factor(sender, victim.pk)
+    assert exc.value.status == 403
+    with pytest.raises(Refused) as exc:
+        reset_two_factor(other_admin, victim.pk)
+    assert exc.value.status == 404
+    assert has_second_factor(victim) and RecoveryCode.objects.filter(user=victim).exists()
+    assert not AuditEvent.objects.filter(action="user.second_factors_reset").exists()

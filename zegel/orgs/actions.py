@@ -45,6 +45,7 @@ from zegel.orgs.models import (
     hash_token,
 )
 from zegel.orgs.roles import Role
+from zegel.orgs.twofactor.policy import ResetOutcome, reset_second_factors
 
 INVITATION_VALID = timedelta(days=7)
 RESET_VALID = timedelta(hours=1)
@@ -442,6 +443,16 @@ def reactivate_suspended_user(actor: User, user_id: object, *,
         user = _org_user(actor, user_id)
         _reactivate(user, actor, request)
     return user
+
+
+def reset_two_factor(actor: User, user_id: object, *,
+                     request: HttpRequest | None = None) -> ResetOutcome:
+    """Remove every second factor of a user of the admin's organisation, for someone who lost
+    them (audited as user.second_factors_reset by zegel.orgs.twofactor.policy)."""
+    with transaction.atomic(durable=True):
+        _require(actor, roles.Permission.MANAGE_USERS)
+        user = _org_user(actor, user_id)
+        return reset_second_factors(user, actor=actor, request=request)
 
 
 def change_role(actor: User, user_id: object, role: str, *,

@@ -11,6 +11,8 @@ urlpatterns = [
     path("staff/users/<int:user_id>/suspend", views.suspend, name="suspend"),
     path("staff/users/<int:user_id>/reactivate", views.reactivate, name="reactivate"),
     path("staff/users/<int:user_id>/resend", views.resend_invitation, name="resend_invitation"),
+    path("staff/users/<int:user_id>/reset-two-factor", views.reset_two_factor,
+         name="reset_two_factor"),
     path("staff/users/<int:user_id>/delete", views.delete, name="delete"),
     path("staff/audit", views.audit_log, name="audit"),
     path("account", views.account, name="account"),

@@ -1,8 +1,9 @@
 """Staff accounts in the sender app.
 
 - The admin's user pages (users.manage): list, invite, change role, suspend, reactivate,
-  delete. Every change is an action of zegel.orgs.actions, which checks the role again and
-  keeps to the admin's own organisation (another organisation's user is a 404).
+  reset two-factor login, delete. Every change is an action of zegel.orgs.actions, which
+  checks the role again and keeps to the admin's own organisation (another organisation's
+  user is a 404).
 - The user's own account: when and from where they last logged in, their live sessions with
   "log out" per session and everywhere, and changing their password.
 - The audit log, read-only, for admins and auditors.
@@ -162,6 +163,20 @@ def resend_invitation(request: HttpRequest, user_id: int) -> HttpResponseBase:
                                             "longer works."),
                         lambda admin, pk: actions.resend_invitation(
                             admin, pk, deliver=mail.deliver_invitation, request=request))
+
+
+@login_required
+@role_required(MANAGE)
+@require_POST
+def reset_two_factor(request: HttpRequest, user_id: int) -> HttpResponseBase:
+    if request.POST.get("confirm") != "yes":
+        flash.error(request, _("Tick the box to confirm that the user's two-factor login may "
+                               "be reset."))
+        return redirect("staff:user", user_id=user_id)
+    return _user_action(request, user_id, _("Two-factor login was reset: the user logs in with "
+                                            "the password alone until they set up a new "
+                                            "second factor."),
+                        lambda admin, pk: actions.reset_two_factor(admin, pk, request=request))
 
 
 @login_required
