@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from uuid import uuid4
 
 import pytest
 from django.test import Client
@@ -76,7 +77,8 @@ def test_an_auditor_sees_no_message_content_and_cannot_send(org: Organisation,
     message = send(sender)
     auditor = make_user(org, "audit@zorggroep-noord.nl", "auditor")
     client = client_of(auditor)
-    for path in ("/compose", "/inbox", "/sent", f"/c/{message.conversation_id}"):
+    for path in ("/compose", "/inbox", "/sent", "/sent?q=Beste", f"/c/{message.conversation_id}",
+                 f"/c/{message.conversation_id}/a/{uuid4()}"):
         response = client.get(path)
         assert response.status_code == 403, path
         assert "Beste mevrouw" not in response.content.decode()
@@ -96,6 +98,11 @@ def test_an_auditors_token_does_nothing_the_role_does_not(org: Organisation,
     _token, secret = ApiToken.issue(auditor, scopes=("send", "read"))
     api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert api.get(f"/api/v1/messages/{message.pk}").status_code == 403
+    assert api.get(f"/api/v1/conversations/{message.conversation_id}").status_code == 403
+    answer = api.post(f"/api/v1/messages/{message.pk}/answer", json.dumps({"body": "Hallo"}),
+                      content_type="application/json")
+    assert answer.status_code == 403
+    assert "Beste mevrouw" not in answer.content.decode()
     assert api.get("/api/v1/dlp/rules").status_code == 403
 
 
