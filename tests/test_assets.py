@@ -44,7 +44,7 @@ def _is_own(url: str) -> bool:
 
 
 def test_the_main_pages_load_nothing_from_elsewhere(sender: User, sender_client: Client) -> None:
-    User.objects.filter(pk=sender.pk).update(is_admin=True)
+    User.objects.filter(pk=sender.pk).update(role="admin")
     attachment = make_attachment(sender, b"x")
     message = send(sender, attachments=[attachment])
     token = deliver_and_get_link()

@@ -21,7 +21,7 @@ DEMO_DOMAIN = "demo.zegel.test"
 DEMO_SENDER = f"sender@{DEMO_DOMAIN}"
 DEMO_ADMIN = f"admin@{DEMO_DOMAIN}"
 # The demo runs on 127.0.0.1 only, with captured mail; its password is printed on purpose.
-DEMO_PASSWORD = "demo-zegel-2026"  # noqa: S105
+DEMO_PASSWORD = "lantaarn-plein-2026"  # noqa: S105
 SERVERS = ("serve", "worker", "demo")
 ORG_SETTINGS = ("contact_email", "contact_phone", "default_expiry_days", "button_text", "info_url")
 # The demo organisation once pointed its information link at the demo's front page.
@@ -92,10 +92,10 @@ def cmd_createuser(args: argparse.Namespace) -> None:
     from zegel.orgs.actions import create_user
 
     password = _read_password_file(args.password_file) if args.password_file else None
+    role = "admin" if args.admin else args.role
     user = create_user(organisation_domain=args.org, email=args.email, name=args.name or "",
-                       password=password, is_admin=args.admin)
-    say(f"Created user {user.email} in {user.organisation.name}"
-        + (" (admin)." if args.admin else "."))
+                       password=password, role=role)
+    say(f"Created user {user.email} in {user.organisation.name} ({user.get_role_display()}).")
     if not password:
         say("The user has no password yet: give one with "
             "zegel user reset-password EMAIL --password-file F.")
@@ -343,7 +343,8 @@ def ensure_demo() -> None:
                                (DEMO_ADMIN, "Demo admin", True)):
         if not User.objects.filter(email=email).exists():
             create_user(organisation_domain=DEMO_DOMAIN, email=email, name=name,
-                        password=DEMO_PASSWORD, is_admin=admin, phone="+31612345678")
+                        password=DEMO_PASSWORD, role="admin" if admin else "member",
+                        phone="+31612345678")
 
 
 def _listen_address(text: str) -> str:
@@ -440,13 +441,22 @@ def build_parser() -> argparse.ArgumentParser:
                    "characters); empty for Zegel's own ('View the message')")
     p.add_argument("--info-url", help="the organisation's own page on recognising a genuine "
                    "message; empty for Zegel's page for it")
+    p = sub(org, "two-factor", cmd_org_two_factor, "Require a second factor at log-in for "
+            "every user of the organisation, or stop requiring it.")
+    p.add_argument("domain")
+    p.add_argument("policy", choices=("required", "optional"))
+    p.add_argument("--grace-days", type=int, default=14, help="days from each account's "
+                   "creation to set one up before the user can do nothing else (default 14)")
     p = verb("createuser", cmd_createuser, "Create a staff user in an organisation.")
     p.add_argument("--org", required=True, help="the organisation's domain")
     p.add_argument("--email", required=True)
     p.add_argument("--name", default="")
     p.add_argument("--password-file", help="file holding the password (never on the command "
                    "line, where other users can see it)")
-    p.add_argument("--admin", action="store_true", help="make the user an organisation admin")
+    p.add_argument("--role", default="member",
+                   choices=("admin", "policy_admin", "auditor", "member"),
+                   help="what the user may do (docs/admin.md); default member")
+    p.add_argument("--admin", action="store_true", help="the same as --role admin")
     user = group("user", "Staff users: deactivate, reactivate, reset a password or two-factor "
                  "login.")
     p = sub(user, "deactivate", cmd_user_deactivate, "Stop a user at once: refuse log-in, end "
@@ -463,12 +473,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub(user, "reset-2fa", cmd_user_reset_2fa, "Remove a user's second factors "
             "(authenticator app, passkeys, recovery codes), for someone who lost them.")
     p.add_argument("email")
-    p = sub(org, "two-factor", cmd_org_two_factor, "Require a second factor at log-in for "
-            "every user of the organisation, or stop requiring it.")
-    p.add_argument("domain")
-    p.add_argument("policy", choices=("required", "optional"))
-    p.add_argument("--grace-days", type=int, default=14, help="days from each account's "
-                   "creation to set one up before the user can do nothing else (default 14)")
     token = group("token", "API tokens.")
     p = sub(token, "create", cmd_token_create, "Create an API token; prints only the token.")
     p.add_argument("email")

@@ -126,6 +126,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "zegel.core.middleware.site_context",
+                "zegel.orgs.roles.menu_context",
             ],
         },
     },
@@ -157,12 +158,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "orgs.User"
 AUTHENTICATION_BACKENDS = ["zegel.orgs.backends.EmailBackend"]
 LOGIN_URL = "sender:login"
-LOGIN_REDIRECT_URL = "sender:inbox"
+LOGIN_REDIRECT_URL = "sender:home"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+# NIST SP 800-63B: length by the organisation's second-factor policy, a list of common and
+# breached passwords, context words, no composition rules (zegel.orgs.passwords).
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "zegel.orgs.passwords.LengthValidator"},
+    {"NAME": "zegel.orgs.passwords.CommonPasswordValidator"},
+    {"NAME": "zegel.orgs.passwords.ContextWordsValidator"},
+    {"NAME": "zegel.orgs.passwords.RepetitionValidator"},
 ]
 
 LANGUAGE_CODE = "nl"

@@ -6,6 +6,7 @@ from zegel.core import views as pages
 urlpatterns = [
     path("", include("zegel.sender.urls")),
     path("", include("zegel.portal.urls")),
+    path("", include("zegel.staff.urls")),
     path("api/v1/", api.urls),
     path("admin/dlp/", include("zegel.dlp.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

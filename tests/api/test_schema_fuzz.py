@@ -48,7 +48,7 @@ def _inside_the_test_transaction(db: None) -> Iterator[None]:
 
 @pytest.fixture
 def admin_token(sender: User) -> str:
-    sender.is_admin = True
+    sender.role = "admin"
     sender.save()
     _token, secret = ApiToken.issue(sender)
     return secret

@@ -76,12 +76,17 @@ def test_help_for_every_verb(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_the_demo_data_is_made_once_and_audited(db: None) -> None:
     from zegel.audit.models import AuditEvent
-    from zegel.cli import DEMO_PASSWORD, DEMO_SENDER, ensure_demo
+    from zegel.cli import DEMO_ADMIN, DEMO_PASSWORD, DEMO_SENDER, ensure_demo
 
     ensure_demo()
     ensure_demo()
     assert Organisation.objects.get().domain == "demo.zegel.test"
     assert User.objects.get(email=DEMO_SENDER).check_password(DEMO_PASSWORD)
+    # README.md tells people this password.
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"password `{DEMO_PASSWORD}`" in readme
+    assert User.objects.get(email=DEMO_SENDER).role == "member"
+    assert User.objects.get(email=DEMO_ADMIN).role == "admin"
     assert User.objects.count() == 2
     assert AuditEvent.objects.filter(action="org.created").count() == 1
     assert AuditEvent.objects.filter(action="user.created").count() == 2

@@ -27,7 +27,7 @@ def test_reset_2fa_removes_every_factor(sender: User, capsys: pytest.CaptureFixt
     assert event.data == {"totp": True, "passkeys": 0, "recovery_codes": 10}
     assert not any(code.replace("-", "") in str(event.data) for code in codes)
     login = Client().post("/login", {"username": sender.email, "password": PASSWORD})
-    assert login["Location"] == "/inbox"
+    assert login["Location"] == "/"
 
 
 def test_reset_2fa_of_an_unknown_user_is_one_clear_line(

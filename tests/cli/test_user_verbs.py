@@ -86,7 +86,7 @@ def test_reset_password_refuses_a_weak_or_missing_file(
                  str(tmp_path / "missing")]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 2
-    assert "too short" in captured.err and "cannot read" in captured.err
+    assert "at least 15 characters" in captured.err and "cannot read" in captured.err
     sender.refresh_from_db()
     assert sender.check_password(PASSWORD)
 

@@ -19,7 +19,7 @@ BSN = "111222333"  # passes the 11-proef
 
 @pytest.fixture
 def admin(org: Organisation) -> User:
-    return User.objects.create_user("beheer@zorggroep-noord.nl", org, PASSWORD, is_admin=True)
+    return User.objects.create_user("beheer@zorggroep-noord.nl", org, PASSWORD, role="admin")
 
 
 def _client(user: User, **kwargs: bool) -> Client:
@@ -42,7 +42,7 @@ def sender_client(sender: User) -> Client:
 @pytest.fixture
 def other_admin(outsider: User) -> User:
     return User.objects.create_user("beheer@gemeente-zuid.nl", outsider.organisation, PASSWORD,
-                                    is_admin=True)
+                                    role="admin")
 
 
 def _rule_post(**overrides: object) -> dict[str, object]:

@@ -13,7 +13,7 @@ from zegel.orgs.models import ApiToken, User
 
 
 def _client(user: User, *, admin: bool = True) -> Client:
-    user.is_admin = admin
+    user.role = "admin" if admin else "member"
     user.save()
     _token, secret = ApiToken.issue(user)
     return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")

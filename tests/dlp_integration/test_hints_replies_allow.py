@@ -311,14 +311,14 @@ def test_an_admin_sees_and_removes_marked_values(
     assert sender_client.get("/admin/dlp/allowed").status_code == 403  # not an admin
 
     admin = User.objects.create_user("beheer@zorggroep-noord.nl", sender.organisation, PASSWORD,
-                                     is_admin=True)
+                                     role="admin")
     client = Client()
     client.force_login(admin)
     page = client.get("/admin/dlp/allowed", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "a BSN" in page and "Anna de Vries" in page and entry.value_hash not in page
 
     other_admin = User.objects.create_user("beheer@gemeente-zuid.nl", outsider.organisation,
-                                           PASSWORD, is_admin=True)
+                                           PASSWORD, role="admin")
     stranger = Client()
     stranger.force_login(other_admin)
     assert stranger.post(f"/admin/dlp/allowed/{entry.pk}/remove").status_code == 404

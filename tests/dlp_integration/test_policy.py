@@ -20,14 +20,14 @@ PIET = [actions.RecipientSpec(email="piet@example.nl", method="sms", phone="06 1
 
 @pytest.fixture
 def admin(sender: User) -> User:
-    sender.is_admin = True
+    sender.role = "admin"
     sender.save()
     return sender
 
 
 @pytest.fixture
 def other_admin(outsider: User) -> User:
-    outsider.is_admin = True
+    outsider.role = "admin"
     outsider.save()
     return outsider
 

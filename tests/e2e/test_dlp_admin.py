@@ -19,8 +19,8 @@ def test_an_admin_tests_and_adds_an_organisation_pattern(zegel: Zegel,
                                                          new_context: Any) -> None:
     from zegel.dlp.models import OrgPattern
 
-    zegel.user.is_admin = True
-    zegel.user.save(update_fields=["is_admin"])
+    zegel.user.role = "admin"
+    zegel.user.save(update_fields=["role"])
 
     page = new_context(locale="nl-NL").new_page()
     log_in(page, zegel.url)
@@ -71,8 +71,8 @@ def test_an_admin_tests_and_adds_an_organisation_pattern(zegel: Zegel,
 def test_the_rule_pages_pass_axe(zegel: Zegel, new_context: Any) -> None:
     from zegel.dlp.models import DlpRule
 
-    zegel.user.is_admin = True
-    zegel.user.save(update_fields=["is_admin"])
+    zegel.user.role = "admin"
+    zegel.user.save(update_fields=["role"])
     page = new_context(locale="nl-NL").new_page()
     log_in(page, zegel.url)
 

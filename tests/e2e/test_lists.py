@@ -61,8 +61,8 @@ def test_sender_pages_reflow_at_320_px_and_line_up(zegel: Zegel, new_context: An
     from zegel.sender import lists
 
     monkeypatch.setattr(lists, "PAGE_SIZE", 2)
-    zegel.user.is_admin = True
-    zegel.user.save(update_fields=["is_admin"])
+    zegel.user.role = "admin"
+    zegel.user.save(update_fields=["role"])
     made = _conversations(zegel)
 
     anonymous = new_context(locale="nl-NL").new_page()

@@ -27,7 +27,9 @@ from zegel.notify.models import CapturedMessage
 from zegel.notify.outbox import deliver_due
 
 BEFORE = [("messaging", "0005_datakey_in_keystore"), ("keystore", "0001_initial"),
-          ("notify", "0003_datakey_in_keystore")]
+          ("notify", "0003_datakey_in_keystore"),
+          # The staff user as it was then (before roles replaced the admin flag).
+          ("orgs", "0006_two_factor")]
 FILE = b"oude scan van voor versie 2 " * 5000
 
 

@@ -39,12 +39,12 @@ def test_it_refuses_a_second_organisation_with_the_same_domain(org: Organisation
 
 def test_creating_a_user_is_audited_without_the_password(org: Organisation) -> None:
     user = create_user(organisation_domain=org.domain.upper(), email="Anna@Zorggroep-Noord.nl",
-                       name="Anna", password=PASSPHRASE, is_admin=True)
+                       name="Anna", password=PASSPHRASE, role="admin")
     assert user.email == "anna@zorggroep-noord.nl" and user.is_admin
     assert user.check_password(PASSPHRASE)
     event = AuditEvent.objects.get(action="user.created")
     assert event.object_id == str(user.pk) and event.organisation_id == org.pk
-    assert event.data == {"email": user.email, "admin": True, "password_set": True}
+    assert event.data == {"email": user.email, "role": "admin", "password_set": True}
     assert PASSPHRASE not in str(event.data)
 
 
@@ -56,8 +56,9 @@ def test_a_user_without_a_password_cannot_log_in_yet(org: Organisation) -> None:
 @pytest.mark.parametrize(("domain", "email", "password", "reason"), [
     ("unknown.nl", "a@b.nl", None, "No organisation with domain unknown.nl"),
     ("zorggroep-noord.nl", "not an address", None, "Not an e-mail address"),
-    ("zorggroep-noord.nl", "a@zorggroep-noord.nl", "short", "too short"),
-    ("zorggroep-noord.nl", "a@zorggroep-noord.nl", "", "too short"),
+    ("zorggroep-noord.nl", "a@zorggroep-noord.nl", "short", "at least 15 characters"),
+    ("zorggroep-noord.nl", "a@zorggroep-noord.nl", "", "at least 15 characters"),
+    ("zorggroep-noord.nl", "a@zorggroep-noord.nl", "zorggroep-noord-2026", "organisation's name"),
 ])
 def test_it_refuses_a_bad_user(org: Organisation, domain: str, email: str,
                                password: str | None, reason: str) -> None:

@@ -109,7 +109,7 @@ def test_a_token_gets_only_the_scopes_asked_and_admin_only_for_admins(sender: Us
     with pytest.raises(Refused, match="in the future"):
         issue_api_token(sender.email, expires_at=timezone.now() - timedelta(minutes=1))
     assert ApiToken.objects.count() == 1
-    sender.is_admin = True
+    sender.role = "admin"
     sender.save()
     later = timezone.now() + timedelta(days=90)
     admin = issue_api_token(sender.email, scopes=("admin", "send"), expires_at=later)

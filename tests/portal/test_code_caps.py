@@ -80,7 +80,7 @@ def test_it_caps_sms_per_phone_number_across_recipients(sender: User, outsider: 
 def test_the_organisation_budget_alerts_the_admins_once_per_hour(
         sender: User, org: Organisation, settings: Any) -> None:
     settings.SMS_PER_ORGANISATION_HOUR = 2
-    admin = User.objects.create_user("admin@zorggroep-noord.nl", org, PASSWORD, is_admin=True)
+    admin = User.objects.create_user("admin@zorggroep-noord.nl", org, PASSWORD, role="admin")
     recipients = [_recipients(sender, 1, phone=f"06 1234567{n}")[-1] for n in range(4)]
     assert actions.request_code(recipients[0], "a").sent
     assert actions.request_code(recipients[1], "b").sent

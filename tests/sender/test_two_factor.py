@@ -149,7 +149,7 @@ def test_login_asks_for_the_code_and_the_half_way_session_is_not_logged_in(
     assert client.post("/compose/check", {"body": "x"}).status_code == 302
     assert "_auth_user_id" not in client.session
     response = client.post("/login/verify", {"code": _code(secret)})
-    assert response.status_code == 302 and response["Location"] == "/inbox"
+    assert response.status_code == 302 and response["Location"] == "/"
     assert client.get("/inbox").status_code == 200
     event = AuditEvent.objects.filter(action="user.second_factor_used").get()
     assert event.data == {"method": "totp"}
@@ -241,7 +241,7 @@ def test_removing_the_last_factor_drops_the_recovery_codes(
     assert not RecoveryCode.objects.filter(user=sender).exists()
     # One step again.
     assert Client().post("/login", {"username": sender.email,
-                                    "password": PASSWORD})["Location"] == "/inbox"
+                                    "password": PASSWORD})["Location"] == "/"
 
 
 def test_csrf_is_checked_on_the_second_step_and_the_passkey_calls(
@@ -295,7 +295,7 @@ def test_passkeys_register_log_in_rename_and_remove(sender_client: Client,
     assert _register(sender_client, laptop).status_code == 400
     client = _password_step(sender)
     answer = _passkey_login(client, key)
-    assert answer.status_code == 200 and answer.json() == {"redirect": "/inbox"}
+    assert answer.status_code == 200 and answer.json() == {"redirect": "/"}
     assert client.get("/inbox").status_code == 200
     passkey = Passkey.objects.get(name="Blue key")
     assert passkey.sign_count == 1 and passkey.last_used_at is not None
@@ -414,7 +414,7 @@ def test_after_the_grace_period_a_user_without_a_factor_can_only_enrol(
     _token, secret = ApiToken.issue(sender)
     client = Client()
     assert client.post("/login", {"username": sender.email,
-                                  "password": PASSWORD})["Location"] == "/inbox"
+                                  "password": PASSWORD})["Location"] == "/"
     for path in ("/inbox", "/compose", "/sent", "/admin/dlp/"):
         assert client.get(path)["Location"] == "/security", path
     assert client.get("/security").status_code == 200
@@ -437,7 +437,7 @@ def test_within_the_grace_period_the_user_is_reminded(sender: User, org: Organis
 
 def test_an_admin_reset_removes_every_factor_and_is_audited(
         enrolled: tuple[str, list[str]], sender: User, org: Organisation) -> None:
-    admin = User.objects.create_user("admin@zorggroep-noord.nl", org, PASSWORD, is_admin=True)
+    admin = User.objects.create_user("admin@zorggroep-noord.nl", org, PASSWORD, role="admin")
     client = Client()
     client.force_login(sender)
     _register(client, SoftAuthenticator(RP_ID, ORIGIN))
@@ -448,7 +448,7 @@ def test_an_admin_reset_removes_every_factor_and_is_audited(
     event = AuditEvent.objects.get(action="user.second_factors_reset")
     assert event.actor_id == str(admin.pk) and event.object_id == str(sender.pk)
     assert Client().post("/login", {"username": sender.email,
-                                    "password": PASSWORD})["Location"] == "/inbox"
+                                    "password": PASSWORD})["Location"] == "/"
 
 
 def test_the_page_asked_for_is_kept_through_the_second_step(
@@ -463,4 +463,4 @@ def test_the_page_asked_for_is_kept_through_the_second_step(
     other = Client()
     other.post("/login", {"username": sender.email, "password": PASSWORD,
                           "next": "https://evil.example/"})
-    assert other.post("/login/verify", {"code": _code(secret)})["Location"] == "/inbox"
+    assert other.post("/login/verify", {"code": _code(secret)})["Location"] == "/"

@@ -2,11 +2,12 @@
 expiry and a rate limit.
 
 The scope an operation needs: `read` for GET, `send` for everything else (upload, check, send,
-revoke), unless its router says otherwise (the data-leak settings need `admin`, and an admin
-user). A missing, wrong, revoked or expired token is 401; a token over its rate limit is 429
-with Retry-After; a token without the scope is 403, in that order. A token whose user must
-still set up two-factor login (their organisation requires it and the grace period is over) is
-403 as well, until they have.
+revoke), unless its router says otherwise (the data-leak settings need `admin`). The token's
+user's role must allow the scope too, checked on every call (zegel.orgs.roles). A missing,
+wrong, revoked or expired token is 401; a token over its rate limit is 429 with Retry-After;
+a token without the scope is 403, in that order. A token whose user must still set up
+two-factor login (their organisation requires it and the grace period is over) is 403 as
+well, until they have.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
 from zegel.api.problems import ProblemApi, problem_answer
-from zegel.orgs import api_rate
+from zegel.orgs import api_rate, roles
 from zegel.orgs.models import ApiToken, User, hash_token
 from zegel.orgs.twofactor.policy import must_enrol
 
@@ -52,9 +53,9 @@ def needed_scope(request: HttpRequest, scope: str | None) -> str:
 
 
 def has_scope(entry: ApiToken, scope: str) -> bool:
-    if scope == "admin" and not entry.user.is_admin:
-        return False
-    return scope in entry.scope_set
+    """The token has the scope and its user's role allows it now (a token carries its user's
+    role: one whose user was demoted loses what the role no longer allows at once)."""
+    return scope in entry.scope_set and roles.scope_allowed(entry.user, scope)
 
 
 class BearerToken(HttpBearer):

@@ -16,6 +16,8 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
+from zegel.orgs.actions import touch_session
+
 LOGIN_AT = "zegel_login_at"
 
 
@@ -39,4 +41,5 @@ class SessionLifetimeMiddleware:
             elif time.time() - started > settings.SESSION_MAX_AGE:
                 logout(request)
                 return redirect_to_login(request.get_full_path())
+            touch_session(user, request)
         return self.get_response(request)

@@ -30,6 +30,7 @@ from zegel.dlp.findings import NOT_SCANNED, Finding
 from zegel.dlp.models import AllowedValue
 from zegel.dlp.normalize import normalize
 from zegel.messaging.errors import ActionError, NotFound
+from zegel.orgs import roles
 from zegel.orgs.models import Organisation, User
 
 KEY_PURPOSE = "dlp-allow-list"
@@ -131,8 +132,8 @@ def allowed_of(user: User) -> Iterable[AllowedValue]:
 
 def remove_allowed(user: User, entry_id: int, *, request: HttpRequest | None = None) -> None:
     """An admin takes a value off the allow list; another organisation's entry is not found."""
-    if not user.is_admin:
-        raise ActionError(_("Only an administrator of your organisation can do this."), status=403)
+    if not roles.allows(user, roles.Permission.MANAGE_DLP):
+        raise ActionError(roles.refusal(roles.Permission.MANAGE_DLP), status=403)
     entry = AllowedValue.objects.filter(organisation=user.organisation, pk=entry_id).first()
     if entry is None:
         raise NotFound(_("This entry could not be found."))

@@ -17,12 +17,13 @@ from zegel.dlp import patterns, rules
 from zegel.dlp.findings import Finding
 from zegel.dlp.models import DlpRule, DlpTerm, OrgPattern
 from zegel.messaging.errors import ActionError
+from zegel.orgs import roles
 from zegel.orgs.models import User
 
 
 def _admin(user: User) -> User:
-    if not user.is_admin:
-        raise ActionError(_("Only an administrator of your organisation can do this."), status=403)
+    if not roles.allows(user, roles.Permission.MANAGE_DLP):
+        raise ActionError(roles.refusal(roles.Permission.MANAGE_DLP), status=403)
     return user
 
 

@@ -21,6 +21,7 @@ from zegel.dlp import allowlist, patterns, policy, rules
 from zegel.dlp.models import MAX_POSITION, DlpRule
 from zegel.dlp.service import kind_label
 from zegel.messaging.errors import ActionError
+from zegel.orgs import roles
 from zegel.orgs.access import staff_user
 from zegel.orgs.models import User
 
@@ -42,10 +43,9 @@ def admin_page(view: View) -> View:
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not staff_user(request).is_admin:
+        if not roles.allows(staff_user(request), roles.Permission.MANAGE_DLP):
             return _refusal_page(request, ActionError(
-                _("Only an administrator of your organisation can change the data-leak rules."),
-                status=403))
+                roles.refusal(roles.Permission.MANAGE_DLP), status=403))
         try:
             return view(request, *args, **kwargs)
         except ActionError as exc:

@@ -5,35 +5,61 @@ and appends its audit event in that one transaction, so two operators doing the 
 once produce one change and one event. The command line (and later the admin pages) call these;
 none of them write these models directly. Audit events carry ids and outcomes, never passwords
 or tokens.
+
+The admin pages' actions take the acting admin first: they check the admin's permission
+(zegel.orgs.roles) and find the user only within the admin's own organisation, so a user of
+another organisation is "not found" (404). The command line is the installation's operator and
+acts without those limits.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zegel.audit.log import record, staff_actor
-from zegel.orgs.models import SCOPES, ApiToken, Organisation, User, hash_token
+from zegel.audit.log import client_ip, record, staff_actor
+from zegel.orgs import roles
+from zegel.orgs.models import (
+    SCOPES,
+    AccountLink,
+    ApiToken,
+    Organisation,
+    StaffSession,
+    User,
+    hash_token,
+)
+from zegel.orgs.roles import Role
+from zegel.orgs.twofactor.policy import ResetOutcome, reset_second_factors
+
+INVITATION_VALID = timedelta(days=7)
+RESET_VALID = timedelta(hours=1)
 
 
 class Refused(Exception):
-    """An operator action that was not done, with a one-line reason fit to show the operator."""
+    """An action that was not done, with a one-line reason fit to show the person asking, and
+    the HTTP status a page or the API answers it with (400 bad input, 403 not allowed, 404 not
+    found, 409 refused in the current state)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.message = message
+        self.status = status
 
 
 def _actor(actor: User | None) -> dict[str, Any]:
@@ -58,6 +84,8 @@ def _clean_email(email: str) -> str:
 
 
 def _check_password(password: str, user: User | None = None) -> None:
+    """The NIST rules of zegel.orgs.passwords; `user` (saved or not) gives the context words
+    and, through its organisation, the minimum length."""
     try:
         validate_password(password, user)
     except ValidationError as exc:
@@ -72,14 +100,16 @@ def _locked_user(email: str) -> User:
     return user
 
 
-def _end_sessions(user: User) -> int:
-    """Delete the user's web sessions, so that reactivating the account later does not bring an
-    old cookie back to life. Sessions are not indexed by user: this reads each live one."""
+def _end_sessions(user: User, *, keep: str | None = None) -> int:
+    """Delete the user's web sessions (all but `keep`), so that reactivating the account later
+    does not bring an old cookie back to life. Sessions from before StaffSession existed are
+    not indexed by user: this reads each live one."""
     ended = []
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        if session.get_decoded().get(SESSION_KEY) == str(user.pk):
+        if session.pk != keep and session.get_decoded().get(SESSION_KEY) == str(user.pk):
             ended.append(session.pk)
     Session.objects.filter(pk__in=ended).delete()
+    StaffSession.objects.filter(user=user).exclude(session_key=keep or "").delete()
     return len(ended)
 
 
@@ -159,8 +189,15 @@ def update_organisation(domain: str, *, contact_email: Any = _UNSET, contact_pho
     return org
 
 
+def _clean_role(role: str) -> Role:
+    if role not in Role.values:
+        raise Refused(_("Roles are %(roles)s, not %(role)r.")
+                      % {"roles": ", ".join(Role.values), "role": role})
+    return Role(role)
+
+
 def create_user(*, organisation_domain: str, email: str, name: str = "",
-                password: str | None = None, is_admin: bool = False, phone: str = "",
+                password: str | None = None, role: str = Role.MEMBER, phone: str = "",
                 actor: User | None = None) -> User:
     """A new staff user; without a password the account cannot log in until one is set."""
     with transaction.atomic(durable=True):
@@ -169,37 +206,58 @@ def create_user(*, organisation_domain: str, email: str, name: str = "",
             raise Refused(_("No organisation with domain %(domain)s.")
                           % {"domain": organisation_domain.strip()})
         email = _clean_email(email)
+        role = _clean_role(role)
         if password is not None:
-            _check_password(password)
+            _check_password(password, User(email=email, name=name.strip(), organisation=org))
         if User.objects.filter(email=email).exists():
             raise Refused(_("A user %(email)s exists already.") % {"email": email})
         try:
             with transaction.atomic():
                 user = User.objects.create_user(email, org, password or None, name=name.strip(),
-                                                is_admin=is_admin, phone=phone)
+                                                role=role, phone=phone)
         except IntegrityError:
             raise Refused(_("A user %(email)s exists already.") % {"email": email}) from None
         record("user.created", organisation=org, **_actor(actor), object_type="user",
-               object_id=user.pk, data={"email": email, "admin": is_admin,
+               object_id=user.pk, data={"email": email, "role": role,
                                         "password_set": bool(password)})
     return user
+
+
+def _deactivate(user: User, actor: User | None, request: HttpRequest | None) -> None:
+    if not user.is_active:
+        raise Refused(_("User %(email)s is deactivated already.") % {"email": user.email},
+                      status=409)
+    now = timezone.now()
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+    sessions = _end_sessions(user)
+    record("user.deactivated", organisation=user.organisation, **_actor(actor),
+           object_type="user", object_id=user.pk, request=request,
+           data={"email": user.email, "tokens_revoked": revoked, "sessions_ended": sessions})
+
+
+def _reactivate(user: User, actor: User | None, request: HttpRequest | None) -> None:
+    if user.is_active:
+        raise Refused(_("User %(email)s is active already.") % {"email": user.email},
+                      status=409)
+    if user.anonymised_at is not None:
+        raise Refused(_("This account was deleted."), status=409)
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    # Again: a log-in that passed its password check just before the deactivation may
+    # have saved its session after the deactivation had ended the others.
+    sessions = _end_sessions(user)
+    record("user.reactivated", organisation=user.organisation, **_actor(actor),
+           object_type="user", object_id=user.pk, request=request,
+           data={"email": user.email, "sessions_ended": sessions})
 
 
 def deactivate_user(email: str, *, actor: User | None = None) -> User:
     """Stop a user at once: web sessions end, API tokens are revoked, log-in is refused."""
     with transaction.atomic(durable=True):
         user = _locked_user(email)
-        if not user.is_active:
-            raise Refused(_("User %(email)s is deactivated already.") % {"email": user.email})
-        now = timezone.now()
-        user.is_active = False
-        user.save(update_fields=["is_active"])
-        revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
-            revoked_at=now)
-        sessions = _end_sessions(user)
-        record("user.deactivated", organisation=user.organisation, **_actor(actor),
-               object_type="user", object_id=user.pk,
-               data={"email": user.email, "tokens_revoked": revoked, "sessions_ended": sessions})
+        _deactivate(user, actor, None)
     return user
 
 
@@ -207,16 +265,7 @@ def reactivate_user(email: str, *, actor: User | None = None) -> User:
     """Allow log-in again with the user's password. Tokens revoked stay revoked."""
     with transaction.atomic(durable=True):
         user = _locked_user(email)
-        if user.is_active:
-            raise Refused(_("User %(email)s is active already.") % {"email": user.email})
-        user.is_active = True
-        user.save(update_fields=["is_active"])
-        # Again: a log-in that passed its password check just before the deactivation may
-        # have saved its session after the deactivation had ended the others.
-        sessions = _end_sessions(user)
-        record("user.reactivated", organisation=user.organisation, **_actor(actor),
-               object_type="user", object_id=user.pk,
-               data={"email": user.email, "sessions_ended": sessions})
+        _reactivate(user, actor, None)
     return user
 
 
@@ -244,9 +293,12 @@ def _clean_scopes(user: User, scopes: tuple[str, ...]) -> tuple[str, ...]:
     if unknown or not wanted:
         raise Refused(_("Scopes are send, read and admin, not %(scopes)r.")
                       % {"scopes": ",".join(scopes)})
-    if "admin" in wanted and not user.is_admin:
+    if "admin" in wanted and not roles.scope_allowed(user, "admin"):
         raise Refused(_("User %(email)s is not an admin: no admin scope.")
                       % {"email": user.email})
+    if any(not roles.scope_allowed(user, s) for s in wanted):
+        raise Refused(_("The role of %(email)s does not allow the scopes %(scopes)s.")
+                      % {"email": user.email, "scopes": ",".join(wanted)})
     return wanted
 
 
@@ -315,3 +367,384 @@ def revoke_api_token(reference: str | int, *, actor: User | None = None) -> ApiT
                object_type="api_token", object_id=token.pk,
                data={"user": token.user.email})
     return token
+
+
+# The admin pages' actions: an admin acting on the users of their own organisation.
+
+LinkDelivery = Callable[[User, str, AccountLink], None]
+# The reset e-mail: called with None for an address that gets no mail, to do the same work.
+ResetDelivery = Callable[[User | None, str, AccountLink | None], None]
+
+
+def _require(actor: User, permission: roles.Permission) -> None:
+    """The actor's role as the database holds it now: an admin demoted or suspended a moment
+    ago (by another admin, in another request) can no longer act."""
+    current = User.objects.filter(pk=actor.pk).values("role", "is_active").first()
+    if current is None or not roles.allows(User(**current), permission):
+        raise Refused(roles.refusal(permission), status=403)
+
+
+def _org_user(actor: User, user_id: object) -> User:
+    """A user of the admin's own organisation, locked; any other id (and a deleted account
+    kept anonymised) is 404, so an admin cannot tell another organisation's user from one that
+    does not exist."""
+    try:
+        pk = int(str(user_id))
+    except ValueError:
+        pk = None
+    user = (User.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("organisation")
+            .filter(organisation_id=actor.organisation_id, pk=pk,
+                    anonymised_at__isnull=True).first()
+            if pk is not None else None)
+    if user is None:
+        raise Refused(_("No such user in your organisation."), status=404)
+    return user
+
+
+def _lock_admins(actor: User) -> list[int]:
+    """Lock the organisation's active admins, in id order, before the user being changed: two
+    admins demoting each other at once then take turns (no deadlock) and the second finds the
+    first one's change."""
+    return list(User.objects.select_for_update(of=("self",), no_key=True)
+                .filter(organisation_id=actor.organisation_id, role=Role.ADMIN, is_active=True)
+                .order_by("pk").values_list("pk", flat=True))
+
+
+def _keep_an_admin(user: User, admins: list[int]) -> None:
+    """Refuse a change that would leave the organisation without an active admin."""
+    if user.pk in admins and len(admins) == 1:
+        raise Refused(_("%(email)s is the organisation's last administrator: make someone "
+                        "else an administrator first.") % {"email": user.email}, status=409)
+
+
+def _not_self(actor: User, user: User) -> None:
+    if user.pk == actor.pk:
+        raise Refused(_("You cannot do this to your own account; ask another administrator."),
+                      status=409)
+
+
+def suspend_user(actor: User, user_id: object, *, request: HttpRequest | None = None) -> User:
+    """Stop a user of the admin's organisation at once: sessions end, tokens are revoked."""
+    with transaction.atomic(durable=True):
+        _require(actor, roles.Permission.MANAGE_USERS)
+        admins = _lock_admins(actor)
+        user = _org_user(actor, user_id)
+        _not_self(actor, user)
+        _keep_an_admin(user, admins)
+        _deactivate(user, actor, request)
+    return user
+
+
+def reactivate_suspended_user(actor: User, user_id: object, *,
+                              request: HttpRequest | None = None) -> User:
+    with transaction.atomic(durable=True):
+        _require(actor, roles.Permission.MANAGE_USERS)
+        user = _org_user(actor, user_id)
+        _reactivate(user, actor, request)
+    return user
+
+
+def reset_two_factor(actor: User, user_id: object, *,
+                     request: HttpRequest | None = None) -> ResetOutcome:
+    """Remove every second factor of a user of the admin's organisation, for someone who lost
+    them (audited as user.second_factors_reset by zegel.orgs.twofactor.policy)."""
+    with transaction.atomic(durable=True):
+        _require(actor, roles.Permission.MANAGE_USERS)
+        user = _org_user(actor, user_id)
+        return reset_second_factors(user, actor=actor, request=request)
+
+
+def change_role(actor: User, user_id: object, role: str, *,
+                request: HttpRequest | None = None) -> User:
+    with transaction.atomic(durable=True):
+        _require(actor, roles.Permission.MANAGE_USERS)
+        admins = _lock_admins(actor)
+        user = _org_user(actor, user_id)
+        new = _clean_role(role)
+        if user.anonymised_at is not None:
+            raise Refused(_("This account was deleted."), status=409)
+        if new == user.role:
+            raise Refused(_("%(email)s has this role already.") % {"email": user.email},
+                          status=409)
+        if user.role == Role.ADMIN:
+            _keep_an_admin(user, admins)
+        old = user.role
+        user.role = new
+        user.save(update_fields=["role"])
+        record("user.role_changed", organisation=user.organisation, **staff_actor(actor),
+               object_type="user", object_id=user.pk, request=request,
+               data={"email": user.email, "from": old, "to": new})
+    return user
+
+
+def delete_user(actor: User, user_id: object, *, request: HttpRequest | None = None) -> str:
+    """Delete a user of the admin's organisation: "deleted" when nothing refers to the account,
+    "anonymised" when it sent conversations, wrote messages or uploaded files. Those must keep
+    their author (the organisation's record of what it sent, and the audit log names the id),
+    so the row stays, with its name, address, phone and password removed, inactive for good."""
+    with transaction.atomic(durable=True):
+        _require(actor, roles.Permission.MANAGE_USERS)
+        admins = _lock_admins(actor)
+        user = _org_user(actor, user_id)
+        _not_self(actor, user)
+        _keep_an_admin(user, admins)
+        email, pk, org = user.email, user.pk, user.organisation
+        sessions = _end_sessions(user)
+        tokens = ApiToken.objects.filter(user=user).count()
+        try:
+            with transaction.atomic():
+                user.delete()
+            outcome = "deleted"
+        except ProtectedError:
+            ApiToken.objects.filter(user=user).delete()
+            AccountLink.objects.filter(user=user).delete()
+            user.email = f"deleted-{pk}@deleted.invalid"
+            user.name = ""
+            user.phone = ""
+            user.is_active = False
+            user.role = Role.MEMBER
+            user.password = make_password(None)
+            user.anonymised_at = timezone.now()
+            user.last_login_ip = user.previous_login_ip = None
+            user.save(update_fields=["email", "name", "phone", "is_active", "role", "password",
+                                     "anonymised_at", "last_login_ip", "previous_login_ip"])
+            outcome = "anonymised"
+        record(f"user.{outcome}", organisation=org, **staff_actor(actor), object_type="user",
+               object_id=pk, request=request,
+               data={"email": email, "sessions_ended": sessions, "tokens_removed": tokens})
+    return outcome
+
+
+def _new_link(user: User, purpose: str, valid: timedelta, created_by: User | None
+              ) -> tuple[AccountLink, str]:
+    # A new link replaces the user's earlier ones of the same purpose.
+    now = timezone.now()
+    AccountLink.objects.filter(user=user, purpose=purpose, used_at__isnull=True).update(
+        used_at=now)
+    token = secrets.token_urlsafe(32)
+    link = AccountLink.objects.create(user=user, purpose=purpose, token_hash=hash_token(token),
+                                      expires_at=now + valid, created_by=created_by)
+    return link, token
+
+
+def invite_user(actor: User, *, email: str, name: str = "", role: str = Role.MEMBER,
+                deliver: LinkDelivery, request: HttpRequest | None = None) -> User:
+    """A new user of the admin's organisation, without a password, and a single-use link valid
+    INVITATION_VALID to set one. `deliver` puts the e-mail with the link in the outbox, in this
+    transaction: no invitation without its e-mail, no e-mail for an invitation rolled back."""
+    with transaction.atomic(durable=True):
+        _require(actor, roles.Permission.MANAGE_USERS)
+        email = _clean_email(email)
+        new_role = _clean_role(role)
+        if len(name) > 200:
+            raise Refused(_("The name is longer than 200 characters."))
+        if User.objects.filter(email=email).exists():
+            raise Refused(_("A user %(email)s exists already.") % {"email": email}, status=409)
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(email, actor.organisation, None,
+                                                name=name.strip(), role=new_role)
+        except IntegrityError:
+            raise Refused(_("A user %(email)s exists already.") % {"email": email},
+                          status=409) from None
+        link, token = _new_link(user, AccountLink.Purpose.INVITE, INVITATION_VALID, actor)
+        record("user.invited", organisation=user.organisation, **staff_actor(actor),
+               object_type="user", object_id=user.pk, request=request,
+               data={"email": email, "role": new_role,
+                     "expires_at": link.expires_at.isoformat()})
+        deliver(user, token, link)
+    return user
+
+
+def resend_invitation(actor: User, user_id: object, *, deliver: LinkDelivery,
+                      request: HttpRequest | None = None) -> User:
+    """A fresh invitation link for a user who has not set a password yet; the old one stops."""
+    with transaction.atomic(durable=True):
+        _require(actor, roles.Permission.MANAGE_USERS)
+        user = _org_user(actor, user_id)
+        if user.has_usable_password() or not user.is_active:
+            raise Refused(_("%(email)s has accepted the invitation already or is suspended.")
+                          % {"email": user.email}, status=409)
+        link, token = _new_link(user, AccountLink.Purpose.INVITE, INVITATION_VALID, actor)
+        record("user.invited", organisation=user.organisation, **staff_actor(actor),
+               object_type="user", object_id=user.pk, request=request,
+               data={"email": user.email, "role": user.role, "again": True,
+                     "expires_at": link.expires_at.isoformat()})
+        deliver(user, token, link)
+    return user
+
+
+def _live_link(token: str, purpose: str, *, for_update: bool = False) -> AccountLink | None:
+    links = AccountLink.objects.select_related("user__organisation")
+    if for_update:
+        links = links.select_for_update(of=("self",), no_key=True)
+    link = links.filter(token_hash=hash_token(token), purpose=purpose).first()
+    if (link is None or link.used_at is not None or link.expires_at <= timezone.now()
+            or not link.user.is_active):
+        return None
+    return link
+
+
+def account_link(token: str, purpose: str) -> AccountLink | None:
+    """The link if it can still be used (a GET shows its form and changes nothing)."""
+    return _live_link(token, purpose)
+
+
+def set_password_with_link(token: str, purpose: str, password: str, *,
+                           request: HttpRequest | None = None) -> User:
+    """Use an invitation or reset link: set the password, and the link is spent. An unknown,
+    used, replaced or expired link is refused in the same words, whatever the reason."""
+    with transaction.atomic(durable=True):
+        link = _live_link(token, purpose, for_update=True)
+        if link is None:
+            raise Refused(_("This link no longer works: it was used already, replaced by a "
+                            "newer one or has expired."), status=404)
+        user = link.user
+        _check_password(password, user)
+        now = timezone.now()
+        link.used_at = now
+        link.save(update_fields=["used_at"])
+        AccountLink.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        # A reset ends every session (Django's session hash does too, this removes the rows).
+        sessions = _end_sessions(user)
+        action = ("user.invitation_accepted" if purpose == AccountLink.Purpose.INVITE
+                  else "user.password_reset")
+        record(action, organisation=user.organisation, actor_type="user", actor_id=user.pk,
+               actor_label=user.email, object_type="user", object_id=user.pk, request=request,
+               data={"email": user.email, "sessions_ended": sessions, "by": "link"})
+    return user
+
+
+def request_password_reset(email: str, *, deliver: ResetDelivery,
+                           request: HttpRequest | None = None) -> None:
+    """"Forgot password": a single-use reset link (valid RESET_VALID) to an active user who has
+    a password. The caller answers the same whether or not the address is known, and this does
+    about the same work either way: one audit event, and the e-mail rendered (by `deliver`,
+    which for an unknown address is given no user to send to)."""
+    cleaned = email.strip().lower()[:254]
+    with transaction.atomic(durable=True):
+        user = (User.objects.select_for_update(of=("self",), no_key=True)
+                .select_related("organisation").filter(email=cleaned).first())
+        if user is not None and user.is_active and user.anonymised_at is None:
+            link, token = _new_link(user, AccountLink.Purpose.RESET, RESET_VALID, None)
+            deliver(user, token, link)
+            record("user.password_reset_requested", organisation=user.organisation,
+                   actor_type="anonymous", actor_label=cleaned, object_type="user",
+                   object_id=user.pk, request=request, data={"sent": True})
+        else:
+            deliver(None, secrets.token_urlsafe(32), None)
+            record("user.password_reset_requested",
+                   organisation=user.organisation if user else None, actor_type="anonymous",
+                   actor_label=cleaned, object_type="user",
+                   object_id=user.pk if user else "", request=request, data={"sent": False})
+
+
+def change_own_password(user: User, *, current: str, new: str,
+                        request: HttpRequest | None = None) -> User:
+    """The user changes their own password; the current one is asked first. Their other
+    sessions end; the caller keeps this one (update_session_auth_hash)."""
+    with transaction.atomic(durable=True):
+        locked = (User.objects.select_for_update(of=("self",), no_key=True)
+                  .select_related("organisation").get(pk=user.pk))
+        if not locked.check_password(current):
+            raise Refused(_("The current password is not right."))
+        _check_password(new, locked)
+        if current == new:
+            raise Refused(_("Choose a password other than the current one."))
+        locked.set_password(new)
+        locked.save(update_fields=["password"])
+        keep = request.session.session_key if request is not None else None
+        sessions = _end_sessions(locked, keep=keep)
+        record("user.password_changed", organisation=locked.organisation,
+               **staff_actor(locked), object_type="user", object_id=locked.pk,
+               request=request, data={"sessions_ended": sessions})
+    return locked
+
+
+# --- The user's own sessions
+
+
+def record_login(user: User, request: HttpRequest) -> None:
+    """On log-in: remember when and from where (the one before is kept to show the user), and
+    which session this is, for the "your sessions" page."""
+    now = timezone.now()
+    ip = client_ip(request)
+    User.objects.filter(pk=user.pk).update(previous_login_at=user.last_login,
+                                           previous_login_ip=user.last_login_ip,
+                                           last_login=now, last_login_ip=ip)
+    user.previous_login_at, user.previous_login_ip = user.last_login, user.last_login_ip
+    user.last_login, user.last_login_ip = now, ip
+    key = request.session.session_key
+    # This request wrote the row: the next minute's requests need not (touch_session).
+    request.session[_SEEN_AT] = now.timestamp()
+    if key:
+        StaffSession.objects.update_or_create(session_key=key, defaults={
+            "user": user, "ip": ip, "created_at": now, "last_seen_at": now,
+            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300]})
+
+
+def live_sessions(user: User) -> list[StaffSession]:
+    """The user's sessions that still work, newest activity first."""
+    alive = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
+    return list(StaffSession.objects.filter(user=user, session_key__in=alive)
+                .order_by("-last_seen_at", "-pk"))
+
+
+def end_own_session(user: User, session_id: object, *,
+                    request: HttpRequest | None = None) -> None:
+    """Log one of the user's own sessions out (another user's is not found)."""
+    with transaction.atomic(durable=True):
+        try:
+            pk = int(str(session_id))
+        except ValueError:
+            pk = None
+        row = StaffSession.objects.filter(user=user, pk=pk).first() if pk is not None else None
+        if row is None:
+            raise Refused(_("No such session."), status=404)
+        Session.objects.filter(session_key=row.session_key).delete()
+        row.delete()
+        record("user.session_ended", organisation=user.organisation, **staff_actor(user),
+               object_type="user", object_id=user.pk, request=request,
+               data={"session": pk})
+
+
+def end_all_own_sessions(user: User, *, request: HttpRequest | None = None) -> int:
+    """"Log out everywhere": every session of the user ends, this one included."""
+    with transaction.atomic(durable=True):
+        ended = _end_sessions(user)
+        record("user.sessions_ended", organisation=user.organisation, **staff_actor(user),
+               object_type="user", object_id=user.pk, request=request,
+               data={"sessions_ended": ended})
+    return ended
+
+
+SEEN_PRECISION = timedelta(seconds=60)
+_SEEN_AT = "zegel_seen_at"
+
+
+def touch_session(user: User, request: HttpRequest) -> None:
+    """Note the session's latest activity, at most once a minute (the session remembers when
+    it last wrote, so other requests cost no query). Activity is no event: not audited. A
+    session from before StaffSession existed gets its row here."""
+    now = timezone.now()
+    seen = request.session.get(_SEEN_AT)
+    if isinstance(seen, int | float) and now.timestamp() - seen < SEEN_PRECISION.total_seconds():
+        return
+    key = request.session.session_key
+    if not key:
+        return
+    request.session[_SEEN_AT] = now.timestamp()
+    if not StaffSession.objects.filter(session_key=key, user=user).update(last_seen_at=now):
+        StaffSession.objects.get_or_create(session_key=key, defaults={
+            "user": user, "ip": client_ip(request), "created_at": now, "last_seen_at": now,
+            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300]})
+
+
+def session_rekeyed(old_key: str | None, request: HttpRequest) -> None:
+    """Django gave this session a new key (after a password change): the row follows it."""
+    new_key = request.session.session_key
+    if old_key and new_key and old_key != new_key:
+        StaffSession.objects.filter(session_key=old_key).update(session_key=new_key)

@@ -16,6 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from zegel.orgs.roles import Role, allowed_scopes
+
 DEFAULT_BRAND_COLOUR = "#154273"
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -88,9 +90,21 @@ class User(AbstractBaseUser, PermissionsMixin):
     name = models.CharField(_("name"), max_length=200, blank=True)
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="users")
     phone = models.CharField(_("mobile number"), max_length=20, blank=True)
-    is_admin = models.BooleanField(_("organisation admin"), default=False)
+    # The database default too, so rows written by code that predates roles still get one.
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.MEMBER,
+                            db_default=Role.MEMBER)
+    # False while suspended (or deleted but kept, anonymised): log-in, sessions and API tokens
+    # all refuse an inactive user.
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Where the newest log-in came from, and the one before it (shown to the user: "your last
+    # log-in was ... from ..."). `last_login` itself is Django's field.
+    last_login_ip = models.GenericIPAddressField(null=True, blank=True)
+    previous_login_at = models.DateTimeField(null=True, blank=True)
+    previous_login_ip = models.GenericIPAddressField(null=True, blank=True)
+    # Set when the account was deleted but had to stay as a row (it sent conversations): the
+    # name and address are gone, the row keeps the conversations' history intact.
+    anonymised_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -105,6 +119,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def display_name(self) -> str:
         return self.name or self.email
 
+    @property
+    def is_admin(self) -> bool:
+        """An administrator of the organisation (read-only: the role decides; permission
+        checks go through zegel.orgs.roles, not through this)."""
+        return self.role == Role.ADMIN
+
 
 def hash_token(token: str) -> str:
     # API and link tokens carry 256 bits of randomness, so a plain SHA-256 is a safe verifier.
@@ -112,12 +132,9 @@ def hash_token(token: str) -> str:
 
 
 # What a token may do: send (upload, check, send, revoke), read (GET) and admin (the
-# organisation's data-leak settings, and only for a user who is an admin).
+# organisation's data-leak settings). A token never does more than its user's role allows,
+# checked on every call (zegel.orgs.roles.token_allows).
 SCOPES = ("send", "read", "admin")
-
-
-def allowed_scopes(user: User) -> tuple[str, ...]:
-    return SCOPES if user.is_admin else ("send", "read")
 
 
 class ApiToken(models.Model):
@@ -186,6 +203,38 @@ class FailedLogin(models.Model):
     class Meta:
         indexes = [models.Index(fields=["email", "at"], name="orgs_failedlogin_email_at"),
                    models.Index(fields=["client", "at"], name="orgs_failedlogin_client_at")]
+
+
+class AccountLink(models.Model):
+    """A single-use link sent by e-mail to set a password: an invitation (valid 7 days) or a
+    password reset (valid an hour). Only a hash of its token is stored."""
+
+    class Purpose(models.TextChoices):
+        INVITE = "invite"
+        RESET = "reset"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_links")
+    purpose = models.CharField(max_length=10, choices=Purpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    # Used, or replaced by a newer link: either way it no longer works.
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+
+class StaffSession(models.Model):
+    """What the user's "your sessions" page shows of each web session: Django's session table
+    has no user column, so this row names the session's user, device and address."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="staff_sessions")
+    # The key of the row in django_session (which holds it in the clear already).
+    session_key = models.CharField(max_length=40, unique=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
 
 
 class TotpDevice(models.Model):

@@ -30,7 +30,8 @@ from zegel.messaging.models import (
     RecipientEvent,
     SubjectWord,
 )
-from zegel.orgs.access import staff_user
+from zegel.orgs import roles
+from zegel.orgs.access import role_required, staff_user
 
 PAGE_SIZE = 25
 MAX_QUERY = 200
@@ -218,6 +219,7 @@ def _list_page(request: HttpRequest, conversations: QuerySet[Conversation], *,
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @never_cache
 @require_safe
 def sent(request: HttpRequest) -> HttpResponse:
@@ -226,6 +228,7 @@ def sent(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @never_cache
 @require_safe
 def inbox(request: HttpRequest) -> HttpResponse:

@@ -29,7 +29,8 @@ from zegel.files.uploads import (
 )
 from zegel.messaging import access, actions, content, drafts, status
 from zegel.messaging.models import Attachment, Conversation, Message, Recipient
-from zegel.orgs.access import staff_user
+from zegel.orgs import roles
+from zegel.orgs.access import role_required, staff_user
 from zegel.orgs.backends import login_throttled
 from zegel.orgs.models import Organisation
 from zegel.orgs.twofactor import policy
@@ -107,6 +108,7 @@ def _dlp_context(exc: actions.ActionError) -> dict[str, Any]:
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @never_cache
 @require_POST
 def compose_check(request: HttpRequest) -> JsonResponse:
@@ -147,6 +149,7 @@ def _json_error(exc: actions.ActionError) -> JsonResponse:
 
 @accepts_uploads(_staff_may_upload)
 @login_required
+@role_required(roles.Permission.SEND)
 @never_cache
 @require_POST
 def compose_attach(request: HttpRequest) -> HttpResponseBase:
@@ -169,6 +172,7 @@ def compose_attach(request: HttpRequest) -> HttpResponseBase:
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @never_cache
 @require_POST
 def compose_not_sensitive(request: HttpRequest) -> JsonResponse:
@@ -321,6 +325,7 @@ def _recipient_list(recipients: list[Recipient]) -> str:
 
 @accepts_uploads(_staff_may_upload)
 @login_required
+@role_required(roles.Permission.SEND)
 @never_cache
 @require_http_methods(["GET", "POST"])
 def compose(request: HttpRequest) -> HttpResponseBase:
@@ -355,6 +360,7 @@ def compose(request: HttpRequest) -> HttpResponseBase:
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @never_cache
 @require_POST
 def compose_detach(request: HttpRequest, attachment_id: str) -> JsonResponse:
@@ -368,6 +374,7 @@ def compose_detach(request: HttpRequest, attachment_id: str) -> JsonResponse:
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @never_cache
 @require_GET
 def conversation_status(request: HttpRequest, conversation_id: str) -> JsonResponse:
@@ -417,6 +424,7 @@ def _audience_choices(able: list[Recipient], thread: list[Message]
 
 @accepts_uploads(_staff_may_upload)
 @login_required
+@role_required(roles.Permission.SEND)
 @never_cache
 @require_http_methods(["GET", "POST"])
 def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase:
@@ -468,6 +476,7 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def download(request: HttpRequest, conversation_id: str, attachment_id: str) -> HttpResponseBase:
@@ -484,10 +493,15 @@ def download(request: HttpRequest, conversation_id: str, attachment_id: str) -> 
 
 
 def home(request: HttpRequest) -> HttpResponseBase:
-    return redirect("sender:inbox" if request.user.is_authenticated else "sender:login")
+    if not request.user.is_authenticated:
+        return redirect("sender:login")
+    # An auditor does not send: their start page is their account.
+    return redirect("sender:inbox" if roles.allows(request.user, roles.Permission.SEND)
+                    else "staff:account")
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @require_POST
 def revoke(request: HttpRequest, conversation_id: str) -> HttpResponseBase:
     """Revoke for everyone. The form asks for a confirmation: this cannot be undone."""
@@ -502,6 +516,7 @@ def revoke(request: HttpRequest, conversation_id: str) -> HttpResponseBase:
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @require_POST
 def revoke_recipient(request: HttpRequest, conversation_id: str,
                      recipient_id: int) -> HttpResponseBase:
@@ -513,6 +528,7 @@ def revoke_recipient(request: HttpRequest, conversation_id: str,
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @require_POST
 def change_expiry(request: HttpRequest, conversation_id: str) -> HttpResponseBase:
     convo = _own_conversation(request, conversation_id)
@@ -528,6 +544,7 @@ def change_expiry(request: HttpRequest, conversation_id: str) -> HttpResponseBas
 
 
 @login_required
+@role_required(roles.Permission.SEND)
 @require_POST
 def resend(request: HttpRequest, conversation_id: str, recipient_id: int) -> HttpResponseBase:
     convo = _own_conversation(request, conversation_id)

@@ -35,6 +35,7 @@ from zegel.notify.emails import render_email
 from zegel.notify.models import OutboxItem
 from zegel.notify.outbox import enqueue_email, enqueue_sms
 from zegel.orgs.models import Organisation, User
+from zegel.orgs.roles import Role
 
 _argon2 = PasswordHasher()  # Argon2id with the library's current recommended parameters
 
@@ -150,7 +151,7 @@ def _alert_sms_budget(org: Organisation, now: datetime, request: HttpRequest | N
     if AuditEvent.objects.filter(organisation=org, action="sms.budget_reached",
                                  at__gte=hour).exists():
         return
-    admins = list(User.objects.filter(organisation=org, is_admin=True, is_active=True)
+    admins = list(User.objects.filter(organisation=org, role=Role.ADMIN, is_active=True)
                   .order_by("pk"))
     for admin in admins:
         email = render_email("sms_budget", {"org": org,
