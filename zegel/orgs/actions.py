@@ -25,15 +25,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zegel.audit.log import record, staff_actor
-from zegel.orgs.models import SCOPES, ApiToken, Organisation, User, hash_token
+from zegel.orgs.models import _COLOUR, SCOPES, ApiToken, Organisation, User, hash_token
 
 
 class Refused(Exception):
     """An operator action that was not done, with a one-line reason fit to show the operator."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, field: str = "") -> None:
         super().__init__(message)
         self.message = message
+        # The setting it is about, where there is one (the settings page marks that input).
+        self.field = field
 
 
 def _actor(actor: User | None) -> dict[str, Any]:
@@ -108,55 +110,185 @@ def create_organisation(*, name: str, domain: str, explanation: str = "", info_u
 # The longest end date a sender can choose on the compose page.
 MAX_DEFAULT_EXPIRY_DAYS = 365
 _PHONE_TEXT = re.compile(r"^\+?[0-9][0-9 ()\-]{4,38}$")
-_UNSET = object()
 
 
-def update_organisation(domain: str, *, contact_email: Any = _UNSET, contact_phone: Any = _UNSET,
-                        default_expiry_days: Any = _UNSET, button_text: Any = _UNSET,
-                        info_url: Any = _UNSET, actor: User | None = None) -> Organisation:
-    """Change what recipients see of an organisation; each argument left out stays as it is,
-    an empty text clears it. The audit event names the fields changed, not their values."""
-    changes: dict[str, Any] = {}
-    if contact_email is not _UNSET:
-        changes["contact_email"] = _clean_email(contact_email) if contact_email.strip() else ""
-    if contact_phone is not _UNSET:
-        phone = " ".join(contact_phone.split())
-        if phone and not _PHONE_TEXT.match(phone):
-            raise Refused(_("Not a phone number: %(phone)r (digits, spaces, +, - and brackets)")
-                          % {"phone": contact_phone})
-        changes["contact_phone"] = phone
-    if default_expiry_days is not _UNSET:
-        if (not isinstance(default_expiry_days, int)
-                or not 0 <= default_expiry_days <= MAX_DEFAULT_EXPIRY_DAYS):
-            raise Refused(_("The default end date is 0 (no end date) to %(max)d days.")
-                          % {"max": MAX_DEFAULT_EXPIRY_DAYS})
-        changes["default_expiry_days"] = default_expiry_days
-    if button_text is not _UNSET:
-        text = " ".join(button_text.split())
-        limit = Organisation._meta.get_field("notification_button_text").max_length or 60
-        if len(text) > limit:
-            raise Refused(_("The button text is at most %(n)d characters.") % {"n": limit})
-        changes["notification_button_text"] = text
-    if info_url is not _UNSET:
-        url = info_url.strip()
-        if url:
-            try:
-                URLValidator(schemes=["https", "http"])(url)
-            except ValidationError:
-                raise Refused(_("Not a web address: %(url)r") % {"url": info_url}) from None
-        changes["info_url"] = url
-    if not changes:
+# WCAG 2.x AA for normal text: the notification's button and the portal's header put white
+# text on the brand colour.
+MIN_CONTRAST = 4.5
+MAX_EXPLANATION = 2000
+VERIFICATION_METHODS = ("sms", "access_code", "email")
+
+
+def _luminance(colour: str) -> float:
+    """Relative luminance of #rrggbb (WCAG 2.x)."""
+    def channel(hex2: str) -> float:
+        c = int(hex2, 16) / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(colour[i:i + 2]) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_with_white(colour: str) -> float:
+    """The contrast ratio of white text on the colour, 1 to 21."""
+    return 1.05 / (_luminance(colour) + 0.05)
+
+
+def _clean_colour(colour: str) -> str:
+    cleaned = colour.strip().lower()
+    if not _COLOUR.match(cleaned):
+        raise Refused(_("Not a colour: %(colour)r (write it as #rrggbb, such as #154273).")
+                      % {"colour": colour})
+    ratio = contrast_with_white(cleaned)
+    if ratio < MIN_CONTRAST:
+        raise Refused(_("White text on %(colour)s has a contrast of %(ratio).2f:1; at least "
+                        "4.5:1 is needed so that everyone can read the button. Choose a darker "
+                        "colour.") % {"colour": cleaned, "ratio": ratio})
+    return cleaned
+
+
+def _clean_days(value: Any, message: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or not 0 <= value <= MAX_DEFAULT_EXPIRY_DAYS:
+        raise Refused(message)
+    return value
+
+
+def _clean_explanation(text: str) -> str:
+    cleaned = "\n".join(line.rstrip() for line in text.strip().splitlines())
+    if len(cleaned) > MAX_EXPLANATION:
+        raise Refused(_("The explanation is at most %(n)d characters.") % {"n": MAX_EXPLANATION})
+    return cleaned
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise Refused(_("The organisation needs a name."))
+    if len(cleaned) > 200:
+        raise Refused(_("The name is at most 200 characters."))
+    return cleaned
+
+
+def _clean_contact_email(email: str) -> str:
+    return _clean_email(email) if email.strip() else ""
+
+
+def _clean_phone(text: str) -> str:
+    phone = " ".join(text.split())
+    if phone and not _PHONE_TEXT.match(phone):
+        raise Refused(_("Not a phone number: %(phone)r (digits, spaces, +, - and brackets)")
+                      % {"phone": text})
+    return phone
+
+
+def _clean_default_days(days: Any) -> int:
+    return _clean_days(days, _("The default end date is 0 (no end date) to %(max)d days.")
+                       % {"max": MAX_DEFAULT_EXPIRY_DAYS})
+
+
+def _clean_max_days(days: Any) -> int:
+    return _clean_days(days, _("The maximum end date is 0 (no maximum) to %(max)d days.")
+                       % {"max": MAX_DEFAULT_EXPIRY_DAYS})
+
+
+def _clean_button_text(button_text: str) -> str:
+    text = " ".join(button_text.split())
+    limit = Organisation._meta.get_field("notification_button_text").max_length or 60
+    if len(text) > limit:
+        raise Refused(_("The button text is at most %(n)d characters.") % {"n": limit})
+    return text
+
+
+def _clean_info_url(info_url: str) -> str:
+    url = info_url.strip()
+    if url:
+        try:
+            URLValidator(schemes=["https", "http"])(url)
+        except ValidationError:
+            raise Refused(_("Not a web address: %(url)r") % {"url": info_url}) from None
+    return url
+
+
+def _clean_method(method: Any) -> str:
+    if method not in VERIFICATION_METHODS:
+        raise Refused(_("The verification method is sms, access_code or email, not %(m)r.")
+                      % {"m": method})
+    return str(method)
+
+
+def _clean_flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Refused(_("Whether the e-mail code is allowed is yes or no."))
+    return value
+
+
+# Each setting update_organisation takes: its argument, the model field and its check.
+_SETTINGS: tuple[tuple[str, str, Any], ...] = (
+    ("name", "name", _clean_name),
+    ("contact_email", "contact_email", _clean_contact_email),
+    ("contact_phone", "contact_phone", _clean_phone),
+    ("info_url", "info_url", _clean_info_url),
+    ("brand_colour", "brand_colour", _clean_colour),
+    ("explanation_nl", "explanation", _clean_explanation),
+    ("explanation_en", "explanation_en", _clean_explanation),
+    ("button_text", "notification_button_text", _clean_button_text),
+    ("default_expiry_days", "default_expiry_days", _clean_default_days),
+    ("max_expiry_days", "max_expiry_days", _clean_max_days),
+    ("default_method", "default_method", _clean_method),
+    ("email_code_allowed", "email_code_allowed", _clean_flag),
+)
+SETTING_NAMES = tuple(argument for argument, _field, _check in _SETTINGS)
+
+
+def update_organisation(domain: str, *, actor: User | None = None,
+                        **values: Any) -> Organisation:
+    """Change what recipients see of an organisation and its senders' limits (the keywords
+    are SETTING_NAMES); each setting left out stays as it is, an empty text clears it. A
+    refusal names the setting it is about (Refused.field). Only settings whose value changes
+    are written; the audit event names those fields, not their values."""
+    unknown = sorted(set(values) - set(SETTING_NAMES))
+    if unknown:
+        raise TypeError(f"unknown organisation settings: {unknown}")
+    if not values:
         raise Refused(_("Nothing to change: name at least one setting."))
+    cleaned: dict[str, Any] = {}
+    for argument, field, check in _SETTINGS:
+        if argument in values:
+            try:
+                cleaned[field] = check(values[argument])
+            except Refused as exc:
+                exc.field = argument
+                raise
     with transaction.atomic(durable=True):
         org = Organisation.objects.select_for_update().filter(domain=_clean_domain(domain)).first()
         if org is None:
             raise Refused(_("No organisation with domain %(domain)s.") % {"domain": domain})
-        for field, value in changes.items():
-            setattr(org, field, value)
-        org.save(update_fields=list(changes))
-        record("org.updated", organisation=org, **_actor(actor), object_type="organisation",
-               object_id=org.pk, data={"fields": sorted(changes)})
+        changed = sorted(f for f, value in cleaned.items() if getattr(org, f) != value)
+        for field in changed:
+            setattr(org, field, cleaned[field])
+        _check_limits(org)
+        if changed:
+            org.save(update_fields=changed)
+            record("org.updated", organisation=org, **_actor(actor),
+                   object_type="organisation", object_id=org.pk, data={"fields": changed})
     return org
+
+
+def _check_limits(org: Organisation) -> None:
+    """The settings together: the default end date within the maximum, and the default method
+    one that is allowed."""
+    if org.max_expiry_days:
+        if not org.default_expiry_days:
+            raise Refused(_("With a maximum end date, the default cannot be \"no end date\"."),
+                          field="default_expiry_days")
+        if org.default_expiry_days > org.max_expiry_days:
+            raise Refused(_("The default end date (%(default)d days) is longer than the maximum "
+                            "(%(max)d days).") % {"default": org.default_expiry_days,
+                                                  "max": org.max_expiry_days},
+                          field="default_expiry_days")
+    if not org.email_code_allowed and org.default_method == "email":
+        raise Refused(_("The default verification method cannot be the e-mail code when the "
+                        "e-mail code is not allowed."), field="default_method")
 
 
 def create_user(*, organisation_domain: str, email: str, name: str = "",

@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 DEFAULT_BRAND_COLOUR = "#154273"
@@ -45,6 +46,21 @@ class Organisation(models.Model):
                                                 blank=True, db_default="")
     # "2FA required" (zegel.orgs.twofactor): once a user's grace period (days after their
     # account was made) has passed, a user without a second factor can only enrol one.
+    # The explanation above is the Dutch one (what organisations wrote before this field);
+    # recipients reading in English get this one, or the Dutch one when it is empty.
+    explanation_en = models.TextField(_("explanation text in English"), blank=True,
+                                      db_default="")
+    # The longest end date a sender may choose, in days; 0 for no maximum (then "no end date"
+    # is allowed too).
+    max_expiry_days = models.PositiveIntegerField(_("maximum availability in days"), default=0,
+                                                  db_default=0)
+    # The verification method a new recipient row starts with on the compose page.
+    default_method = models.CharField(_("default verification method"), max_length=20,
+                                      default="sms", db_default="sms")
+    # Whether senders may choose "e-mail code" at all: a code sent to the same mailbox as the
+    # link proves little, so an organisation may switch it off.
+    email_code_allowed = models.BooleanField(_("e-mail code allowed"), default=True,
+                                             db_default=True)
     two_factor_required = models.BooleanField(_("two-factor login required"), default=False,
                                               db_default=False)
     two_factor_grace_days = models.PositiveIntegerField(_("days to set up two-factor login"),
@@ -59,6 +75,13 @@ class Organisation(models.Model):
         """The brand colour where it is a plain #rrggbb, Zegel's blue otherwise: e-mails put
         it in a style attribute, where anything else could restyle or hide the text."""
         return self.brand_colour if _COLOUR.match(self.brand_colour) else DEFAULT_BRAND_COLOUR
+
+    @property
+    def localised_explanation(self) -> str:
+        """The explanation in the active language, the other one when that one is empty."""
+        if (get_language() or "nl").startswith("en"):
+            return self.explanation_en or self.explanation
+        return self.explanation or self.explanation_en
 
     @property
     def genuine_url(self) -> str:
