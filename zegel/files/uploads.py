@@ -4,12 +4,13 @@ are allowed to take files (see accepts_uploads) get them."""
 from __future__ import annotations
 
 import hashlib
+import io
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadedfile import InMemoryUploadedFile, UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest, HttpResponse
 
@@ -160,6 +161,59 @@ def accepts_uploads(check: UploadCheck) -> Callable[[ViewT], ViewT]:
     return mark
 
 
+def accepts_small_file(check: UploadCheck, limit: int) -> Callable[[ViewT], ViewT]:
+    """Mark a view that takes one small file into memory, unencrypted (an organisation's
+    public logo): at most `limit` bytes, read only when `check` passes. A file over the limit
+    stops the upload at once and sets request.upload_too_large, like the encrypted uploads."""
+
+    def mark(view: ViewT) -> ViewT:
+        view.zegel_upload_check = check  # type: ignore[attr-defined]
+        view.zegel_small_file_limit = limit  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+class SmallFileUploadHandler(FileUploadHandler):
+    """Keeps one file of at most `limit` bytes in memory; stops the request's upload at the
+    first byte past it, or at a second file."""
+
+    buffer: io.BytesIO
+
+    def __init__(self, request: HttpRequest, limit: int) -> None:
+        super().__init__(request)
+        self.limit = limit
+        # A body far past the limit: its file part is not read at all (the form's fields
+        # before it, the CSRF token among them, still are).
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        self.too_large = length.isdigit() and int(length) > limit + 64 * 1024
+        self.buffer = io.BytesIO()
+        self.files = 0
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self.files += 1
+        if self.too_large:
+            self.request.upload_too_large = True  # type: ignore[union-attr]
+            raise StopUpload(connection_reset=True)
+        if self.files > 1:
+            self.request.upload_too_many_files = True  # type: ignore[union-attr]
+            raise StopUpload(connection_reset=True)
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        if self.buffer.tell() + len(raw_data) > self.limit:
+            self.request.upload_too_large = True  # type: ignore[union-attr]
+            raise StopUpload(connection_reset=True)
+        self.buffer.write(raw_data)
+        return None
+
+    def file_complete(self, file_size: int) -> InMemoryUploadedFile:
+        self.buffer.seek(0)
+        return InMemoryUploadedFile(self.buffer, self.field_name, self.file_name or "",
+                                    self.content_type or "", self.buffer.getbuffer().nbytes,
+                                    self.charset)
+
+
 class RefusingUploadHandler(FileUploadHandler):
     """Stops at the first file part of a request that may not upload."""
 
@@ -213,7 +267,10 @@ class EncryptingUploadMiddleware:
         check: UploadCheck | None = (getattr(view_func, "zegel_upload_check", None)
                                      or _PATH_CHECKS.get(request.path_info))
         organisation_id = check(request, view_kwargs) if check is not None else None
-        if organisation_id is not None:
+        small_limit: int | None = getattr(view_func, "zegel_small_file_limit", None)
+        if organisation_id is not None and small_limit is not None:
+            request.upload_handlers = [SmallFileUploadHandler(request, small_limit)]
+        elif organisation_id is not None:
             handler = EncryptingUploadHandler(request, organisation_id)
             request._zegel_upload_handler = handler  # type: ignore[attr-defined]
             request.upload_handlers = [handler]

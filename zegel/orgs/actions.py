@@ -9,6 +9,7 @@ or tokens.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -25,7 +26,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zegel.audit.log import record, staff_actor
-from zegel.orgs.models import _COLOUR, SCOPES, ApiToken, Organisation, User, hash_token
+from zegel.orgs.logo import LogoRefused, clean_logo
+from zegel.orgs.models import (
+    _COLOUR,
+    SCOPES,
+    ApiToken,
+    Organisation,
+    OrganisationLogo,
+    User,
+    hash_token,
+)
 
 
 class Refused(Exception):
@@ -447,3 +457,37 @@ def revoke_api_token(reference: str | int, *, actor: User | None = None) -> ApiT
                object_type="api_token", object_id=token.pk,
                data={"user": token.user.email})
     return token
+
+
+def set_logo(domain: str, data: bytes, *, actor: User | None = None) -> OrganisationLogo:
+    """Check the upload, re-encode it (zegel.orgs.logo) and make it the organisation's logo.
+    The audit event has the stored PNG's size, never the image."""
+    try:
+        clean = clean_logo(data)
+    except LogoRefused as exc:
+        raise Refused(exc.message, field="logo") from None
+    digest = hashlib.sha256(clean.png).hexdigest()[:16]
+    with transaction.atomic(durable=True):
+        org = Organisation.objects.select_for_update().filter(domain=_clean_domain(domain)).first()
+        if org is None:
+            raise Refused(_("No organisation with domain %(domain)s.") % {"domain": domain})
+        logo, _created = OrganisationLogo.objects.update_or_create(
+            organisation=org, defaults={"png": clean.png, "width": clean.width,
+                                        "height": clean.height, "digest": digest,
+                                        "updated_at": timezone.now()})
+        record("org.logo_set", organisation=org, **_actor(actor), object_type="organisation",
+               object_id=org.pk, data={"width": clean.width, "height": clean.height,
+                                       "bytes": len(clean.png)})
+    return logo
+
+
+def remove_logo(domain: str, *, actor: User | None = None) -> None:
+    with transaction.atomic(durable=True):
+        org = Organisation.objects.select_for_update().filter(domain=_clean_domain(domain)).first()
+        if org is None:
+            raise Refused(_("No organisation with domain %(domain)s.") % {"domain": domain})
+        deleted, _rows = OrganisationLogo.objects.filter(organisation=org).delete()
+        if not deleted:
+            raise Refused(_("The organisation has no logo."), field="logo")
+        record("org.logo_removed", organisation=org, **_actor(actor),
+               object_type="organisation", object_id=org.pk, data={})

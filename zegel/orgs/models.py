@@ -77,6 +77,22 @@ class Organisation(models.Model):
         return self.brand_colour if _COLOUR.match(self.brand_colour) else DEFAULT_BRAND_COLOUR
 
     @property
+    def logo_path(self) -> str:
+        """The logo's public address (path only), or "" when the organisation has none."""
+        if not hasattr(self, "_logo_digest"):
+            self._logo_digest = (OrganisationLogo.objects.filter(organisation=self)
+                                 .values_list("digest", flat=True).first() or "")
+        if not self._logo_digest:
+            return ""
+        return reverse("org_logo", args=[self.domain, self._logo_digest])
+
+    @property
+    def logo_url(self) -> str:
+        """The logo's absolute address, for e-mails."""
+        path = self.logo_path
+        return settings.BASE_URL + path if path else ""
+
+    @property
     def localised_explanation(self) -> str:
         """The explanation in the active language, the other one when that one is empty."""
         if (get_language() or "nl").startswith("en"):
@@ -88,6 +104,22 @@ class Organisation(models.Model):
         """Where a recipient reads how to recognise a genuine notification: the organisation's
         own page, or Zegel's page for it when it has none."""
         return self.info_url or settings.BASE_URL + reverse("portal:genuine", args=[self.domain])
+
+
+class OrganisationLogo(models.Model):
+    """The organisation's logo as Zegel re-encoded it (zegel.orgs.logo): a PNG of at most a
+    few tens of kilobytes. A logo is public (every notification shows it), so it is kept in the
+    database as it is served, not encrypted; a row of its own keeps it out of every query of
+    the organisation."""
+
+    organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE,
+                                        related_name="logo")
+    png = models.BinaryField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    # Part of the logo's address, so a new logo is a new address (caches never show the old).
+    digest = models.CharField(max_length=16)
+    updated_at = models.DateTimeField(default=timezone.now)
 
 
 class UserManager(BaseUserManager["User"]):

@@ -16,10 +16,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from zegel.files.uploads import accepts_small_file, upload_refused
+from zegel.orgs import logo as logos
 from zegel.orgs.access import staff_user
-from zegel.orgs.actions import MAX_DEFAULT_EXPIRY_DAYS, Refused, update_organisation
+from zegel.orgs.actions import (
+    MAX_DEFAULT_EXPIRY_DAYS,
+    Refused,
+    remove_logo,
+    set_logo,
+    update_organisation,
+)
 from zegel.orgs.models import Organisation, User
 
 # The text inputs of the page: form field = update_organisation's argument.
@@ -68,8 +76,16 @@ def _page(request: HttpRequest, org: Organisation, values: dict[str, Any],
         "methods": [("sms", _("SMS code")), ("access_code", _("Access code")),
                     ("email", _("E-mail code"))],
         "error": error.message if error else "", "error_field": error.field if error else "",
-        "max_days": MAX_DEFAULT_EXPIRY_DAYS,
+        "max_days": MAX_DEFAULT_EXPIRY_DAYS, "logo_max_mb": logos.MAX_BYTES // (1024 * 1024),
+        "logo_width": logos.MAX_WIDTH, "logo_height": logos.MAX_HEIGHT,
     }, status=400 if error else 200)
+
+
+def _refused(request: HttpRequest) -> HttpResponse:
+    return render(request, "error.html", {
+        "title": _("Not allowed"),
+        "message": _("Only an administrator of your organisation can change its settings.")},
+        status=403)
 
 
 @login_required
@@ -78,10 +94,7 @@ def _page(request: HttpRequest, org: Organisation, values: dict[str, Any],
 def organisation_settings(request: HttpRequest) -> HttpResponse:
     user = staff_user(request)
     if not may_change_settings(user):
-        return render(request, "error.html", {
-            "title": _("Not allowed"),
-            "message": _("Only an administrator of your organisation can change its settings.")},
-            status=403)
+        return _refused(request)
     org = user.organisation
     if request.method == "GET":
         return _page(request, org, _values(org))
@@ -92,4 +105,40 @@ def organisation_settings(request: HttpRequest) -> HttpResponse:
     except Refused as exc:
         return _page(request, org, typed, exc)
     messages.success(request, _("The organisation's settings were saved."))
+    return redirect("sender:organisation_settings")
+
+
+def _admin_may_upload(request: HttpRequest, view_kwargs: dict[str, Any]) -> int | None:
+    """The organisation a logo upload is for; None (the file is not read) for anyone who may
+    not change it."""
+    if not request.user.is_authenticated:
+        return None
+    user = staff_user(request)
+    return user.organisation_id if may_change_settings(user) else None
+
+
+@login_required
+@never_cache
+@require_POST
+@accepts_small_file(_admin_may_upload, logos.MAX_BYTES)
+def organisation_logo(request: HttpRequest) -> HttpResponse:
+    """Upload a new logo, or remove it (the form's "remove" button)."""
+    user = staff_user(request)
+    if not may_change_settings(user):
+        return _refused(request)
+    org = user.organisation
+    try:
+        if request.POST.get("remove") == "1":
+            remove_logo(org.domain, actor=user)
+            messages.success(request, _("The logo was removed."))
+        else:
+            if upload_refused(request) or getattr(request, "upload_too_many_files", False):
+                raise Refused(logos.too_large_message(), field="logo")
+            upload = request.FILES.get("logo")
+            if upload is None:
+                raise Refused(_("Choose a logo file (PNG or JPEG)."), field="logo")
+            set_logo(org.domain, upload.read(), actor=user)
+            messages.success(request, _("The new logo was saved."))
+    except Refused as exc:
+        return _page(request, org, _values(org), exc)
     return redirect("sender:organisation_settings")
