@@ -318,3 +318,9 @@ def test_the_refusal_names_its_setting() -> None:
     with pytest.raises(Refused) as refused:
         update_organisation("nowhere.example", brand_colour="#ffff00")
     assert refused.value.field == "brand_colour"
+
+
+def test_the_contrast_refusal_speaks_dutch_too(org: Organisation) -> None:
+    with translation.override("nl"), pytest.raises(Refused) as refused:
+        update_organisation(org.domain, brand_colour="#ffff00")
+    assert refused.value.message.startswith("Witte tekst op #ffff00 heeft een contrast van 1.07:1")
