@@ -5,6 +5,7 @@ the conversation page and the API."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone, translation
 
-from tests.conftest import PASSWORD, deliver_and_get_link, send
+from tests.conftest import PASSWORD, deliver_and_get_link, latest_sms_code, send
 from zegel.audit.models import AuditEvent
 from zegel.messaging import actions
 from zegel.messaging.errors import ActionError, ActionErrors
@@ -42,6 +43,7 @@ def _form(org: Organisation, **overrides: Any) -> dict[str, Any]:
         "button_text": org.notification_button_text,
         "default_expiry_days": str(org.default_expiry_days),
         "max_expiry_days": str(org.max_expiry_days), "default_method": org.default_method,
+        "portal_idle_minutes": str(org.portal_idle_minutes),
     }
     if org.email_code_allowed:
         data["email_code_allowed"] = "on"
@@ -67,7 +69,7 @@ def test_an_admin_changes_every_setting_and_one_event_names_the_fields(
         brand_colour="#0B5D1E", explanation_nl="Wij mailen veilig.",
         explanation_en="We e-mail securely.", button_text="Open het bericht",
         default_expiry_days="14", max_expiry_days="90", default_method="access_code",
-        email_code_allowed=None))
+        email_code_allowed=None, portal_idle_minutes="5"))
     assert response.status_code == 302
     org.refresh_from_db()
     assert (org.name, org.contact_email, org.contact_phone, org.info_url, org.brand_colour) == (
@@ -76,13 +78,13 @@ def test_an_admin_changes_every_setting_and_one_event_names_the_fields(
     assert (org.explanation, org.explanation_en, org.notification_button_text) == (
         "Wij mailen veilig.", "We e-mail securely.", "Open het bericht")
     assert (org.default_expiry_days, org.max_expiry_days, org.default_method,
-            org.email_code_allowed) == (14, 90, "access_code", False)
+            org.email_code_allowed, org.portal_idle_minutes) == (14, 90, "access_code", False, 5)
     [event] = _events()
     assert (event.actor_type, event.actor_id) == ("user", str(admin.pk))
     assert event.data == {"fields": sorted([
         "name", "contact_email", "contact_phone", "info_url", "brand_colour", "explanation",
         "explanation_en", "notification_button_text", "default_expiry_days", "max_expiry_days",
-        "default_method", "email_code_allowed"])}
+        "default_method", "email_code_allowed", "portal_idle_minutes"])}
     # Field names only: no value is in the audit log.
     assert "Wij mailen" not in json.dumps(event.data)
 
@@ -107,6 +109,9 @@ def test_saving_unchanged_settings_writes_no_event(admin: User, org: Organisatio
     ("default_expiry_days", "seven", "number of days from 0 to 365"),
     ("max_expiry_days", "366", "0 (no maximum) to 365 days"),
     ("default_method", "carrier-pigeon", "sms, access_code or email"),
+    ("portal_idle_minutes", "1", "0 (the installation&#x27;s) or 2 to 120 minutes"),
+    ("portal_idle_minutes", "121", "0 (the installation&#x27;s) or 2 to 120 minutes"),
+    ("portal_idle_minutes", "soon", "Enter a number of minutes"),
 ])
 def test_bad_input_is_refused_with_a_clear_message_at_its_field(
         admin: User, org: Organisation, field: str, value: str, message: str) -> None:
@@ -324,3 +329,27 @@ def test_the_contrast_refusal_speaks_dutch_too(org: Organisation) -> None:
     with translation.override("nl"), pytest.raises(Refused) as refused:
         update_organisation(org.domain, brand_colour="#ffff00")
     assert refused.value.message.startswith("Witte tekst op #ffff00 heeft een contrast van 1.07:1")
+
+
+def test_the_portal_session_ends_after_the_organisations_idle_timeout(
+        sender: User, org: Organisation) -> None:
+    update_organisation(org.domain, portal_idle_minutes=2)
+    send(_fresh(sender))
+    token = deliver_and_get_link()
+    client = Client(headers={"accept-language": "en"})
+    client.post(f"/m/{token}/code")
+    assert client.post(f"/m/{token}/verify", {"code": latest_sms_code()}).status_code == 302
+    assert b'data-idle-seconds="120"' in client.get(f"/m/{token}").content
+
+    def idle_for(seconds: int) -> None:
+        session = client.session
+        state = session["portal"]
+        state["t"] = time.time() - seconds
+        session["portal"] = state
+        session.save()
+
+    # 100 s is within the organisation's 2 minutes (and the installation's 15).
+    idle_for(100)
+    assert client.post(f"/m/{token}/stay").json() == {"signed_in": True, "seconds": 120}
+    idle_for(130)
+    assert client.post(f"/m/{token}/stay").status_code == 401

@@ -219,6 +219,18 @@ def _clean_info_url(info_url: str) -> str:
     return url
 
 
+# The portal's idle timeout an organisation may choose, in minutes (0: the installation's).
+MIN_IDLE_MINUTES, MAX_IDLE_MINUTES = 2, 120
+
+
+def _clean_idle(minutes: Any) -> int:
+    if isinstance(minutes, bool) or not isinstance(minutes, int) \
+            or not (minutes == 0 or MIN_IDLE_MINUTES <= minutes <= MAX_IDLE_MINUTES):
+        raise Refused(_("The portal's idle timeout is 0 (the installation's) or %(min)d to "
+                        "%(max)d minutes.") % {"min": MIN_IDLE_MINUTES, "max": MAX_IDLE_MINUTES})
+    return minutes
+
+
 def _clean_method(method: Any) -> str:
     if method not in VERIFICATION_METHODS:
         raise Refused(_("The verification method is sms, access_code or email, not %(m)r.")
@@ -246,6 +258,7 @@ _SETTINGS: tuple[tuple[str, str, Any], ...] = (
     ("max_expiry_days", "max_expiry_days", _clean_max_days),
     ("default_method", "default_method", _clean_method),
     ("email_code_allowed", "email_code_allowed", _clean_flag),
+    ("portal_idle_minutes", "portal_idle_minutes", _clean_idle),
 )
 SETTING_NAMES = tuple(argument for argument, _field, _check in _SETTINGS)
 

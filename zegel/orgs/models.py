@@ -61,6 +61,10 @@ class Organisation(models.Model):
     # link proves little, so an organisation may switch it off.
     email_code_allowed = models.BooleanField(_("e-mail code allowed"), default=True,
                                              db_default=True)
+    # How long a recipient's verified portal session lasts without activity, in minutes; 0 for
+    # the installation's (ZEGEL_PORTAL_IDLE_SECONDS).
+    portal_idle_minutes = models.PositiveIntegerField(_("portal idle timeout in minutes"),
+                                                      default=0, db_default=0)
     two_factor_required = models.BooleanField(_("two-factor login required"), default=False,
                                               db_default=False)
     two_factor_grace_days = models.PositiveIntegerField(_("days to set up two-factor login"),
@@ -91,6 +95,11 @@ class Organisation(models.Model):
         """The logo's absolute address, for e-mails."""
         path = self.logo_path
         return settings.BASE_URL + path if path else ""
+
+    @property
+    def portal_idle_seconds(self) -> int:
+        """The portal's idle timeout for this organisation's recipients, in seconds."""
+        return self.portal_idle_minutes * 60 or settings.PORTAL_IDLE_SECONDS
 
     @property
     def localised_explanation(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -23,6 +24,8 @@ from zegel.orgs import logo as logos
 from zegel.orgs.access import staff_user
 from zegel.orgs.actions import (
     MAX_DEFAULT_EXPIRY_DAYS,
+    MAX_IDLE_MINUTES,
+    MIN_IDLE_MINUTES,
     Refused,
     remove_logo,
     set_logo,
@@ -34,6 +37,7 @@ from zegel.orgs.models import Organisation, User
 _TEXTS = ("name", "contact_email", "contact_phone", "info_url", "brand_colour",
           "explanation_nl", "explanation_en", "button_text")
 _DAYS = ("default_expiry_days", "max_expiry_days")
+_MINUTES = "portal_idle_minutes"
 
 
 def may_change_settings(user: User) -> bool:
@@ -49,12 +53,14 @@ def _values(org: Organisation) -> dict[str, Any]:
             "explanation_en": org.explanation_en, "button_text": org.notification_button_text,
             "default_expiry_days": str(org.default_expiry_days),
             "max_expiry_days": str(org.max_expiry_days), "default_method": org.default_method,
-            "email_code_allowed": org.email_code_allowed}
+            "email_code_allowed": org.email_code_allowed,
+            "portal_idle_minutes": str(org.portal_idle_minutes)}
 
 
 def _from_post(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
     """What the form holds, as typed (to show again) and as update_organisation takes it."""
-    typed: dict[str, Any] = {name: request.POST.get(name, "") for name in (*_TEXTS, *_DAYS)}
+    typed: dict[str, Any] = {name: request.POST.get(name, "")
+                             for name in (*_TEXTS, *_DAYS, _MINUTES)}
     typed["default_method"] = request.POST.get("default_method", "")
     typed["email_code_allowed"] = request.POST.get("email_code_allowed") == "on"
     given: dict[str, Any] = {name: typed[name] for name in _TEXTS}
@@ -66,6 +72,12 @@ def _from_post(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
             raise Refused(_("Enter a number of days from 0 to %(max)d.")
                           % {"max": MAX_DEFAULT_EXPIRY_DAYS}, field=name)
         given[name] = int(text)
+    minutes = typed[_MINUTES].strip()
+    if not minutes.isdigit() or len(minutes) > 4:
+        raise Refused(_("Enter a number of minutes: 0 (the installation's) or %(min)d to "
+                        "%(max)d.") % {"min": MIN_IDLE_MINUTES, "max": MAX_IDLE_MINUTES},
+                      field=_MINUTES)
+    given[_MINUTES] = int(minutes)
     return typed, given
 
 
@@ -76,7 +88,9 @@ def _page(request: HttpRequest, org: Organisation, values: dict[str, Any],
         "methods": [("sms", _("SMS code")), ("access_code", _("Access code")),
                     ("email", _("E-mail code"))],
         "error": error.message if error else "", "error_field": error.field if error else "",
-        "max_days": MAX_DEFAULT_EXPIRY_DAYS, "logo_max_mb": logos.MAX_BYTES // (1024 * 1024),
+        "max_days": MAX_DEFAULT_EXPIRY_DAYS,
+        "installation_idle": settings.PORTAL_IDLE_SECONDS // 60,
+        "logo_max_mb": logos.MAX_BYTES // (1024 * 1024),
         "logo_width": logos.MAX_WIDTH, "logo_height": logos.MAX_HEIGHT,
     }, status=400 if error else 200)
 
