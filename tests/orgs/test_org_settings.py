@@ -44,6 +44,7 @@ def _form(org: Organisation, **overrides: Any) -> dict[str, Any]:
         "default_expiry_days": str(org.default_expiry_days),
         "max_expiry_days": str(org.max_expiry_days), "default_method": org.default_method,
         "portal_idle_minutes": str(org.portal_idle_minutes),
+        "max_attachment_mb": str(org.max_attachment_mb),
     }
     if org.email_code_allowed:
         data["email_code_allowed"] = "on"
@@ -69,7 +70,7 @@ def test_an_admin_changes_every_setting_and_one_event_names_the_fields(
         brand_colour="#0B5D1E", explanation_nl="Wij mailen veilig.",
         explanation_en="We e-mail securely.", button_text="Open het bericht",
         default_expiry_days="14", max_expiry_days="90", default_method="access_code",
-        email_code_allowed=None, portal_idle_minutes="5"))
+        email_code_allowed=None, portal_idle_minutes="5", max_attachment_mb="20"))
     assert response.status_code == 302
     org.refresh_from_db()
     assert (org.name, org.contact_email, org.contact_phone, org.info_url, org.brand_colour) == (
@@ -78,13 +79,14 @@ def test_an_admin_changes_every_setting_and_one_event_names_the_fields(
     assert (org.explanation, org.explanation_en, org.notification_button_text) == (
         "Wij mailen veilig.", "We e-mail securely.", "Open het bericht")
     assert (org.default_expiry_days, org.max_expiry_days, org.default_method,
-            org.email_code_allowed, org.portal_idle_minutes) == (14, 90, "access_code", False, 5)
+            org.email_code_allowed, org.portal_idle_minutes, org.max_attachment_mb) == (
+        14, 90, "access_code", False, 5, 20)
     [event] = _events()
     assert (event.actor_type, event.actor_id) == ("user", str(admin.pk))
     assert event.data == {"fields": sorted([
         "name", "contact_email", "contact_phone", "info_url", "brand_colour", "explanation",
         "explanation_en", "notification_button_text", "default_expiry_days", "max_expiry_days",
-        "default_method", "email_code_allowed", "portal_idle_minutes"])}
+        "default_method", "email_code_allowed", "portal_idle_minutes", "max_attachment_mb"])}
     # Field names only: no value is in the audit log.
     assert "Wij mailen" not in json.dumps(event.data)
 
@@ -112,6 +114,8 @@ def test_saving_unchanged_settings_writes_no_event(admin: User, org: Organisatio
     ("portal_idle_minutes", "1", "0 (the installation&#x27;s) or 2 to 120 minutes"),
     ("portal_idle_minutes", "121", "0 (the installation&#x27;s) or 2 to 120 minutes"),
     ("portal_idle_minutes", "soon", "Enter a number of minutes"),
+    ("max_attachment_mb", "-3", "Enter a number of megabytes"),
+    ("max_attachment_mb", "999999", "0 (the installation&#x27;s) to 2048 MB"),
 ])
 def test_bad_input_is_refused_with_a_clear_message_at_its_field(
         admin: User, org: Organisation, field: str, value: str, message: str) -> None:
@@ -353,3 +357,29 @@ def test_the_portal_session_ends_after_the_organisations_idle_timeout(
     assert client.post(f"/m/{token}/stay").json() == {"signed_in": True, "seconds": 120}
     idle_for(130)
     assert client.post(f"/m/{token}/stay").status_code == 401
+
+
+def test_attachments_over_the_organisations_limit_are_refused(
+        sender: User, org: Organisation, settings: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from zegel.messaging.models import Attachment
+
+    settings.MAX_UPLOAD_SIZE = 5 * 1024 * 1024
+    with pytest.raises(Refused) as refused:
+        update_organisation(org.domain, max_attachment_mb=6)
+    assert refused.value.field == "max_attachment_mb" and "to 5 MB" in refused.value.message
+    update_organisation(org.domain, max_attachment_mb=1)
+    _token, secret = ApiToken.issue(sender)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    big = b"x" * (1024 * 1024 + 1)
+    response = api.post("/api/v1/attachments", {"file": SimpleUploadedFile("a.bin", big)})
+    assert response.status_code == 413
+    assert str(1024 * 1024) in response.json()["detail"]
+    page = _client(sender).post("/compose/attach",
+                                {"attachments": SimpleUploadedFile("a.bin", big)})
+    assert page.status_code == 413
+    assert not Attachment.objects.exists()
+    # Within the organisation's limit it goes in.
+    fits = api.post("/api/v1/attachments", {"file": SimpleUploadedFile("a.bin", big[:-2])})
+    assert fits.status_code == 201

@@ -20,6 +20,7 @@ from zegel.crypto.stream import Encryptor
 from zegel.files.blobs import BlobWriter, blob_store, new_blob_id
 from zegel.files.names import clean_filename, guess_content_type
 from zegel.keystore.binding import Owner, Role, binding
+from zegel.orgs.models import Organisation
 
 
 def file_context(organisation_id: int, attachment_id: uuid.UUID) -> bytes:
@@ -63,6 +64,13 @@ class TooManyFiles(StopUpload):
     pass
 
 
+def upload_limit(organisation_id: int) -> int:
+    """The largest file the organisation takes, in bytes: its own limit where it set one
+    (at most the installation's ZEGEL_MAX_UPLOAD_SIZE)."""
+    org = Organisation.objects.filter(pk=organisation_id).only("max_attachment_mb").first()
+    return org.upload_limit if org is not None else settings.MAX_UPLOAD_SIZE
+
+
 class EncryptingUploadHandler(FileUploadHandler):
     # Larger pieces mean fewer trips through Python per megabyte; memory stays at one piece.
     chunk_size = 1024 * 1024
@@ -70,6 +78,9 @@ class EncryptingUploadHandler(FileUploadHandler):
     def __init__(self, request: HttpRequest, organisation_id: int) -> None:
         super().__init__(request)
         self.organisation_id = organisation_id
+        # The organisation's own limit where it set a lower one (Organisation.upload_limit).
+        self.limit = upload_limit(organisation_id)
+        request.upload_limit = self.limit  # type: ignore[attr-defined]
         self.writer: BlobWriter | None = None
         self.encryptor: Encryptor | None = None
         self.digest: Any = None
@@ -101,7 +112,7 @@ class EncryptingUploadHandler(FileUploadHandler):
             raise StopUpload(connection_reset=True)
         self.size += len(raw_data)
         self.total += len(raw_data)
-        if self.size > settings.MAX_UPLOAD_SIZE:
+        if self.size > self.limit:
             self.writer.abort()
             self.writer = None
             self.request.upload_too_large = True  # type: ignore[union-attr]
@@ -292,7 +303,7 @@ def upload_refusal_detail(request: HttpRequest) -> str:
         return _("Send at most %(count)d files in one request.") % {
             "count": settings.MAX_UPLOAD_FILES}
     return _("The upload is larger than the limit of %(size)d bytes.") % {
-        "size": settings.MAX_UPLOAD_SIZE}
+        "size": getattr(request, "upload_limit", settings.MAX_UPLOAD_SIZE)}
 
 
 def upload_too_large_response(request: HttpRequest) -> HttpResponse:
@@ -309,7 +320,8 @@ def upload_too_large_response(request: HttpRequest) -> HttpResponse:
     else:
         context = {"title": _("The file is too large"),
                    "message": _("Files can be at most %(size)s. Nothing was sent.")
-                   % {"size": human_size(settings.MAX_UPLOAD_SIZE)}}
+                   % {"size": human_size(getattr(request, "upload_limit",
+                                                 settings.MAX_UPLOAD_SIZE))}}
     html = render_to_string("error.html", context, request=request)
     return HttpResponse(html, status=413)
 

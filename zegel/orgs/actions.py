@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
@@ -231,6 +232,14 @@ def _clean_idle(minutes: Any) -> int:
     return minutes
 
 
+def _clean_attachment_mb(mb: Any) -> int:
+    largest = settings.MAX_UPLOAD_SIZE // (1024 * 1024)
+    if isinstance(mb, bool) or not isinstance(mb, int) or not 0 <= mb <= largest:
+        raise Refused(_("The maximum attachment size is 0 (the installation's) to %(max)d MB.")
+                      % {"max": largest})
+    return mb
+
+
 def _clean_method(method: Any) -> str:
     if method not in VERIFICATION_METHODS:
         raise Refused(_("The verification method is sms, access_code or email, not %(m)r.")
@@ -259,6 +268,7 @@ _SETTINGS: tuple[tuple[str, str, Any], ...] = (
     ("default_method", "default_method", _clean_method),
     ("email_code_allowed", "email_code_allowed", _clean_flag),
     ("portal_idle_minutes", "portal_idle_minutes", _clean_idle),
+    ("max_attachment_mb", "max_attachment_mb", _clean_attachment_mb),
 )
 SETTING_NAMES = tuple(argument for argument, _field, _check in _SETTINGS)
 
@@ -488,6 +498,8 @@ def set_logo(domain: str, data: bytes, *, actor: User | None = None) -> Organisa
             organisation=org, defaults={"png": clean.png, "width": clean.width,
                                         "height": clean.height, "digest": digest,
                                         "updated_at": timezone.now()})
+        org.logo_digest = digest
+        org.save(update_fields=["logo_digest"])
         record("org.logo_set", organisation=org, **_actor(actor), object_type="organisation",
                object_id=org.pk, data={"width": clean.width, "height": clean.height,
                                        "bytes": len(clean.png)})
@@ -502,5 +514,7 @@ def remove_logo(domain: str, *, actor: User | None = None) -> None:
         deleted, _rows = OrganisationLogo.objects.filter(organisation=org).delete()
         if not deleted:
             raise Refused(_("The organisation has no logo."), field="logo")
+        org.logo_digest = ""
+        org.save(update_fields=["logo_digest"])
         record("org.logo_removed", organisation=org, **_actor(actor),
                object_type="organisation", object_id=org.pk, data={})

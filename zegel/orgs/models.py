@@ -61,6 +61,13 @@ class Organisation(models.Model):
     # link proves little, so an organisation may switch it off.
     email_code_allowed = models.BooleanField(_("e-mail code allowed"), default=True,
                                              db_default=True)
+    # The current logo's digest (OrganisationLogo.digest), part of its address; "" for none.
+    # Kept here so that showing the logo costs no query.
+    logo_digest = models.CharField(max_length=16, blank=True, db_default="", default="")
+    # The largest file a sender or recipient of this organisation may attach, in MB; 0 for the
+    # installation's limit (ZEGEL_MAX_UPLOAD_SIZE), which is also the most it can be.
+    max_attachment_mb = models.PositiveIntegerField(_("maximum attachment size in MB"),
+                                                    default=0, db_default=0)
     # How long a recipient's verified portal session lasts without activity, in minutes; 0 for
     # the installation's (ZEGEL_PORTAL_IDLE_SECONDS).
     portal_idle_minutes = models.PositiveIntegerField(_("portal idle timeout in minutes"),
@@ -83,18 +90,21 @@ class Organisation(models.Model):
     @property
     def logo_path(self) -> str:
         """The logo's public address (path only), or "" when the organisation has none."""
-        if not hasattr(self, "_logo_digest"):
-            self._logo_digest = (OrganisationLogo.objects.filter(organisation=self)
-                                 .values_list("digest", flat=True).first() or "")
-        if not self._logo_digest:
+        if not self.logo_digest:
             return ""
-        return reverse("org_logo", args=[self.domain, self._logo_digest])
+        return reverse("org_logo", args=[self.domain, self.logo_digest])
 
     @property
     def logo_url(self) -> str:
         """The logo's absolute address, for e-mails."""
         path = self.logo_path
         return settings.BASE_URL + path if path else ""
+
+    @property
+    def upload_limit(self) -> int:
+        """The largest attachment this organisation takes, in bytes."""
+        own = self.max_attachment_mb * 1024 * 1024
+        return min(own, settings.MAX_UPLOAD_SIZE) if own else settings.MAX_UPLOAD_SIZE
 
     @property
     def portal_idle_seconds(self) -> int:

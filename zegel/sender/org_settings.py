@@ -38,6 +38,7 @@ _TEXTS = ("name", "contact_email", "contact_phone", "info_url", "brand_colour",
           "explanation_nl", "explanation_en", "button_text")
 _DAYS = ("default_expiry_days", "max_expiry_days")
 _MINUTES = "portal_idle_minutes"
+_MB = "max_attachment_mb"
 
 
 def may_change_settings(user: User) -> bool:
@@ -54,13 +55,14 @@ def _values(org: Organisation) -> dict[str, Any]:
             "default_expiry_days": str(org.default_expiry_days),
             "max_expiry_days": str(org.max_expiry_days), "default_method": org.default_method,
             "email_code_allowed": org.email_code_allowed,
-            "portal_idle_minutes": str(org.portal_idle_minutes)}
+            "portal_idle_minutes": str(org.portal_idle_minutes),
+            "max_attachment_mb": str(org.max_attachment_mb)}
 
 
 def _from_post(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
     """What the form holds, as typed (to show again) and as update_organisation takes it."""
     typed: dict[str, Any] = {name: request.POST.get(name, "")
-                             for name in (*_TEXTS, *_DAYS, _MINUTES)}
+                             for name in (*_TEXTS, *_DAYS, _MINUTES, _MB)}
     typed["default_method"] = request.POST.get("default_method", "")
     typed["email_code_allowed"] = request.POST.get("email_code_allowed") == "on"
     given: dict[str, Any] = {name: typed[name] for name in _TEXTS}
@@ -78,7 +80,16 @@ def _from_post(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
                         "%(max)d.") % {"min": MIN_IDLE_MINUTES, "max": MAX_IDLE_MINUTES},
                       field=_MINUTES)
     given[_MINUTES] = int(minutes)
+    mb = typed[_MB].strip()
+    if not mb.isdigit() or len(mb) > 7:
+        raise Refused(_("Enter a number of megabytes: 0 (the installation's) to %(max)d.")
+                      % {"max": _installation_mb()}, field=_MB)
+    given[_MB] = int(mb)
     return typed, given
+
+
+def _installation_mb() -> int:
+    return int(settings.MAX_UPLOAD_SIZE // (1024 * 1024))
 
 
 def _page(request: HttpRequest, org: Organisation, values: dict[str, Any],
@@ -90,6 +101,7 @@ def _page(request: HttpRequest, org: Organisation, values: dict[str, Any],
         "error": error.message if error else "", "error_field": error.field if error else "",
         "max_days": MAX_DEFAULT_EXPIRY_DAYS,
         "installation_idle": settings.PORTAL_IDLE_SECONDS // 60,
+        "installation_mb": _installation_mb(),
         "logo_max_mb": logos.MAX_BYTES // (1024 * 1024),
         "logo_width": logos.MAX_WIDTH, "logo_height": logos.MAX_HEIGHT,
     }, status=400 if error else 200)
