@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/dlp/", include("zegel.dlp.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("brand/<int:org_id>.css", pages.brand_css, name="brand_css"),
+    path("brand/<str:domain>/logo-<str:digest>.png", pages.logo_image, name="org_logo"),
     path("healthz", pages.healthz, name="healthz"),
 ]
 # Captured mail and SMS, for the demo only: outside the demo both answer 404 (the views check

@@ -9,9 +9,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET
 
 from zegel.notify.models import CapturedMessage
-from zegel.orgs.models import Organisation
+from zegel.orgs.models import Organisation, OrganisationLogo
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -21,6 +22,23 @@ def brand_css(request: HttpRequest, org_id: int) -> HttpResponse:
     colour = org.brand_colour if org and _COLOUR.match(org.brand_colour) else "#154273"
     response = HttpResponse(f":root {{ --brand: {colour}; }}\n", content_type="text/css")
     response["Cache-Control"] = "max-age=300"
+    return response
+
+
+@require_GET
+def logo_image(request: HttpRequest, domain: str, digest: str) -> HttpResponse:
+    """An organisation's logo: public (notifications show it), always the PNG Zegel drew."""
+    logo = (OrganisationLogo.objects.filter(organisation__domain=domain, digest=digest)
+            .only("png").first())
+    if logo is None:
+        raise Http404
+    response = HttpResponse(bytes(logo.png), content_type="image/png")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Content-Disposition"] = 'inline; filename="logo.png"'
+    # The digest is in the address: a new logo is a new address.
+    response["Cache-Control"] = "public, max-age=86400, immutable"
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
 
 

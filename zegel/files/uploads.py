@@ -4,12 +4,13 @@ are allowed to take files (see accepts_uploads) get them."""
 from __future__ import annotations
 
 import hashlib
+import io
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadedfile import InMemoryUploadedFile, UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest, HttpResponse
 
@@ -19,6 +20,7 @@ from zegel.crypto.stream import Encryptor
 from zegel.files.blobs import BlobWriter, blob_store, new_blob_id
 from zegel.files.names import clean_filename, guess_content_type
 from zegel.keystore.binding import Owner, Role, binding
+from zegel.orgs.models import Organisation
 
 
 def file_context(organisation_id: int, attachment_id: uuid.UUID) -> bytes:
@@ -62,6 +64,13 @@ class TooManyFiles(StopUpload):
     pass
 
 
+def upload_limit(organisation_id: int) -> int:
+    """The largest file the organisation takes, in bytes: its own limit where it set one
+    (at most the installation's ZEGEL_MAX_UPLOAD_SIZE)."""
+    org = Organisation.objects.filter(pk=organisation_id).only("max_attachment_mb").first()
+    return org.upload_limit if org is not None else settings.MAX_UPLOAD_SIZE
+
+
 class EncryptingUploadHandler(FileUploadHandler):
     # Larger pieces mean fewer trips through Python per megabyte; memory stays at one piece.
     chunk_size = 1024 * 1024
@@ -69,6 +78,9 @@ class EncryptingUploadHandler(FileUploadHandler):
     def __init__(self, request: HttpRequest, organisation_id: int) -> None:
         super().__init__(request)
         self.organisation_id = organisation_id
+        # The organisation's own limit where it set a lower one (Organisation.upload_limit).
+        self.limit = upload_limit(organisation_id)
+        request.upload_limit = self.limit  # type: ignore[attr-defined]
         self.writer: BlobWriter | None = None
         self.encryptor: Encryptor | None = None
         self.digest: Any = None
@@ -100,7 +112,7 @@ class EncryptingUploadHandler(FileUploadHandler):
             raise StopUpload(connection_reset=True)
         self.size += len(raw_data)
         self.total += len(raw_data)
-        if self.size > settings.MAX_UPLOAD_SIZE:
+        if self.size > self.limit:
             self.writer.abort()
             self.writer = None
             self.request.upload_too_large = True  # type: ignore[union-attr]
@@ -160,6 +172,59 @@ def accepts_uploads(check: UploadCheck) -> Callable[[ViewT], ViewT]:
     return mark
 
 
+def accepts_small_file(check: UploadCheck, limit: int) -> Callable[[ViewT], ViewT]:
+    """Mark a view that takes one small file into memory, unencrypted (an organisation's
+    public logo): at most `limit` bytes, read only when `check` passes. A file over the limit
+    stops the upload at once and sets request.upload_too_large, like the encrypted uploads."""
+
+    def mark(view: ViewT) -> ViewT:
+        view.zegel_upload_check = check  # type: ignore[attr-defined]
+        view.zegel_small_file_limit = limit  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+class SmallFileUploadHandler(FileUploadHandler):
+    """Keeps one file of at most `limit` bytes in memory; stops the request's upload at the
+    first byte past it, or at a second file."""
+
+    buffer: io.BytesIO
+
+    def __init__(self, request: HttpRequest, limit: int) -> None:
+        super().__init__(request)
+        self.limit = limit
+        # A body far past the limit: its file part is not read at all (the form's fields
+        # before it, the CSRF token among them, still are).
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        self.too_large = length.isdigit() and int(length) > limit + 64 * 1024
+        self.buffer = io.BytesIO()
+        self.files = 0
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self.files += 1
+        if self.too_large:
+            self.request.upload_too_large = True  # type: ignore[union-attr]
+            raise StopUpload(connection_reset=True)
+        if self.files > 1:
+            self.request.upload_too_many_files = True  # type: ignore[union-attr]
+            raise StopUpload(connection_reset=True)
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        if self.buffer.tell() + len(raw_data) > self.limit:
+            self.request.upload_too_large = True  # type: ignore[union-attr]
+            raise StopUpload(connection_reset=True)
+        self.buffer.write(raw_data)
+        return None
+
+    def file_complete(self, file_size: int) -> InMemoryUploadedFile:
+        self.buffer.seek(0)
+        return InMemoryUploadedFile(self.buffer, self.field_name, self.file_name or "",
+                                    self.content_type or "", self.buffer.getbuffer().nbytes,
+                                    self.charset)
+
+
 class RefusingUploadHandler(FileUploadHandler):
     """Stops at the first file part of a request that may not upload."""
 
@@ -213,7 +278,10 @@ class EncryptingUploadMiddleware:
         check: UploadCheck | None = (getattr(view_func, "zegel_upload_check", None)
                                      or _PATH_CHECKS.get(request.path_info))
         organisation_id = check(request, view_kwargs) if check is not None else None
-        if organisation_id is not None:
+        small_limit: int | None = getattr(view_func, "zegel_small_file_limit", None)
+        if organisation_id is not None and small_limit is not None:
+            request.upload_handlers = [SmallFileUploadHandler(request, small_limit)]
+        elif organisation_id is not None:
             handler = EncryptingUploadHandler(request, organisation_id)
             request._zegel_upload_handler = handler  # type: ignore[attr-defined]
             request.upload_handlers = [handler]
@@ -235,7 +303,7 @@ def upload_refusal_detail(request: HttpRequest) -> str:
         return _("Send at most %(count)d files in one request.") % {
             "count": settings.MAX_UPLOAD_FILES}
     return _("The upload is larger than the limit of %(size)d bytes.") % {
-        "size": settings.MAX_UPLOAD_SIZE}
+        "size": getattr(request, "upload_limit", settings.MAX_UPLOAD_SIZE)}
 
 
 def upload_too_large_response(request: HttpRequest) -> HttpResponse:
@@ -252,7 +320,8 @@ def upload_too_large_response(request: HttpRequest) -> HttpResponse:
     else:
         context = {"title": _("The file is too large"),
                    "message": _("Files can be at most %(size)s. Nothing was sent.")
-                   % {"size": human_size(settings.MAX_UPLOAD_SIZE)}}
+                   % {"size": human_size(getattr(request, "upload_limit",
+                                                 settings.MAX_UPLOAD_SIZE))}}
     html = render_to_string("error.html", context, request=request)
     return HttpResponse(html, status=413)
 

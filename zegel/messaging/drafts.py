@@ -175,3 +175,40 @@ def _gives_away(hint: str, code: str) -> bool:
 
     code = bare(code)
     return bool(code) and code in bare(hint)
+
+
+def latest_expiry(organisation: Organisation, now: datetime | None = None) -> datetime | None:
+    """The latest end date the organisation allows (Organisation.max_expiry_days): the end of
+    the day that many days from now, so a date picked on the conversation page fits; None when
+    there is no maximum."""
+    days = organisation.max_expiry_days
+    if not days:
+        return None
+    last_day = timezone.localtime(now or timezone.now()) + timedelta(days=days)
+    return last_day.replace(hour=23, minute=59, second=59, microsecond=999999)
+
+
+def expiry_refusal(organisation: Organisation, expires_at: datetime | None) -> str | None:
+    """Why the organisation does not allow this end date, or None when it does."""
+    latest = latest_expiry(organisation)
+    if latest is None:
+        return None
+    if expires_at is None:
+        return _("Your organisation requires an end date of at most %(n)d days.") \
+            % {"n": organisation.max_expiry_days}
+    if expires_at > latest:
+        return _("Your organisation allows an end date of at most %(n)d days from today.") \
+            % {"n": organisation.max_expiry_days}
+    return None
+
+
+def method_refusals(organisation: Organisation,
+                    specs: Sequence[RecipientSpec]) -> list[FieldError]:
+    """A refusal for each recipient given the e-mail code where the organisation does not
+    allow it (Organisation.email_code_allowed)."""
+    if organisation.email_code_allowed:
+        return []
+    return [FieldError(f"{index}.method",
+                       _("Your organisation does not allow the e-mail code: choose an SMS code "
+                         "or an access code for %(who)s.") % {"who": recipient_label(index, spec)})
+            for index, spec in enumerate(specs) if spec.method == Recipient.Method.EMAIL]

@@ -14,6 +14,7 @@ acts without those limits.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
@@ -35,11 +37,14 @@ from django.utils.translation import gettext as _
 
 from zegel.audit.log import client_ip, record, staff_actor
 from zegel.orgs import roles
+from zegel.orgs.logo import LogoRefused, clean_logo
 from zegel.orgs.models import (
+    _COLOUR,
     SCOPES,
     AccountLink,
     ApiToken,
     Organisation,
+    OrganisationLogo,
     StaffSession,
     User,
     hash_token,
@@ -56,10 +61,12 @@ class Refused(Exception):
     the HTTP status a page or the API answers it with (400 bad input, 403 not allowed, 404 not
     found, 409 refused in the current state)."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, *, field: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        # The setting it is about, where there is one (the settings page marks that input).
+        self.field = field
 
 
 def _actor(actor: User | None) -> dict[str, Any]:
@@ -138,54 +145,189 @@ def create_organisation(*, name: str, domain: str, explanation: str = "", info_u
 # The longest end date a sender can choose on the compose page.
 MAX_DEFAULT_EXPIRY_DAYS = 365
 _PHONE_TEXT = re.compile(r"^\+?[0-9][0-9 ()\-]{4,38}$")
-_UNSET = object()
 
 
-def update_organisation(domain: str, *, contact_email: Any = _UNSET, contact_phone: Any = _UNSET,
-                        default_expiry_days: Any = _UNSET, button_text: Any = _UNSET,
-                        info_url: Any = _UNSET, actor: User | None = None) -> Organisation:
-    """Change what recipients see of an organisation; each argument left out stays as it is,
-    an empty text clears it. The audit event names the fields changed, not their values."""
-    changes: dict[str, Any] = {}
-    if contact_email is not _UNSET:
-        changes["contact_email"] = _clean_email(contact_email) if contact_email.strip() else ""
-    if contact_phone is not _UNSET:
-        phone = " ".join(contact_phone.split())
-        if phone and not _PHONE_TEXT.match(phone):
-            raise Refused(_("Not a phone number: %(phone)r (digits, spaces, +, - and brackets)")
-                          % {"phone": contact_phone})
-        changes["contact_phone"] = phone
-    if default_expiry_days is not _UNSET:
-        if (not isinstance(default_expiry_days, int)
-                or not 0 <= default_expiry_days <= MAX_DEFAULT_EXPIRY_DAYS):
-            raise Refused(_("The default end date is 0 (no end date) to %(max)d days.")
-                          % {"max": MAX_DEFAULT_EXPIRY_DAYS})
-        changes["default_expiry_days"] = default_expiry_days
-    if button_text is not _UNSET:
-        text = " ".join(button_text.split())
-        limit = Organisation._meta.get_field("notification_button_text").max_length or 60
-        if len(text) > limit:
-            raise Refused(_("The button text is at most %(n)d characters.") % {"n": limit})
-        changes["notification_button_text"] = text
-    if info_url is not _UNSET:
-        url = info_url.strip()
-        if url:
-            try:
-                URLValidator(schemes=["https", "http"])(url)
-            except ValidationError:
-                raise Refused(_("Not a web address: %(url)r") % {"url": info_url}) from None
-        changes["info_url"] = url
-    if not changes:
+# WCAG 2.x AA for normal text: the notification's button and the portal's header put white
+# text on the brand colour.
+MIN_CONTRAST = 4.5
+MAX_EXPLANATION = 2000
+VERIFICATION_METHODS = ("sms", "access_code", "email")
+
+
+def _luminance(colour: str) -> float:
+    """Relative luminance of #rrggbb (WCAG 2.x)."""
+    def channel(hex2: str) -> float:
+        c = int(hex2, 16) / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(colour[i:i + 2]) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_with_white(colour: str) -> float:
+    """The contrast ratio of white text on the colour, 1 to 21."""
+    return 1.05 / (_luminance(colour) + 0.05)
+
+
+def _clean_colour(colour: str) -> str:
+    cleaned = colour.strip().lower()
+    if not _COLOUR.match(cleaned):
+        raise Refused(_("Not a colour: %(colour)r (write it as #rrggbb, such as #154273).")
+                      % {"colour": colour})
+    ratio = contrast_with_white(cleaned)
+    if ratio < MIN_CONTRAST:
+        raise Refused(_("White text on %(colour)s has a contrast of %(ratio).2f:1; at least "
+                        "4.5:1 is needed so that everyone can read the button. Choose a darker "
+                        "colour.") % {"colour": cleaned, "ratio": ratio})
+    return cleaned
+
+
+def _clean_days(value: Any, message: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or not 0 <= value <= MAX_DEFAULT_EXPIRY_DAYS:
+        raise Refused(message)
+    return value
+
+
+def _clean_explanation(text: str) -> str:
+    cleaned = "\n".join(line.rstrip() for line in text.strip().splitlines())
+    if len(cleaned) > MAX_EXPLANATION:
+        raise Refused(_("The explanation is at most %(n)d characters.") % {"n": MAX_EXPLANATION})
+    return cleaned
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise Refused(_("The organisation needs a name."))
+    if len(cleaned) > 200:
+        raise Refused(_("The name is at most 200 characters."))
+    return cleaned
+
+
+def _clean_contact_email(email: str) -> str:
+    return _clean_email(email) if email.strip() else ""
+
+
+def _clean_phone(text: str) -> str:
+    phone = " ".join(text.split())
+    if phone and not _PHONE_TEXT.match(phone):
+        raise Refused(_("Not a phone number: %(phone)r (digits, spaces, +, - and brackets)")
+                      % {"phone": text})
+    return phone
+
+
+def _clean_default_days(days: Any) -> int:
+    return _clean_days(days, _("The default end date is 0 (no end date) to %(max)d days.")
+                       % {"max": MAX_DEFAULT_EXPIRY_DAYS})
+
+
+def _clean_max_days(days: Any) -> int:
+    return _clean_days(days, _("The maximum end date is 0 (no maximum) to %(max)d days.")
+                       % {"max": MAX_DEFAULT_EXPIRY_DAYS})
+
+
+def _clean_button_text(button_text: str) -> str:
+    text = " ".join(button_text.split())
+    limit = Organisation._meta.get_field("notification_button_text").max_length or 60
+    if len(text) > limit:
+        raise Refused(_("The button text is at most %(n)d characters.") % {"n": limit})
+    return text
+
+
+def _clean_info_url(info_url: str) -> str:
+    url = info_url.strip()
+    if url:
+        try:
+            URLValidator(schemes=["https", "http"])(url)
+        except ValidationError:
+            raise Refused(_("Not a web address: %(url)r") % {"url": info_url}) from None
+    return url
+
+
+# The portal's idle timeout an organisation may choose, in minutes (0: the installation's).
+MIN_IDLE_MINUTES, MAX_IDLE_MINUTES = 2, 120
+
+
+def _clean_idle(minutes: Any) -> int:
+    if isinstance(minutes, bool) or not isinstance(minutes, int) \
+            or not (minutes == 0 or MIN_IDLE_MINUTES <= minutes <= MAX_IDLE_MINUTES):
+        raise Refused(_("The portal's idle timeout is 0 (the installation's) or %(min)d to "
+                        "%(max)d minutes.") % {"min": MIN_IDLE_MINUTES, "max": MAX_IDLE_MINUTES})
+    return minutes
+
+
+def _clean_attachment_mb(mb: Any) -> int:
+    largest = settings.MAX_UPLOAD_SIZE // (1024 * 1024)
+    if isinstance(mb, bool) or not isinstance(mb, int) or not 0 <= mb <= largest:
+        raise Refused(_("The maximum attachment size is 0 (the installation's) to %(max)d MB.")
+                      % {"max": largest})
+    return mb
+
+
+def _clean_method(method: Any) -> str:
+    if method not in VERIFICATION_METHODS:
+        raise Refused(_("The verification method is sms, access_code or email, not %(m)r.")
+                      % {"m": method})
+    return str(method)
+
+
+def _clean_flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Refused(_("Whether the e-mail code is allowed is yes or no."))
+    return value
+
+
+# Each setting update_organisation takes: its argument, the model field and its check.
+_SETTINGS: tuple[tuple[str, str, Any], ...] = (
+    ("name", "name", _clean_name),
+    ("contact_email", "contact_email", _clean_contact_email),
+    ("contact_phone", "contact_phone", _clean_phone),
+    ("info_url", "info_url", _clean_info_url),
+    ("brand_colour", "brand_colour", _clean_colour),
+    ("explanation_nl", "explanation", _clean_explanation),
+    ("explanation_en", "explanation_en", _clean_explanation),
+    ("button_text", "notification_button_text", _clean_button_text),
+    ("default_expiry_days", "default_expiry_days", _clean_default_days),
+    ("max_expiry_days", "max_expiry_days", _clean_max_days),
+    ("default_method", "default_method", _clean_method),
+    ("email_code_allowed", "email_code_allowed", _clean_flag),
+    ("portal_idle_minutes", "portal_idle_minutes", _clean_idle),
+    ("max_attachment_mb", "max_attachment_mb", _clean_attachment_mb),
+)
+SETTING_NAMES = tuple(argument for argument, _field, _check in _SETTINGS)
+
+
+def update_organisation(domain: str, *, actor: User | None = None,
+                        **values: Any) -> Organisation:
+    """Change what recipients see of an organisation and its senders' limits (the keywords
+    are SETTING_NAMES); each setting left out stays as it is, an empty text clears it. A
+    refusal names the setting it is about (Refused.field). Only settings whose value changes
+    are written; the audit event names those fields, not their values."""
+    unknown = sorted(set(values) - set(SETTING_NAMES))
+    if unknown:
+        raise TypeError(f"unknown organisation settings: {unknown}")
+    if not values:
         raise Refused(_("Nothing to change: name at least one setting."))
+    cleaned: dict[str, Any] = {}
+    for argument, field, check in _SETTINGS:
+        if argument in values:
+            try:
+                cleaned[field] = check(values[argument])
+            except Refused as exc:
+                exc.field = argument
+                raise
     with transaction.atomic(durable=True):
         org = Organisation.objects.select_for_update().filter(domain=_clean_domain(domain)).first()
         if org is None:
             raise Refused(_("No organisation with domain %(domain)s.") % {"domain": domain})
-        for field, value in changes.items():
-            setattr(org, field, value)
-        org.save(update_fields=list(changes))
-        record("org.updated", organisation=org, **_actor(actor), object_type="organisation",
-               object_id=org.pk, data={"fields": sorted(changes)})
+        changed = sorted(f for f, value in cleaned.items() if getattr(org, f) != value)
+        for field in changed:
+            setattr(org, field, cleaned[field])
+        _check_limits(org)
+        if changed:
+            org.save(update_fields=changed)
+            record("org.updated", organisation=org, **_actor(actor),
+                   object_type="organisation", object_id=org.pk, data={"fields": changed})
     return org
 
 
@@ -194,6 +336,23 @@ def _clean_role(role: str) -> Role:
         raise Refused(_("Roles are %(roles)s, not %(role)r.")
                       % {"roles": ", ".join(Role.values), "role": role})
     return Role(role)
+
+
+def _check_limits(org: Organisation) -> None:
+    """The settings together: the default end date within the maximum, and the default method
+    one that is allowed."""
+    if org.max_expiry_days:
+        if not org.default_expiry_days:
+            raise Refused(_("With a maximum end date, the default cannot be \"no end date\"."),
+                          field="default_expiry_days")
+        if org.default_expiry_days > org.max_expiry_days:
+            raise Refused(_("The default end date (%(default)d days) is longer than the maximum "
+                            "(%(max)d days).") % {"default": org.default_expiry_days,
+                                                  "max": org.max_expiry_days},
+                          field="default_expiry_days")
+    if not org.email_code_allowed and org.default_method == "email":
+        raise Refused(_("The default verification method cannot be the e-mail code when the "
+                        "e-mail code is not allowed."), field="default_method")
 
 
 def create_user(*, organisation_domain: str, email: str, name: str = "",
@@ -748,3 +907,41 @@ def session_rekeyed(old_key: str | None, request: HttpRequest) -> None:
     new_key = request.session.session_key
     if old_key and new_key and old_key != new_key:
         StaffSession.objects.filter(session_key=old_key).update(session_key=new_key)
+
+
+def set_logo(domain: str, data: bytes, *, actor: User | None = None) -> OrganisationLogo:
+    """Check the upload, re-encode it (zegel.orgs.logo) and make it the organisation's logo.
+    The audit event has the stored PNG's size, never the image."""
+    try:
+        clean = clean_logo(data)
+    except LogoRefused as exc:
+        raise Refused(exc.message, field="logo") from None
+    digest = hashlib.sha256(clean.png).hexdigest()[:16]
+    with transaction.atomic(durable=True):
+        org = Organisation.objects.select_for_update().filter(domain=_clean_domain(domain)).first()
+        if org is None:
+            raise Refused(_("No organisation with domain %(domain)s.") % {"domain": domain})
+        logo, _created = OrganisationLogo.objects.update_or_create(
+            organisation=org, defaults={"png": clean.png, "width": clean.width,
+                                        "height": clean.height, "digest": digest,
+                                        "updated_at": timezone.now()})
+        org.logo_digest = digest
+        org.save(update_fields=["logo_digest"])
+        record("org.logo_set", organisation=org, **_actor(actor), object_type="organisation",
+               object_id=org.pk, data={"width": clean.width, "height": clean.height,
+                                       "bytes": len(clean.png)})
+    return logo
+
+
+def remove_logo(domain: str, *, actor: User | None = None) -> None:
+    with transaction.atomic(durable=True):
+        org = Organisation.objects.select_for_update().filter(domain=_clean_domain(domain)).first()
+        if org is None:
+            raise Refused(_("No organisation with domain %(domain)s.") % {"domain": domain})
+        deleted, _rows = OrganisationLogo.objects.filter(organisation=org).delete()
+        if not deleted:
+            raise Refused(_("The organisation has no logo."), field="logo")
+        org.logo_digest = ""
+        org.save(update_fields=["logo_digest"])
+        record("org.logo_removed", organisation=org, **_actor(actor),
+               object_type="organisation", object_id=org.pk, data={})

@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from zegel.orgs.roles import Role, allowed_scopes
@@ -47,6 +48,32 @@ class Organisation(models.Model):
                                                 blank=True, db_default="")
     # "2FA required" (zegel.orgs.twofactor): once a user's grace period (days after their
     # account was made) has passed, a user without a second factor can only enrol one.
+    # The explanation above is the Dutch one (what organisations wrote before this field);
+    # recipients reading in English get this one, or the Dutch one when it is empty.
+    explanation_en = models.TextField(_("explanation text in English"), blank=True,
+                                      db_default="")
+    # The longest end date a sender may choose, in days; 0 for no maximum (then "no end date"
+    # is allowed too).
+    max_expiry_days = models.PositiveIntegerField(_("maximum availability in days"), default=0,
+                                                  db_default=0)
+    # The verification method a new recipient row starts with on the compose page.
+    default_method = models.CharField(_("default verification method"), max_length=20,
+                                      default="sms", db_default="sms")
+    # Whether senders may choose "e-mail code" at all: a code sent to the same mailbox as the
+    # link proves little, so an organisation may switch it off.
+    email_code_allowed = models.BooleanField(_("e-mail code allowed"), default=True,
+                                             db_default=True)
+    # The current logo's digest (OrganisationLogo.digest), part of its address; "" for none.
+    # Kept here so that showing the logo costs no query.
+    logo_digest = models.CharField(max_length=16, blank=True, db_default="", default="")
+    # The largest file a sender or recipient of this organisation may attach, in MB; 0 for the
+    # installation's limit (ZEGEL_MAX_UPLOAD_SIZE), which is also the most it can be.
+    max_attachment_mb = models.PositiveIntegerField(_("maximum attachment size in MB"),
+                                                    default=0, db_default=0)
+    # How long a recipient's verified portal session lasts without activity, in minutes; 0 for
+    # the installation's (ZEGEL_PORTAL_IDLE_SECONDS).
+    portal_idle_minutes = models.PositiveIntegerField(_("portal idle timeout in minutes"),
+                                                      default=0, db_default=0)
     two_factor_required = models.BooleanField(_("two-factor login required"), default=False,
                                               db_default=False)
     two_factor_grace_days = models.PositiveIntegerField(_("days to set up two-factor login"),
@@ -63,10 +90,57 @@ class Organisation(models.Model):
         return self.brand_colour if _COLOUR.match(self.brand_colour) else DEFAULT_BRAND_COLOUR
 
     @property
+    def logo_path(self) -> str:
+        """The logo's public address (path only), or "" when the organisation has none."""
+        if not self.logo_digest:
+            return ""
+        return reverse("org_logo", args=[self.domain, self.logo_digest])
+
+    @property
+    def logo_url(self) -> str:
+        """The logo's absolute address, for e-mails."""
+        path = self.logo_path
+        return settings.BASE_URL + path if path else ""
+
+    @property
+    def upload_limit(self) -> int:
+        """The largest attachment this organisation takes, in bytes."""
+        own = self.max_attachment_mb * 1024 * 1024
+        return min(own, settings.MAX_UPLOAD_SIZE) if own else settings.MAX_UPLOAD_SIZE
+
+    @property
+    def portal_idle_seconds(self) -> int:
+        """The portal's idle timeout for this organisation's recipients, in seconds."""
+        return self.portal_idle_minutes * 60 or settings.PORTAL_IDLE_SECONDS
+
+    @property
+    def localised_explanation(self) -> str:
+        """The explanation in the active language, the other one when that one is empty."""
+        if (get_language() or "nl").startswith("en"):
+            return self.explanation_en or self.explanation
+        return self.explanation or self.explanation_en
+
+    @property
     def genuine_url(self) -> str:
         """Where a recipient reads how to recognise a genuine notification: the organisation's
         own page, or Zegel's page for it when it has none."""
         return self.info_url or settings.BASE_URL + reverse("portal:genuine", args=[self.domain])
+
+
+class OrganisationLogo(models.Model):
+    """The organisation's logo as Zegel re-encoded it (zegel.orgs.logo): a PNG of at most a
+    few tens of kilobytes. A logo is public (every notification shows it), so it is kept in the
+    database as it is served, not encrypted; a row of its own keeps it out of every query of
+    the organisation."""
+
+    organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE,
+                                        related_name="logo")
+    png = models.BinaryField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    # Part of the logo's address, so a new logo is a new address (caches never show the old).
+    digest = models.CharField(max_length=16)
+    updated_at = models.DateTimeField(default=timezone.now)
 
 
 class UserManager(BaseUserManager["User"]):

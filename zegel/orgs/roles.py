@@ -38,6 +38,8 @@ class Permission(Enum):
     READ_AUDIT = "read_audit"
     # Invite, suspend, reactivate, delete staff users and change their roles.
     MANAGE_USERS = "manage_users"
+    # The organisation's settings: name, contact details, branding, logo, defaults and limits.
+    MANAGE_SETTINGS = "manage_settings"
 
 
 GRANTS: dict[str, frozenset[Permission]] = {
@@ -72,6 +74,8 @@ _REFUSALS = {
                              "the audit log."),
     Permission.MANAGE_USERS: _("Only an administrator of your organisation can manage its "
                                "users."),
+    Permission.MANAGE_SETTINGS: _("Only an administrator of your organisation can change its "
+                                  "settings."),
 }
 
 
@@ -106,9 +110,11 @@ def nav(user: Any) -> dict[str, bool]:
     return {"send": allows(user, Permission.SEND),
             "dlp": allows(user, Permission.MANAGE_DLP),
             "audit": allows(user, Permission.READ_AUDIT),
-            "users": allows(user, Permission.MANAGE_USERS)}
+            "users": allows(user, Permission.MANAGE_USERS),
+            "settings": allows(user, Permission.MANAGE_SETTINGS)}
 
 
 def menu_context(request: Any) -> dict[str, Any]:
-    """Template context processor: `may.send`, `may.dlp`, `may.audit`, `may.users`."""
+    """Template context processor: `may.send`, `may.dlp`, `may.audit`, `may.users`,
+    `may.settings`."""
     return {"may": nav(getattr(request, "user", None))}

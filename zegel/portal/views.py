@@ -83,7 +83,7 @@ def _verified(request: HttpRequest, recipient: Recipient) -> bool:
     if not _mine(state, recipient) or state is None or state.get("ended"):
         return False
     now = time.time()
-    if now - float(state.get("t", 0)) > settings.PORTAL_IDLE_SECONDS:
+    if now - float(state.get("t", 0)) > recipient.conversation.organisation.portal_idle_seconds:
         # Kept as "ended": the page then says the session ended (not "who are you?"), and a
         # reply posted now is held until this browser verifies again.
         request.session[SESSION_KEY] = {"r": recipient.pk, "c": str(recipient.conversation_id),
@@ -181,13 +181,13 @@ def _conversation(request: HttpRequest, token: str, recipient: Recipient, *,
     except (actions.NotFound, ShreddedError):
         # Revoked or expired while this page was on its way: the keys may be gone already.
         return _gone_now(request, recipient)
+    idle = recipient.conversation.organisation.portal_idle_seconds
     return render(request, "portal/conversation.html",
                   _context(recipient, token=token, thread=opened,
                            subject=opened[0].subject if opened else "",
                            expires_at=recipient.conversation.expires_at,
-                           idle_seconds=settings.PORTAL_IDLE_SECONDS,
-                           warn_seconds=min(settings.PORTAL_WARN_SECONDS,
-                                            settings.PORTAL_IDLE_SECONDS // 2),
+                           idle_seconds=idle,
+                           warn_seconds=min(settings.PORTAL_WARN_SECONDS, idle // 2),
                            **extra),
                   status=status)
 
@@ -454,7 +454,8 @@ def stay(request: HttpRequest, token: str) -> HttpResponseBase:
         return JsonResponse({"signed_in": False}, status=404)
     if not _verified(request, link.recipient):
         return JsonResponse({"signed_in": False}, status=401)
-    return JsonResponse({"signed_in": True, "seconds": settings.PORTAL_IDLE_SECONDS})
+    return JsonResponse({"signed_in": True,
+                         "seconds": link.recipient.conversation.organisation.portal_idle_seconds})
 
 
 @never_cache

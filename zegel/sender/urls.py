@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from zegel.sender import lists, second_step, security, views
+from zegel.sender import lists, org_settings, second_step, security, views
 
 app_name = "sender"
 urlpatterns = [
@@ -24,6 +24,10 @@ urlpatterns = [
     path("security/passkeys/<int:passkey_id>/remove", security.passkey_remove,
          name="security_passkey_remove"),
     path("logout", LogoutView.as_view(next_page="sender:login"), name="logout"),
+    path("settings/organisation", org_settings.organisation_settings,
+         name="organisation_settings"),
+    path("settings/organisation/logo", org_settings.organisation_logo,
+         name="organisation_logo"),
     path("inbox", lists.inbox, name="inbox"),
     path("sent", lists.sent, name="sent"),
     path("compose", views.compose, name="compose"),

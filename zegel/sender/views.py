@@ -201,8 +201,12 @@ def _expiry_label(days: int) -> str:
 def expiry_choices(organisation: Organisation) -> list[tuple[str, str]]:
     """The "Available for" choices, the organisation's default marked as such."""
     default = organisation.default_expiry_days
-    choices = [("", _("No end date"))] + [
-        (str(days), _expiry_label(days)) for days in sorted({*EXPIRY_DAYS, default} - {0})]
+    longest = organisation.max_expiry_days
+    # With a maximum (Organisation.max_expiry_days) neither "no end date" nor a longer choice
+    # is offered; the maximum itself is.
+    offered = {d for d in {*EXPIRY_DAYS, default, longest} - {0} if not longest or d <= longest}
+    choices = [] if longest else [("", _("No end date"))]
+    choices += [(str(days), _expiry_label(days)) for days in sorted(offered)]
     chosen = str(default) if default else ""
     return [(value, _("%(choice)s (default)") % {"choice": label} if value == chosen else label)
             for value, label in choices]
@@ -293,6 +297,19 @@ def _row_views(rows: list[actions.RecipientSpec],
     return views
 
 
+def method_choices(organisation: Organisation) -> list[tuple[str, str]]:
+    """The verification methods a sender may choose: without the e-mail code where the
+    organisation does not allow it."""
+    return [(value, str(label)) for value, label in Recipient.Method.choices
+            if value != Recipient.Method.EMAIL or organisation.email_code_allowed]
+
+
+def _default_method(organisation: Organisation) -> str:
+    allowed = {value for value, _label in method_choices(organisation)}
+    return organisation.default_method if organisation.default_method in allowed \
+        else Recipient.Method.SMS
+
+
 def _compose_page(request: HttpRequest, *, rows: list[actions.RecipientSpec],
                   expires_in: str, exc: actions.ActionError | None = None,
                   **extra: Any) -> HttpResponse:
@@ -300,12 +317,13 @@ def _compose_page(request: HttpRequest, *, rows: list[actions.RecipientSpec],
     errors = _form_errors(exc, rows) if exc is not None else []
     # One empty row more than was typed: without JavaScript (which adds rows on request and
     # drops this one) it is how a further recipient is added. An empty row is ignored.
-    typed = rows or [actions.RecipientSpec(email="", method=Recipient.Method.SMS)]
-    row_views = _row_views([*typed, actions.RecipientSpec(email="", method=Recipient.Method.SMS)],
-                           errors)
+    method = _default_method(organisation)
+    typed = rows or [actions.RecipientSpec(email="", method=method)]
+    row_views = _row_views([*typed, actions.RecipientSpec(email="", method=method)], errors)
     row_views[-1]["spare"] = True
     context: dict[str, Any] = {
-        "tab": "compose", "methods": Recipient.Method.choices, "kinds": Recipient.Kind.choices,
+        "tab": "compose", "methods": method_choices(organisation),
+        "kinds": Recipient.Kind.choices,
         "expiry_choices": expiry_choices(organisation), "expires_in": expires_in,
         "rows": row_views,
         "errors": [{"href": "#" + _anchor(e.field), "message": e.message} for e in errors],

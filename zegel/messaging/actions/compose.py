@@ -20,7 +20,12 @@ from zegel.keystore.keys import create_data_key, seal_text
 from zegel.messaging import access, guards
 from zegel.messaging.actions.attachments import check_owned, claim_attachments
 from zegel.messaging.content import conversation_subject, may_receive_answer
-from zegel.messaging.drafts import RecipientSpec, check_recipients
+from zegel.messaging.drafts import (
+    RecipientSpec,
+    check_recipients,
+    expiry_refusal,
+    method_refusals,
+)
 from zegel.messaging.errors import ActionError, ActionErrors, FieldError
 from zegel.messaging.models import (
     Attachment,
@@ -91,12 +96,15 @@ def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[
     # Every problem of the form at once (ActionErrors), in the order the compose page shows
     # its fields: recipients, subject, message, end date.
     clean, errors = check_recipients(recipients)
+    errors.extend(method_refusals(sender.organisation, recipients))
     if not subject:
         errors.append(FieldError("subject", _("Enter a subject.")))
     if not body.strip() and not attachments:
         errors.append(FieldError("body", _("Write a message or add an attachment.")))
     if expires_at is not None and expires_at <= timezone.now():
         errors.append(FieldError("expires_at", _("Choose a date in the future.")))
+    elif (too_long := expiry_refusal(sender.organisation, expires_at)) is not None:
+        errors.append(FieldError("expires_at", too_long))
     if errors:
         raise ActionErrors(errors)
     check_owned(attachments, user=sender)

@@ -16,6 +16,7 @@ from zegel.files.blobs import blob_store
 from zegel.keystore.models import DataKey
 from zegel.messaging import access
 from zegel.messaging.actions.compose import notify_recipient
+from zegel.messaging.drafts import expiry_refusal
 from zegel.messaging.errors import ActionError, NotFound
 from zegel.messaging.models import (
     Attachment,
@@ -75,6 +76,8 @@ def set_expiry(*, sender: User, conversation: Conversation, expires_at: datetime
                               status=409)
         if expires_at is not None and expires_at <= timezone.now():
             raise ActionError(_("Choose a date in the future."), field="expires_at")
+        if (too_long := expiry_refusal(sender.organisation, expires_at)) is not None:
+            raise ActionError(too_long, field="expires_at")
         Conversation.objects.filter(pk=conversation.pk).update(expires_at=expires_at)
         record("conversation.expiry_changed", organisation=sender.organisation,
                **staff_actor(sender),
