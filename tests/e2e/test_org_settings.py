@@ -38,7 +38,7 @@ def test_the_admin_brands_the_notification_and_the_portal(
 
     from zegel.orgs.models import User
 
-    User.objects.filter(pk=zegel.user.pk).update(is_admin=True)
+    User.objects.filter(pk=zegel.user.pk).update(role="admin")
     logo_file = zegel.tmp / "logo.png"
     out = io.BytesIO()
     Image.new("RGB", (900, 300), (11, 93, 30)).save(out, format="PNG")

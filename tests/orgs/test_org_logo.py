@@ -24,7 +24,7 @@ URL = "/settings/organisation/logo"
 
 @pytest.fixture
 def admin(org: Organisation) -> User:
-    return User.objects.create_user("beheer@zorggroep-noord.nl", org, PASSWORD, is_admin=True)
+    return User.objects.create_user("beheer@zorggroep-noord.nl", org, PASSWORD, role="admin")
 
 
 def _client(user: User) -> Client:

@@ -26,7 +26,7 @@ URL = "/settings/organisation"
 
 @pytest.fixture
 def admin(org: Organisation) -> User:
-    return User.objects.create_user("beheer@zorggroep-noord.nl", org, PASSWORD, is_admin=True)
+    return User.objects.create_user("beheer@zorggroep-noord.nl", org, PASSWORD, role="admin")
 
 
 def _client(user: User, **kwargs: bool) -> Client:
@@ -168,7 +168,7 @@ def test_an_admin_changes_only_their_own_organisation(
         admin: User, org: Organisation, outsider: User) -> None:
     other = outsider.organisation
     other_admin = User.objects.create_user("beheer@gemeente-zuid.nl", other, PASSWORD,
-                                           is_admin=True)
+                                           role="admin")
     # Whatever the form says of another organisation, it is the admin's own that changes.
     response = _client(other_admin).post(URL, {**_form(other, name="Gemeente Zuid-Oost"),
                                                 "domain": org.domain, "organisation": org.pk})
