@@ -31,6 +31,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 PASSWORD = "correct horse battery staple"
 STAFF_EMAIL = "hulpverlener@zorg.example"
 WAIT_SECONDS = 15.0
+# A rounding pixel or two is not a horizontal scroll.
+OVERFLOW_TOLERANCE = 2
 
 
 def wait_for(what: str, probe: Callable[[], Any], timeout: float = WAIT_SECONDS) -> Any:
@@ -54,6 +56,13 @@ def log_in(page: Any, url: str) -> None:
     page.locator("main form button[type=submit]").click()
     page.wait_for_url(re.compile(r"/inbox$"))
     check_a11y(page)
+
+
+def assert_fits(page: Any, width: int | None = None) -> None:
+    """The page does not scroll sideways at `width` (default: the viewport's), WCAG 1.4.10."""
+    width = width or page.viewport_size["width"]
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width + OVERFLOW_TOLERANCE, f"{page.url}: {scroll} px wide at {width} px"
 
 
 def check_a11y(page: Any) -> None:

@@ -12,22 +12,18 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Zegel, check_a11y, log_in
+from tests.e2e.conftest import Zegel, assert_fits, check_a11y, log_in
 
 pytestmark = pytest.mark.browser
 
 PIET = "piet@example.nl"
 JAN = "jan@example.nl"
-# A rounding pixel or two is not a horizontal scroll.
-OVERFLOW_TOLERANCE = 2
 
 
 def _no_horizontal_scroll(page: Any, width: int) -> None:
     if width > 400:
         return
-    scroll = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll <= width + OVERFLOW_TOLERANCE, (
-        f"{page.url}: the page is {scroll} px wide at a {width} px viewport")
+    assert_fits(page, width)
 
 
 def _focused_id(page: Any) -> str:

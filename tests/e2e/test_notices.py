@@ -7,12 +7,11 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Zegel, check_a11y, wait_for
+from tests.e2e.conftest import Zegel, assert_fits, check_a11y, wait_for
 
 pytestmark = pytest.mark.browser
 
 # The 320 px check allows for a rounding pixel or two, not for a real overflow.
-OVERFLOW_TOLERANCE = 2
 WIDTHS = ({"width": 320, "height": 640}, {"width": 1280, "height": 800})
 # A captured mail whose HTML tries to run script, restyle the page and reach the parent.
 HOSTILE = ('<!doctype html><html lang="en"><head><title>Hostile</title></head><body>'
@@ -24,8 +23,7 @@ HOSTILE = ('<!doctype html><html lang="en"><head><title>Hostile</title></head><b
 
 def assert_no_horizontal_scroll(page: Any, width: int) -> None:
     if width == 320:
-        scroll = page.evaluate("document.documentElement.scrollWidth")
-        assert scroll <= 320 + OVERFLOW_TOLERANCE, f"{page.url} scrolls sideways ({scroll} px)"
+        assert_fits(page, 320)
 
 
 @pytest.mark.parametrize("viewport", WIDTHS, ids=["320px", "desktop"])

@@ -9,13 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Zegel, check_a11y, link_from, log_in, wait_for
+from tests.e2e.conftest import Zegel, assert_fits, check_a11y, link_from, log_in, wait_for
 
 pytestmark = pytest.mark.browser
 
 PHONE_TYPED = "06 12345678"
 PHONE_E164 = "+31612345678"
-OVERFLOW_TOLERANCE = 2
 WIDTHS = [320, 1280]
 # How long a browser step may take to show its effect (a loaded CI machine is slow).
 WAIT_MS = 15_000
@@ -44,8 +43,7 @@ def _page(new_context: Any, width: int) -> Any:
 def _fits(page: Any, width: int) -> None:
     if width > 600:
         return
-    scroll = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll <= width + OVERFLOW_TOLERANCE, f"{page.url}: {scroll} px wide at {width} px"
+    assert_fits(page, width)
 
 
 def _sign_in(page: Any, zegel: Zegel, link: str, width: int) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Zegel, check_a11y, link_from, log_in
+from tests.e2e.conftest import Zegel, assert_fits, check_a11y, link_from, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -21,13 +21,6 @@ QUESTION = "Mag ik u iets vragen over mijn dochter? QUESTIONMARK-5521"
 ANSWER = "Natuurlijk, alleen voor u: ANSWERMARK-7730"
 PHONE = {"width": 320, "height": 640}
 DESKTOP = {"width": 1280, "height": 900}
-OVERFLOW_TOLERANCE = 2
-
-
-def _no_horizontal_scroll(page: Any) -> None:
-    width = page.viewport_size["width"]
-    scroll = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll <= width + OVERFLOW_TOLERANCE, f"{page.url}: {scroll} px wide at {width} px"
 
 
 def _open_portal(zegel: Zegel, new_context: Any, address: str, viewport: dict[str, int],
@@ -65,7 +58,7 @@ def test_an_answer_to_one_parent_never_reaches_the_other(zegel: Zegel, new_conte
     mother.locator("ol.thread li.mine", has_text="QUESTIONMARK-5521").wait_for()
     check_a11y(mother)
     if viewport is PHONE:
-        _no_horizontal_scroll(mother)
+        assert_fits(mother)
     zegel.wait_idle()
 
     # The sender answers: "only the mother" is chosen already, because she asked.
@@ -96,4 +89,4 @@ def test_an_answer_to_one_parent_never_reaches_the_other(zegel: Zegel, new_conte
     assert "FIRSTMARK-1108" in thread
     assert "ANSWERMARK" not in father.content() and "QUESTIONMARK" not in father.content()
     if viewport is PHONE:
-        _no_horizontal_scroll(father)
+        assert_fits(father)

@@ -16,6 +16,7 @@ from tests.e2e.conftest import (
     PASSWORD,
     STAFF_EMAIL,
     Zegel,
+    assert_fits,
     check_a11y,
     link_from,
     log_in,
@@ -34,7 +35,6 @@ FILE_NAME = "uitslag-FILEMARK-2210.bin"
 REPLY_FILE_NAME = "formulier-terug.bin"
 EVENTS = ("notified", "verified", "opened", "downloaded", "replied")
 # The 320 px check allows for a rounding pixel or two, not for a real overflow.
-OVERFLOW_TOLERANCE = 2
 
 
 def _random_file(path: Path, size: int) -> bytes:
@@ -169,10 +169,7 @@ def test_whole_story(zegel: Zegel, new_context: Any) -> None:
 
 
 def _no_horizontal_scroll(page: Any, width: int) -> None:
-    scroll = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll <= width + OVERFLOW_TOLERANCE, (
-        f"{page.url}: the page is {scroll} px wide at a {width} px viewport "
-        "(horizontal scrolling)")
+    assert_fits(page, width)
 
 
 def _tab_to(page: Any, selector: str, limit: int = 25) -> None:
