@@ -22,4 +22,4 @@ as_pg "$bindir/initdb" -D "$dir/data" -A trust -U zegel >/dev/null
 as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
   -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c fsync=off" start >/dev/null
 echo "PostgreSQL on 127.0.0.1:$port: running the database tests again against it."
-DATABASE_URL="postgres://zegel@127.0.0.1:$port/postgres" "$@" -m "not browser" tests/messaging tests/notify tests/api tests/audit tests/portal tests/sender tests/dlp_integration tests/dlp_admin tests/orgs tests/cli
+DATABASE_URL="postgres://zegel@127.0.0.1:$port/postgres" "$@" -m "not browser" tests/messaging tests/notify tests/api tests/audit tests/portal tests/sender tests/dlp_integration tests/dlp_admin tests/orgs tests/cli tests/directory

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "zegel.core",
     "zegel.orgs",
+    "zegel.directory",
     "zegel.keystore",
     "zegel.audit",
     "zegel.messaging",
