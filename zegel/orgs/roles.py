@@ -40,6 +40,8 @@ class Permission(Enum):
     MANAGE_USERS = "manage_users"
     # The organisation's settings: name, contact details, branding, logo, defaults and limits.
     MANAGE_SETTINGS = "manage_settings"
+    # The recipient directory: contacts, shared access codes, CSV import and export, contact sync.
+    MANAGE_CONTACTS = "manage_contacts"
 
 
 GRANTS: dict[str, frozenset[Permission]] = {
@@ -111,10 +113,11 @@ def nav(user: Any) -> dict[str, bool]:
             "dlp": allows(user, Permission.MANAGE_DLP),
             "audit": allows(user, Permission.READ_AUDIT),
             "users": allows(user, Permission.MANAGE_USERS),
-            "settings": allows(user, Permission.MANAGE_SETTINGS)}
+            "settings": allows(user, Permission.MANAGE_SETTINGS),
+            "contacts": allows(user, Permission.MANAGE_CONTACTS)}
 
 
 def menu_context(request: Any) -> dict[str, Any]:
     """Template context processor: `may.send`, `may.dlp`, `may.audit`, `may.users`,
-    `may.settings`."""
+    `may.settings`, `may.contacts`."""
     return {"may": nav(getattr(request, "user", None))}
