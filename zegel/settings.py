@@ -279,6 +279,14 @@ PORTAL_WARN_SECONDS = env_int("ZEGEL_PORTAL_WARN_SECONDS", 2 * 60)
 # A reply posted after the session ended is kept, encrypted, this long for the recipient to
 # verify again in the same browser; then the worker removes it.
 PORTAL_HELD_REPLY_SECONDS = env_int("ZEGEL_PORTAL_HELD_REPLY_SECONDS", 30 * 60)
+# "I don't have my access code" / "I did not get the SMS": at most one notice to the sender per
+# recipient per cooldown, a few per recipient per day, and a cap per client address per day
+# within an organisation (across its recipients). 0 switches the cap per client off.
+HELP_REQUEST_COOLDOWN_SECONDS = env_int("ZEGEL_HELP_REQUEST_COOLDOWN", 15 * 60)
+HELP_REQUESTS_PER_RECIPIENT_DAY = env_int("ZEGEL_HELP_REQUESTS_PER_RECIPIENT_DAY", 3)
+HELP_REQUESTS_PER_CLIENT_DAY = env_int("ZEGEL_HELP_REQUESTS_PER_CLIENT_DAY", 10)
+# The portal's "remember this browser" cookie (path /m/; the secret's hash is in the database).
+REMEMBER_COOKIE_NAME = "__Secure-zegel_remember" if SECURE else "zegel_remember"
 
 # Staff log-in throttle (zegel.orgs.backends): failures counted over the window, per typed
 # address, per client address and over the whole installation. 0 switches a limit off.

@@ -12,6 +12,7 @@ from zegel.audit.log import anchor_due
 from zegel.files.blobs import blob_store
 from zegel.messaging.actions.attachments import discard_draft_attachments
 from zegel.messaging.actions.guest_held import purge_held_replies
+from zegel.messaging.actions.guest_remember import purge_remembered_browsers
 from zegel.messaging.actions.lifecycle import expire_due
 from zegel.notify.outbox import deliver_due
 
@@ -34,6 +35,7 @@ def run_worker(stop: threading.Event, *, poll_seconds: float = 1.0) -> None:
                 last_expiry = time.monotonic()
             if time.monotonic() - last_sweep > SWEEP_EVERY:
                 discard_draft_attachments()
+                purge_remembered_browsers()
                 blob_store().remove_stale_parts()
                 last_sweep = time.monotonic()
         except Exception:

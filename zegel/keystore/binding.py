@@ -37,6 +37,7 @@ class Role:
     FILE_METADATA = "file-metadata"
     OUTBOX_PAYLOAD = "outbox-payload"
     HELD_REPLY = "held-reply"
+    HELP_NOTE = "help-note"
     DATA_KEY = "data-key"
 
 

@@ -20,12 +20,13 @@ from zegel.crypto.stream import (
 )
 from zegel.files.blobs import blob_store
 from zegel.files.uploads import file_context
-from zegel.keystore.binding import Role
+from zegel.keystore.binding import Owner, Role
 from zegel.keystore.keys import ContentIntegrityError, ShreddedError, open_text, unwrap
 from zegel.messaging import access
 from zegel.messaging.models import (
     Attachment,
     Conversation,
+    HelpRequest,
     Message,
     Recipient,
     RecipientLink,
@@ -274,3 +275,39 @@ def resolve_link(token: str) -> Recipient | None:
     if link is None or not access.guest_access_holds(link.recipient):
         return None
     return link.recipient
+
+
+def help_note_owner(help_request: HelpRequest, message: Message) -> Owner:
+    """What a help note is sealed for (docs/crypto.md): the recipient, the conversation and
+    the message whose key seals it."""
+    return Owner(kind="help-note", organisation=message.conversation.organisation_id,
+                 conversation=message.conversation_id, message=message.pk,
+                 recipient=help_request.recipient_id)
+
+
+@dataclass
+class HelpEntry:
+    """A recipient's request for help as the sender sees it; ``note`` is "" without one and
+    ``note_lost`` tells a note whose key is gone (the conversation was revoked) from none."""
+
+    request: HelpRequest
+    note: str = ""
+    note_lost: bool = False
+
+
+def help_requests(conversation: Conversation) -> list[HelpEntry]:
+    """The requests for help of the conversation's recipients, oldest first, notes opened."""
+    entries = []
+    for item in (HelpRequest.objects.filter(recipient__conversation=conversation)
+                 .select_related("recipient", "message__key", "message__conversation")
+                 .order_by("created_at", "id")):
+        entry = HelpEntry(request=item)
+        if item.note_ct:
+            try:
+                entry.note = open_text(unwrap(item.message.key, item.message.owner()),
+                                       item.note_oid, item.note_ct, role=Role.HELP_NOTE,
+                                       owner=help_note_owner(item, item.message))
+            except ShreddedError:
+                entry.note_lost = True
+        entries.append(entry)
+    return entries

@@ -162,6 +162,10 @@ class RecipientEvent(models.Model):
         REPLIED = "replied", _("replied")
         LOCKED = "locked", _("locked after failed attempts")
         REVOKED = "revoked", _("access revoked")
+        # Asked for help on the portal before verifying (HelpRequest has the note, if any).
+        HELP_NO_ACCESS_CODE = "help_no_code", _("says they have no access code")
+        HELP_NO_SMS = "help_no_sms", _("did not get the SMS")
+        HELP_NO_EMAIL_CODE = "help_no_email", _("did not get the e-mail code")
 
     recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="events")
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE,
@@ -230,3 +234,56 @@ class SubjectWord(models.Model):
         constraints = [models.UniqueConstraint(fields=["conversation", "token"],
                                                name="subject_word_once_per_conversation")]
         indexes = [models.Index(fields=["token"], name="subject_word_token")]
+
+
+class HelpRequest(models.Model):
+    """A recipient who could not verify told the sender so from the portal ("I don't have my
+    access code", "I did not get the SMS"). Whoever asks holds only the link, so the note is
+    treated as reply text is: sealed under the key of the message it is about (revoking for
+    everyone destroys it with the message), shown only to the sender, never logged."""
+
+    class Reason(models.TextChoices):
+        NO_ACCESS_CODE = "no_access_code", _("does not have the access code")
+        NO_SMS = "no_sms", _("did not get the SMS")
+        NO_EMAIL_CODE = "no_email_code", _("did not get the e-mail code")
+
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE,
+                                  related_name="help_requests")
+    # The newest message addressed to the recipient when they asked: its key seals the note.
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    note_oid = models.UUIDField(default=uuid.uuid4)
+    note_ct = models.BinaryField(blank=True, default=b"")  # empty: no note
+    # A keyed hash of the client's address, for the cap per client; never the address.
+    client_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class RememberedBrowser(models.Model):
+    """A browser a recipient asked to be remembered after a verification (the organisation's
+    option): it opens new messages from the same organisation to the same person, verified
+    the same way, without a new code until it expires.
+
+    Only a hash of the browser's secret (its cookie) is stored, with the identity it stands
+    for: the organisation, the lower-cased e-mail address, the method and (for SMS) the phone
+    number. A recipient whose method or number changed, or another address, is another
+    identity; a revoke after the row was made ends it (zegel.messaging.actions.guest_remember).
+    """
+
+    organisation = models.ForeignKey("orgs.Organisation", on_delete=models.CASCADE,
+                                     related_name="+")
+    secret_hash = models.CharField(max_length=64, db_index=True)
+    email = models.CharField(max_length=254)
+    method = models.CharField(max_length=16)
+    phone = models.CharField(max_length=20, blank=True)  # E.164, SMS only
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["secret_hash", "organisation", "email", "method", "phone"],
+            name="remembered_browser_once_per_identity")]

@@ -264,6 +264,18 @@ def _clean_attachment_mb(mb: Any) -> int:
     return mb
 
 
+# "Remember this browser" on the portal, in days (0: off).
+MAX_REMEMBER_DAYS = 90
+
+
+def _clean_remember_days(days: Any) -> int:
+    if isinstance(days, bool) or not isinstance(days, int) \
+            or not 0 <= days <= MAX_REMEMBER_DAYS:
+        raise Refused(_("Remembering a recipient's browser is 0 (off) or 1 to %(max)d days.")
+                      % {"max": MAX_REMEMBER_DAYS})
+    return days
+
+
 def _clean_method(method: Any) -> str:
     if method not in VERIFICATION_METHODS:
         raise Refused(_("The verification method is sms, access_code or email, not %(m)r.")
@@ -293,6 +305,7 @@ _SETTINGS: tuple[tuple[str, str, Any], ...] = (
     ("email_code_allowed", "email_code_allowed", _clean_flag),
     ("portal_idle_minutes", "portal_idle_minutes", _clean_idle),
     ("max_attachment_mb", "max_attachment_mb", _clean_attachment_mb),
+    ("remember_browser_days", "remember_browser_days", _clean_remember_days),
 )
 SETTING_NAMES = tuple(argument for argument, _field, _check in _SETTINGS)
 

@@ -74,6 +74,11 @@ class Organisation(models.Model):
     # the installation's (ZEGEL_PORTAL_IDLE_SECONDS).
     portal_idle_minutes = models.PositiveIntegerField(_("portal idle timeout in minutes"),
                                                       default=0, db_default=0)
+    # "Remember this browser" on the portal: for how many days a recipient who ticks it after
+    # a verification opens new messages without a code; 0 (the default) for off.
+    remember_browser_days = models.PositiveIntegerField(_("days a recipient's browser is "
+                                                          "remembered"),
+                                                        default=0, db_default=0)
     two_factor_required = models.BooleanField(_("two-factor login required"), default=False,
                                               db_default=False)
     two_factor_grace_days = models.PositiveIntegerField(_("days to set up two-factor login"),

@@ -10,6 +10,8 @@ urlpatterns = [
     path("m/<str:token>/reply", views.reply, name="reply"),
     path("m/<str:token>/end", views.end_session, name="end"),
     path("m/<str:token>/stay", views.stay, name="stay"),
+    path("m/<str:token>/help", views.ask_for_help, name="help"),
+    path("m/<str:token>/forget", views.forget, name="forget"),
     path("m/<str:token>/a/<str:attachment_id>", views.download, name="download"),
     path("o/<str:domain>/genuine", genuine.genuine, name="genuine"),
 ]

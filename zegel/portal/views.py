@@ -147,6 +147,12 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
         return _locked(request, recipient)
     if _verified(request, recipient):
         return _conversation(request, token, recipient)
+    # A remembered browser opens a new visit without a code, not a session that ran out here:
+    # the idle timeout protects an unattended screen, so that one needs the code again.
+    if not _session_ended(request, recipient) and actions.open_remembered(
+            recipient, _remember_secret(request), request=request):
+        _start_session(request, recipient)
+        return _conversation(request, token, recipient)
     return _verify_page(request, token, link)
 
 
@@ -159,6 +165,9 @@ def _verify_page(request: HttpRequest, token: str, link: RecipientLink, *, statu
                            session_ended=_session_ended(request, recipient),
                            held=bool(_hold_of(request, recipient, link)),
                            held_minutes=max(1, settings.PORTAL_HELD_REPLY_SECONDS // 60),
+                           remember_days=recipient.conversation.organisation
+                           .remember_browser_days,
+                           help_max=actions.MAX_HELP_NOTE,
                            **extra),
                   status=status)
 
@@ -184,6 +193,8 @@ def _conversation(request: HttpRequest, token: str, recipient: Recipient, *,
     idle = recipient.conversation.organisation.portal_idle_seconds
     return render(request, "portal/conversation.html",
                   _context(recipient, token=token, thread=opened,
+                           remembered_until=actions.remembered_until(
+                               recipient, _remember_secret(request)),
                            subject=opened[0].subject if opened else "",
                            expires_at=recipient.conversation.expires_at,
                            idle_seconds=idle,
@@ -256,11 +267,11 @@ def verify(request: HttpRequest, token: str) -> HttpResponseBase:
             return _locked(request, recipient)
         return _verify_page(request, token, link, error=_code_error(recipient, result),
                             status=400)
-    # A new session id after verifying: a session fixed before cannot ride along.
-    request.session.cycle_key()
-    request.session.pop("portal_code_for", None)
-    request.session[SESSION_KEY] = {"r": recipient.pk, "c": str(recipient.conversation_id),
-                                    "t": time.time()}
+    _start_session(request, recipient)
+    remembered = None
+    if request.POST.get("remember") == "1":
+        remembered = actions.remember_browser(recipient, _remember_secret(request),
+                                              request=request)
     secret = _hold_of(request, recipient, link)
     if secret:
         request.session.pop(HOLD_KEY, None)
@@ -273,11 +284,36 @@ def verify(request: HttpRequest, token: str) -> HttpResponseBase:
                                   "only and was not sent. Please write it again.")
                        % {"minutes": max(1, settings.PORTAL_HELD_REPLY_SECONDS // 60)})
         else:
-            return _send_reply(request, token, recipient, released.body,
-                               list(released.attachments),
-                               sent_text=_("You are signed in again. The reply you wrote "
-                                           "before was sent securely."))
-    return redirect("portal:landing", token=token)
+            return _set_remember_cookie(
+                request, _send_reply(request, token, recipient, released.body,
+                                     list(released.attachments),
+                                     sent_text=_("You are signed in again. The reply you "
+                                                 "wrote before was sent securely.")),
+                remembered)
+    return _set_remember_cookie(request, redirect("portal:landing", token=token), remembered)
+
+
+def _start_session(request: HttpRequest, recipient: Recipient) -> None:
+    """This browser is verified as this recipient from now on."""
+    # A new session id after verifying: a session fixed before cannot ride along.
+    request.session.cycle_key()
+    request.session.pop("portal_code_for", None)
+    request.session[SESSION_KEY] = {"r": recipient.pk, "c": str(recipient.conversation_id),
+                                    "t": time.time()}
+
+
+def _remember_secret(request: HttpRequest) -> str:
+    return request.COOKIES.get(settings.REMEMBER_COOKIE_NAME, "")
+
+
+def _set_remember_cookie(request: HttpRequest, response: HttpResponseBase,
+                         remembered: actions.Remembered | None) -> HttpResponseBase:
+    if remembered is not None:
+        response.set_cookie(settings.REMEMBER_COOKIE_NAME, remembered.secret,
+                            expires=remembered.expires_at, path="/m/",
+                            secure=settings.SECURE or request.is_secure(), httponly=True,
+                            samesite="Lax")
+    return response
 
 
 def _code_error(recipient: Recipient, result: actions.Verification) -> str:
@@ -463,3 +499,54 @@ def stay(request: HttpRequest, token: str) -> HttpResponseBase:
 def end_session(request: HttpRequest, token: str) -> HttpResponseBase:
     request.session.flush()
     return render(request, "portal/ended.html", status=200)
+
+
+@never_cache
+@require_POST
+def ask_for_help(request: HttpRequest, token: str) -> HttpResponseBase:
+    """"I don't have my access code" / "I did not get the SMS": the sender is told, within
+    the caps; the note is kept for the sender only (actions.request_help)."""
+    link, gone = _open_link(request, token)
+    if link is None:
+        return gone or _not_found(request)
+    recipient = link.recipient
+    if recipient.locked_at:
+        return _locked(request, recipient)
+    if _verified(request, recipient):
+        return redirect("portal:landing", token=token)
+    note = request.POST.get("note", "")
+    try:
+        answer = actions.request_help(recipient, note, request=request)
+    except actions.NotFound:
+        return _gone_now(request, recipient)
+    except actions.ActionError as exc:
+        return _verify_page(request, token, link, help_error=exc.message, help_note=note,
+                            status=400)
+    if answer.locked:
+        return _locked(request, recipient)
+    names = {"name": recipient.conversation.created_by.display_name,
+             "org": recipient.conversation.organisation.name}
+    if answer.limited:
+        return _verify_page(request, token, link, status=429, help_limited=_(
+            "You already let %(name)s of %(org)s know a short while ago, so we did not send "
+            "it again. Please wait until they contact you, or contact %(org)s yourself as "
+            "shown below.") % names)
+    flash.success(request, _("We let %(name)s of %(org)s know that you cannot open the "
+                             "message. They will contact you.") % names)
+    return redirect("portal:landing", token=token)
+
+
+@never_cache
+@require_POST
+def forget(request: HttpRequest, token: str) -> HttpResponseBase:
+    """"Forget this browser": its rows and its cookie go; this session stays as it is."""
+    link = content.find_link(token)
+    if link is None:
+        return _not_found(request)
+    actions.forget_browser(_remember_secret(request), recipient=link.recipient,
+                           request=request)
+    flash.success(request, _("This browser is forgotten. Next time you open a message, we "
+                             "ask for a code again."))
+    response = redirect("portal:landing", token=token)
+    response.delete_cookie(settings.REMEMBER_COOKIE_NAME, path="/m/", samesite="Lax")
+    return response
