@@ -129,6 +129,10 @@ def test_forget_this_browser_removes_the_row_and_the_cookie(
     token = _message(sender)
     opened = _with_cookie(secret)
     assert BODY in opened.get(f"/m/{token}").content
+    # Logging out says the browser is still remembered, and offers to forget it there too.
+    ended = opened.post(f"/m/{token}/end")
+    assert b"This browser is still remembered" in ended.content
+    assert f'action="/m/{token}/forget"'.encode() in ended.content
     response = opened.post(f"/m/{token}/forget")
     assert response.status_code == 302
     assert response.cookies[COOKIE].value == "" and response.cookies[COOKIE]["max-age"] == 0

@@ -497,8 +497,14 @@ def stay(request: HttpRequest, token: str) -> HttpResponseBase:
 @never_cache
 @require_POST
 def end_session(request: HttpRequest, token: str) -> HttpResponseBase:
+    # A remembered browser would open the link again without a code: the page says so and
+    # offers to forget it.
+    link = content.find_link(token)
+    until = (actions.remembered_until(link.recipient, _remember_secret(request))
+             if link is not None and _state(link.recipient) == "open" else None)
     request.session.flush()
-    return render(request, "portal/ended.html", status=200)
+    return render(request, "portal/ended.html", {"token": token, "remembered_until": until},
+                  status=200)
 
 
 @never_cache
