@@ -45,7 +45,8 @@ class Role:
 class Owner:
     """The row a data key belongs to, as far as it is known when the key is used.
 
-    kind is "message", "attachment", "outbox" or "held-reply". An attachment uploaded as a
+    kind is "message", "attachment", "outbox", "held-reply" or "help-note". An attachment
+    uploaded as a
     draft has no conversation and message yet; claiming it for a message re-wraps its key
     with both.
     """
