@@ -187,3 +187,17 @@ def test_an_idle_session_that_ended_still_needs_a_code(sender: User, remembering
     session.save()
     page = client.get(f"/m/{token}")
     assert BODY not in page.content and b"Your session ended" in page.content
+
+
+def test_a_changed_method_or_number_ends_it_for_that_recipients_link(
+        sender: User, remembering: Organisation) -> None:
+    secret = _verify(_message(sender)).cookies[COOKIE].value
+    token = _message(sender)
+    newest = Recipient.objects.order_by("-pk")[0]
+    # As the sender's change of number does it: the same recipient row, another phone.
+    Recipient.objects.filter(pk=newest.pk).update(phone="+31687654321")
+    assert BODY not in _with_cookie(secret).get(f"/m/{token}").content
+    Recipient.objects.filter(pk=newest.pk).update(phone="+31612345678", method="email")
+    assert BODY not in _with_cookie(secret).get(f"/m/{token}").content
+    Recipient.objects.filter(pk=newest.pk).update(method="sms")
+    assert BODY in _with_cookie(secret).get(f"/m/{token}").content  # the same identity again
