@@ -28,6 +28,7 @@ from zegel.files.uploads import (
     upload_too_large_response,
 )
 from zegel.messaging import access, actions, content, drafts, status
+from zegel.messaging.drafts import with_directory
 from zegel.messaging.models import Attachment, Conversation, Message, Recipient
 from zegel.orgs import roles
 from zegel.orgs.access import role_required, staff_user
@@ -115,7 +116,7 @@ def compose_check(request: HttpRequest) -> JsonResponse:
     """The compose page's live data-leak hints for the form as typed so far. Files count with
     the findings kept when they were uploaded (compose_attach): no file is read again here."""
     user = staff_user(request)
-    rows = [r for r in _rows_from_post(request) if r.email]
+    rows = with_directory(user.organisation, [r for r in _rows_from_post(request) if r.email])
     for row in rows:
         row.method = row.method or ("sms" if row.phone.strip() else "")
     subject = request.POST.get("subject", "")[:actions.MAX_SUBJECT]
