@@ -164,3 +164,13 @@ def test_searching_fast_is_throttled(sender_client: Client, teammate: User,
     other = Client()
     other.force_login(teammate)
     assert other.get(URL, {"q": "piet"}).status_code == 200
+
+
+def test_the_compose_page_offers_suggestions_and_says_what_the_directory_adds(
+        org: Organisation, sender_client: Client) -> None:
+    page = sender_client.get("/compose", HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert f'data-suggest-url="{URL}"' in page and "recipient-combobox.js" in page
+    assert "data-directory-hint" not in page  # nothing to say about an empty directory
+    contact(org, "piet@example.nl", phone="+31612345678")
+    page = sender_client.get("/compose", HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert "data-directory-hint" in page and "in het adresboek van uw organisatie" in page

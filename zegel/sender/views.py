@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from zegel.directory.models import Contact
 from zegel.dlp import allowlist, scans
 from zegel.dlp import service as dlp
 from zegel.dlp.findings import NOT_SCANNED, REPORT_THRESHOLD
@@ -327,6 +328,7 @@ def _compose_page(request: HttpRequest, *, rows: list[actions.RecipientSpec],
         "kinds": Recipient.Kind.choices,
         "expiry_choices": expiry_choices(organisation), "expires_in": expires_in,
         "rows": row_views,
+        "directory_in_use": Contact.objects.filter(organisation=organisation).exists(),
         "errors": [{"href": "#" + _anchor(e.field), "message": e.message} for e in errors],
         # The inputs outside the recipient rows that have an error, with its message.
         "field_errors": {_anchor(e.field): e.message for e in reversed(errors)

@@ -180,6 +180,9 @@
       }).catch(function () { state.asked = ""; });
     }
 
+    // Every field is a combobox from the start (a screen reader announces it as one); a row
+    // added later becomes one when it takes focus, as compose.js gives it at once.
+    list.querySelectorAll("input[type=email]").forEach(enhance);
     list.addEventListener("focusin", function (event) {
       if (event.target.matches && event.target.matches("input[type=email]")) enhance(event.target);
     });
