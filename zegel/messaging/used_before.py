@@ -1,6 +1,6 @@
 """The recipients a sender wrote to before, for the compose page's suggestions: read from the
 sender's own conversations only (access.visible_conversations), the newest use of each
-address, with the method used then. No content is read."""
+address, with the method used then. No content, number or code is read."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ class UsedBefore:
     email: str  # lower-case
     name: str
     method: str
-    phone: str  # E.164, as used then; "" for another method
 
 
 def recipients_used_before(user: User, query: str, *, limit: int = 10) -> list[UsedBefore]:
@@ -37,6 +36,6 @@ def recipients_used_before(user: User, query: str, *, limit: int = 10) -> list[U
     matches = (Q(email__istartswith=query) | Q(name__istartswith=query)
                | Q(name__icontains=f" {query}"))
     rows = (mine.filter(matches, pk__in=newest_per_address).order_by("-id")
-            .values_list("email", "name", "method", "phone")[:limit])
-    return [UsedBefore(email=email.lower(), name=name, method=method, phone=phone)
-            for email, name, method, phone in rows]
+            .values_list("email", "name", "method")[:limit])
+    return [UsedBefore(email=email.lower(), name=name, method=method)
+            for email, name, method in rows]
