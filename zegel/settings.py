@@ -297,6 +297,9 @@ LOGIN_MAX_FAILURES_GLOBAL = env_int("ZEGEL_LOGIN_MAX_FAILURES_GLOBAL", 1000)
 # API requests per token per fixed window (zegel.orgs.api_rate). 0 switches the limit off.
 API_RATE_LIMIT = env_int("ZEGEL_API_RATE_LIMIT", 600)
 API_RATE_WINDOW = env_int("ZEGEL_API_RATE_WINDOW", 60)
+# The compose page's recipient suggestions per staff user per minute
+# (zegel.sender.recipient_suggestions), counted in Django's cache. 0 switches the limit off.
+RECIPIENT_LOOKUP_RATE_LIMIT = env_int("ZEGEL_RECIPIENT_LOOKUP_RATE_LIMIT", 120)
 if LOGIN_FAILURE_WINDOW == 0 or API_RATE_WINDOW == 0:
     raise ConfigError("ZEGEL_LOGIN_FAILURE_WINDOW and ZEGEL_API_RATE_WINDOW must be at least 1")
 

@@ -20,12 +20,13 @@ from zegel.notify.models import OutboxItem
 from zegel.notify.outbox import deliver_due
 from zegel.orgs.models import ApiToken, User
 
-# On SQLite (one statement fewer on PostgreSQL). A send: token, rate count, the data-leak
-# settings and history (7), BEGIN IMMEDIATE, the transaction's inserts (conversation, two data
+# On SQLite (one statement fewer on PostgreSQL). A send: token, rate count, the recipient
+# directory's contacts for the addresses (1), the data-leak settings and history (7), BEGIN
+# IMMEDIATE, the transaction's inserts (conversation, two data
 # keys, message, the subject's search words, recipient, link, outbox row, the message's
 # audience), two audit events (head, event, head each), the history rows (2), and the answer's
 # recipient events.
-SEND_QUERIES = 28
+SEND_QUERIES = 29
 # A delivery: the claim (2), the row, the revocation check, the fenced completion, the
 # recipient's event in its savepoint, the audit event (head, event, head).
 DELIVERY_QUERIES = 12

@@ -146,7 +146,9 @@ class RecipientIn(Input):
     verification: Literal["sms", "access_code", "email"] | None = Field(
         default=None, description="How the recipient proves who they are: a code by SMS "
         "(needs phone), an access code agreed beforehand (needs access_code) or a code by "
-        "e-mail. Left out: sms when a phone is given, otherwise refused.")
+        "e-mail. Left out: sms when a phone is given; with only an email, the method of "
+        "the organisation's directory contact for that address (docs/directory.md); "
+        "otherwise refused. Given without its phone or access_code, the contact's is used.")
     phone: str = Field(default="", max_length=40, description="Mobile number for SMS codes; "
                        "Dutch 06 numbers are accepted and stored as E.164.")
     access_code: str = Field(default="", max_length=128, description="The code agreed with "
@@ -390,6 +392,7 @@ def check_message(request: HttpRequest, payload: MessageIn) -> Any:
     """What the data-leak rules say about this message, without sending it."""
     user = api_user(request)
     specs, attachments = _draft(user, payload)
+    specs = drafts.with_directory(user.organisation, specs)
     for spec in specs:
         spec.method = spec.method or ("sms" if spec.phone.strip() else "")
     result = dlp.check_draft(sender=user, subject=payload.subject, body=payload.body,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from zegel.directory import lookup
 from zegel.messaging.errors import ActionErrors, FieldError
 from zegel.messaging.models import (
     Recipient,
@@ -38,6 +39,9 @@ class RecipientSpec:
     phone: str = ""
     access_code: str = ""
     access_code_hint: str = ""
+    # Only from the directory (with_directory), never from a request: the contact's code as
+    # stored, used when no access code was typed.
+    access_code_hash: str = ""
 
 
 @dataclass
@@ -56,6 +60,23 @@ def default_expiry(organisation: Organisation) -> datetime | None:
     policy (Organisation.default_expiry_days; 0 is no end date)."""
     days = organisation.default_expiry_days
     return timezone.now() + timedelta(days=days) if days else None
+
+
+def with_directory(organisation: Organisation,
+                   specs: Sequence[RecipientSpec]) -> list[RecipientSpec]:
+    """The recipients with what the organisation's directory adds to each one (its method,
+    number, access code) where the sender left it out; lookup.resolve_recipient says which
+    wins. Run before the recipients are checked. One query."""
+    contacts = lookup.contacts_by_email(organisation, (s.email for s in specs))
+    resolved = []
+    for spec in specs:
+        found = lookup.resolve_recipient(organisation, spec,
+                                         contacts.get(spec.email.strip().lower()))
+        resolved.append(replace(spec, method=found.method, name=found.name, phone=found.phone,
+                                access_code_hash=found.access_code_hash,
+                                access_code_hint=found.access_code_hint)
+                        if found.from_directory else spec)
+    return resolved
 
 
 def clean_recipients(specs: Sequence[RecipientSpec]) -> list[CleanRecipient]:
@@ -131,6 +152,12 @@ def _check_one(index: int, spec: RecipientSpec,
                 phone = clean_phone(spec.phone)
             except ValidationError as exc:
                 refuse("phone", _phone_message(exc, who))
+    elif method == Recipient.Method.ACCESS_CODE and spec.access_code_hash \
+            and not spec.access_code.strip():
+        # The directory's code, checked when it was stored. Only its hash is here, so a hint
+        # the sender typed for it cannot be compared with the code.
+        code_hash = spec.access_code_hash
+        hint = clean_display_name(spec.access_code_hint)
     elif method == Recipient.Method.ACCESS_CODE:
         try:
             code_hash = _argon2.hash(normalise_code(clean_access_code(spec.access_code)))

@@ -1,7 +1,14 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from zegel.sender import lists, org_settings, second_step, security, views
+from zegel.sender import (
+    lists,
+    org_settings,
+    recipient_suggestions,
+    second_step,
+    security,
+    views,
+)
 
 app_name = "sender"
 urlpatterns = [
@@ -35,6 +42,8 @@ urlpatterns = [
     path("compose/attach", views.compose_attach, name="compose_attach"),
     path("compose/attach/<str:attachment_id>/remove", views.compose_detach,
          name="compose_detach"),
+    path("compose/recipients", recipient_suggestions.recipient_suggestions,
+         name="recipient_suggestions"),
     path("compose/not-sensitive", views.compose_not_sensitive, name="compose_not_sensitive"),
     path("c/<str:conversation_id>", views.conversation, name="conversation"),
     path("c/<str:conversation_id>/a/<str:attachment_id>", views.download, name="download"),

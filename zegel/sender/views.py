@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from zegel.directory.models import Contact
 from zegel.dlp import allowlist, scans
 from zegel.dlp import service as dlp
 from zegel.dlp.findings import NOT_SCANNED, REPORT_THRESHOLD
@@ -28,6 +29,7 @@ from zegel.files.uploads import (
     upload_too_large_response,
 )
 from zegel.messaging import access, actions, content, drafts, status
+from zegel.messaging.drafts import with_directory
 from zegel.messaging.models import Attachment, Conversation, Message, Recipient
 from zegel.orgs import roles
 from zegel.orgs.access import role_required, staff_user
@@ -115,7 +117,7 @@ def compose_check(request: HttpRequest) -> JsonResponse:
     """The compose page's live data-leak hints for the form as typed so far. Files count with
     the findings kept when they were uploaded (compose_attach): no file is read again here."""
     user = staff_user(request)
-    rows = [r for r in _rows_from_post(request) if r.email]
+    rows = with_directory(user.organisation, [r for r in _rows_from_post(request) if r.email])
     for row in rows:
         row.method = row.method or ("sms" if row.phone.strip() else "")
     subject = request.POST.get("subject", "")[:actions.MAX_SUBJECT]
@@ -326,6 +328,7 @@ def _compose_page(request: HttpRequest, *, rows: list[actions.RecipientSpec],
         "kinds": Recipient.Kind.choices,
         "expiry_choices": expiry_choices(organisation), "expires_in": expires_in,
         "rows": row_views,
+        "directory_in_use": Contact.objects.filter(organisation=organisation).exists(),
         "errors": [{"href": "#" + _anchor(e.field), "message": e.message} for e in errors],
         # The inputs outside the recipient rows that have an error, with its message.
         "field_errors": {_anchor(e.field): e.message for e in reversed(errors)

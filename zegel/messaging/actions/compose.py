@@ -25,6 +25,7 @@ from zegel.messaging.drafts import (
     check_recipients,
     expiry_refusal,
     method_refusals,
+    with_directory,
 )
 from zegel.messaging.errors import ActionError, ActionErrors, FieldError
 from zegel.messaging.models import (
@@ -93,6 +94,8 @@ def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[
     ``dlp_confirmed`` is the sender's confirmation that a warning was read.
     """
     subject = clean_display_name(subject)
+    # The directory first: a recipient given by address alone gets its method and details.
+    recipients = with_directory(sender.organisation, recipients)
     # Every problem of the form at once (ActionErrors), in the order the compose page shows
     # its fields: recipients, subject, message, end date.
     clean, errors = check_recipients(recipients)
