@@ -305,6 +305,8 @@ LOGGING = {
         # Request logs carry URLs, and portal URLs carry link tokens: keep them out.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "ERROR"},
+        # Writing a PDF logs each step of subsetting its fonts at INFO.
+        "fontTools": {"level": "WARNING"},
     },
 }
 # Warnings go to the "py.warnings" logger, so the extraction libraries' warnings pass the same
