@@ -279,6 +279,10 @@ PORTAL_WARN_SECONDS = env_int("ZEGEL_PORTAL_WARN_SECONDS", 2 * 60)
 # A reply posted after the session ended is kept, encrypted, this long for the recipient to
 # verify again in the same browser; then the worker removes it.
 PORTAL_HELD_REPLY_SECONDS = env_int("ZEGEL_PORTAL_HELD_REPLY_SECONDS", 30 * 60)
+# The recipient's own copy of a message (.eml) holds its files up to this many bytes in all
+# (before encoding); larger ones are listed in it, to download separately. The files are
+# streamed into it, so this is about what mail programs open well, not memory.
+OWN_COPY_EML_MAX_SIZE = parse_size("ZEGEL_OWN_COPY_EML_MAX_SIZE", 100 * 1024**2)
 
 # Staff log-in throttle (zegel.orgs.backends): failures counted over the window, per typed
 # address, per client address and over the whole installation. 0 switches a limit off.

@@ -175,7 +175,7 @@ class MessageIn(Input):
 
 class EventOut(Schema):
     kind: str = Field(description="notified, bounced, failed, verified, opened, downloaded, "
-                                  "replied, locked or revoked (see docs/api.md).")
+                                  "saved, replied, locked or revoked (see docs/api.md).")
     at: UtcDateTime = Field(description="When, in UTC.")
     detail: str = Field(description="More about the event, such as the mail server's answer; "
                                     "often empty.")

@@ -11,5 +11,7 @@ urlpatterns = [
     path("m/<str:token>/end", views.end_session, name="end"),
     path("m/<str:token>/stay", views.stay, name="stay"),
     path("m/<str:token>/a/<str:attachment_id>", views.download, name="download"),
+    path("m/<str:token>/copy.pdf", views.copy_pdf, name="copy_pdf"),
+    path("m/<str:token>/e/<str:message_id>", views.copy_eml, name="copy_eml"),
     path("o/<str:domain>/genuine", genuine.genuine, name="genuine"),
 ]

@@ -25,6 +25,7 @@ from zegel.messaging.actions.guest import (
     ReplyRefused,
     record_download,
     record_opened,
+    record_own_copy,
     reply_as_recipient,
 )
 from zegel.messaging.actions.guest_auth import (
@@ -79,6 +80,7 @@ __all__ = [
     "purge_held_replies",
     "record_download",
     "record_opened",
+    "record_own_copy",
     "release_held_reply",
     "remove_draft",
     "reply_as_recipient",
