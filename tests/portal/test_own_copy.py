@@ -291,6 +291,12 @@ def test_an_eml_is_refused_for_a_message_the_recipient_may_not_see(thread: Threa
     for path in [*(f"/m/{token}/e/{m.pk}" for m in hidden), f"/m/{token}/e/not-a-uuid",
                  f"/m/{token}/e/00000000-0000-0000-0000-000000000000"]:
         assert piet.get(path).status_code == 404, path
+    # Addressed nothing at all (no such recipient is made today): no empty PDF either.
+    piet_recipient = thread.recipients["piet@example.nl"]
+    Message.audience.through.objects.filter(recipient=piet_recipient).delete()
+    Message.objects.filter(author_recipient=piet_recipient).update(
+        author_recipient=thread.recipients["bea@example.nl"])
+    assert piet.get(f"/m/{token}/copy.pdf").status_code == 404
     _no_copies()
 
 

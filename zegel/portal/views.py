@@ -385,6 +385,8 @@ def copy_pdf(request: HttpRequest, token: str) -> HttpResponseBase:
     if recipient is None:
         return refused or _not_found(request)
     messages = list(content.visible_messages(recipient))
+    if not messages:
+        return _not_found(request)
     try:
         # Made whole before the download is recorded or a byte is sent.
         data = conversation_pdf(recipient, [content.open_message(m) for m in messages])
