@@ -287,6 +287,10 @@ HELP_REQUESTS_PER_RECIPIENT_DAY = env_int("ZEGEL_HELP_REQUESTS_PER_RECIPIENT_DAY
 HELP_REQUESTS_PER_CLIENT_DAY = env_int("ZEGEL_HELP_REQUESTS_PER_CLIENT_DAY", 10)
 # The portal's "remember this browser" cookie (path /m/; the secret's hash is in the database).
 REMEMBER_COOKIE_NAME = "__Secure-zegel_remember" if SECURE else "zegel_remember"
+# The recipient's own copy of a message (.eml) holds its files up to this many bytes in all
+# (before encoding); larger ones are listed in it, to download separately. The files are
+# streamed into it, so this is about what mail programs open well, not memory.
+OWN_COPY_EML_MAX_SIZE = parse_size("ZEGEL_OWN_COPY_EML_MAX_SIZE", 100 * 1024**2)
 
 # Staff log-in throttle (zegel.orgs.backends): failures counted over the window, per typed
 # address, per client address and over the whole installation. 0 switches a limit off.
@@ -316,6 +320,8 @@ LOGGING = {
         # Request logs carry URLs, and portal URLs carry link tokens: keep them out.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "ERROR"},
+        # Writing a PDF logs each step of subsetting its fonts at INFO.
+        "fontTools": {"level": "WARNING"},
     },
 }
 # Warnings go to the "py.warnings" logger, so the extraction libraries' warnings pass the same

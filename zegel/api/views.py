@@ -177,8 +177,8 @@ class MessageIn(Input):
 
 class EventOut(Schema):
     kind: str = Field(description="notified, bounced, failed, verified, opened, downloaded, "
-                                  "replied, locked, revoked, help_no_code, help_no_sms or "
-                                  "help_no_email (see docs/api.md).")
+                                  "saved, replied, locked, revoked, help_no_code, help_no_sms "
+                                  "or help_no_email (see docs/api.md).")
     at: UtcDateTime = Field(description="When, in UTC.")
     detail: str = Field(description="More about the event, such as the mail server's answer; "
                                     "often empty.")

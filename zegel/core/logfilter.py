@@ -9,7 +9,10 @@ _TOKEN_PATH = re.compile(r"/m/[A-Za-z0-9_-]{20,}")
 
 # The libraries that read attachments for the data-leak scan (zegel.dlp.extract). Their
 # warnings quote what they read ("Page resources are not a dictionary: <the page's text>").
-EXTRACTION_LIBRARIES = ("pypdf", "docx", "openpyxl", "PIL", "lxml", "et_xmlfile")
+# fpdf2 and fontTools write Zegel's PDFs (zegel.core.pdf) and log the characters they draw
+# ("missing the following glyphs: …", the glyph names of a font subset).
+EXTRACTION_LIBRARIES = ("pypdf", "docx", "openpyxl", "PIL", "lxml", "et_xmlfile", "fpdf",
+                        "fontTools")
 _LIBRARY_PATH = re.compile(r"[/\\](" + "|".join(EXTRACTION_LIBRARIES) + r")[/\\][^:]*:\d+: (\w+)")
 DROPPED = "message text dropped: it may quote attachment content"
 

@@ -159,6 +159,8 @@ class RecipientEvent(models.Model):
         VERIFIED = "verified", _("verified")
         OPENED = "opened", _("opened")
         DOWNLOADED = "downloaded", _("attachment downloaded")
+        # The recipient saved their own copy (PDF of the conversation or .eml of a message).
+        SAVED = "saved", _("own copy saved")
         REPLIED = "replied", _("replied")
         LOCKED = "locked", _("locked after failed attempts")
         REVOKED = "revoked", _("access revoked")

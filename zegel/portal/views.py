@@ -29,6 +29,8 @@ from zegel.keystore.keys import ShreddedError
 from zegel.messaging import access, actions, content
 from zegel.messaging.models import Attachment, Recipient, RecipientLink
 from zegel.messaging.validation import mask_email, mask_phone
+from zegel.portal.owncopy.eml import eml_filename, message_eml
+from zegel.portal.owncopy.pdf import conversation_pdf, pdf_filename
 
 SESSION_KEY = "portal"
 # This browser's held reply: {"r": recipient, "l": link, "s": the hold's secret}.
@@ -394,6 +396,68 @@ def download(request: HttpRequest, token: str, attachment_id: str) -> HttpRespon
     except (actions.ActionError, ShreddedError):
         return _not_found(request)
     return download_response(meta.name, chunks, meta.size, request=request)
+
+
+def _copy_for(request: HttpRequest, token: str) -> tuple[Recipient | None,
+                                                           HttpResponseBase | None]:
+    """The recipient an own copy is for, or the answer a download gets: the same refusals,
+    in the same order, as download() (only GET comes here)."""
+    link, gone = _open_link(request, token)
+    if link is None:
+        return None, gone or _not_found(request)
+    recipient = link.recipient
+    if recipient.locked_at:
+        return None, _locked(request, recipient)
+    if not _verified(request, recipient):
+        return None, redirect("portal:landing", token=token)
+    return recipient, None
+
+
+@never_cache
+@require_GET
+def copy_pdf(request: HttpRequest, token: str) -> HttpResponseBase:
+    """The conversation as a PDF: every message this recipient may see (NTA 7516 6.1.18)."""
+    recipient, refused = _copy_for(request, token)
+    if recipient is None:
+        return refused or _not_found(request)
+    messages = list(content.visible_messages(recipient))
+    if not messages:
+        return _not_found(request)
+    try:
+        # Made whole before the download is recorded or a byte is sent.
+        data = conversation_pdf(recipient, [content.open_message(m) for m in messages])
+        actions.record_own_copy(recipient, messages, form="pdf", request=request)
+    except actions.LockedOut:
+        return _locked(request, recipient)
+    except (actions.NotFound, ShreddedError):
+        return _gone_now(request, recipient)
+    return download_response(pdf_filename(recipient), iter([data]), len(data), request=request)
+
+
+@never_cache
+@require_GET
+def copy_eml(request: HttpRequest, token: str, message_id: str) -> HttpResponseBase:
+    """One message as an .eml with its files inside (up to OWN_COPY_EML_MAX_SIZE), streamed."""
+    recipient, refused = _copy_for(request, token)
+    if recipient is None:
+        return refused or _not_found(request)
+    pk = _uuid_or_none(message_id)
+    visible = list(content.visible_messages(recipient)) if pk else []
+    position = next((i for i, m in enumerate(visible) if m.pk == pk), None)
+    if position is None:
+        return _not_found(request)
+    message = visible[position]
+    try:
+        # Every file in it opened (and its first chunk checked) before the download is
+        # recorded or a byte is sent, as for a download of the file itself.
+        saved = message_eml(recipient, content.open_message(message), visible[:position])
+        actions.record_own_copy(recipient, [message], form="eml", attachments=saved.embedded,
+                                request=request)
+    except actions.LockedOut:
+        return _locked(request, recipient)
+    except (actions.NotFound, ShreddedError):
+        return _gone_now(request, recipient)
+    return download_response(eml_filename(message), saved.chunks, saved.size, request=request)
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:

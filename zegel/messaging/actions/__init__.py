@@ -25,6 +25,7 @@ from zegel.messaging.actions.guest import (
     ReplyRefused,
     record_download,
     record_opened,
+    record_own_copy,
     reply_as_recipient,
 )
 from zegel.messaging.actions.guest_auth import (
@@ -98,6 +99,7 @@ __all__ = [
     "purge_remembered_browsers",
     "record_download",
     "record_opened",
+    "record_own_copy",
     "release_held_reply",
     "remember_browser",
     "remembered_until",

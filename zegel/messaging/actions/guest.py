@@ -98,6 +98,38 @@ def record_download(attachment: Attachment, *, recipient: Recipient | None = Non
                data={"message": str(attachment.message_id)}, **actor)
 
 
+@retry_on_conflict
+def record_own_copy(recipient: Recipient, messages: Sequence[Message], *, form: str,
+                    attachments: Sequence[Attachment] = (),
+                    request: HttpRequest | None = None) -> None:
+    """The recipient saved their own copy: the conversation as a PDF (`form` "pdf", every
+    message they may see) or one message as an .eml (`form` "eml", with the `attachments`
+    inside it). Refused (NotFound) once access ended, also when that happened while the copy
+    was being made, and for a message they may not see."""
+    if form not in ("pdf", "eml") or not messages:
+        raise ValueError("an own copy is a PDF or an .eml of at least one message")
+    with transaction.atomic(durable=True):
+        recipient = _guest(recipient)
+        ids = {m.pk for m in messages}
+        if visible_messages(recipient).filter(pk__in=ids).count() != len(ids):
+            raise NotFound(_("This message could not be found."))
+        conversation = recipient.conversation
+        RecipientEvent.objects.create(
+            recipient=recipient, message_id=messages[0].pk if form == "eml" else None,
+            kind=RecipientEvent.Kind.SAVED, detail=form)
+        if form == "pdf":
+            record("conversation.downloaded", organisation=conversation.organisation,
+                   **guest_actor(recipient), object_type="conversation",
+                   object_id=conversation.pk, request=request,
+                   data={"format": "pdf", "messages": [str(m.pk) for m in messages]})
+        else:
+            record("message.downloaded", organisation=conversation.organisation,
+                   **guest_actor(recipient), object_type="message", object_id=messages[0].pk,
+                   request=request,
+                   data={"format": "eml", "conversation": str(conversation.pk),
+                         "attachments": [str(a.pk) for a in attachments]})
+
+
 class ReplyRefused(ActionError):
     """A reply over one of the guest limits (replies per hour, bytes per conversation). The
     files of the refused reply are removed already, so the page must not offer them again."""
