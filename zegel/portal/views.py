@@ -87,7 +87,7 @@ def _verified(request: HttpRequest, recipient: Recipient) -> bool:
         # Kept as "ended": the page then says the session ended (not "who are you?"), and a
         # reply posted now is held until this browser verifies again.
         request.session[SESSION_KEY] = {"r": recipient.pk, "c": str(recipient.conversation_id),
-                                        "ended": True}
+                                        "v": recipient.auth_version, "ended": True}
         return False
     state["t"] = now
     request.session[SESSION_KEY] = state
@@ -95,8 +95,11 @@ def _verified(request: HttpRequest, recipient: Recipient) -> bool:
 
 
 def _mine(state: dict[str, Any] | None, recipient: Recipient) -> bool:
-    return bool(state) and state is not None and state.get("r") == recipient.pk and state.get(
-        "c") == str(recipient.conversation_id)
+    """The session is this recipient's, verified under the way of verifying it has now: once
+    the sender changed it (Recipient.auth_version), the browser must verify again."""
+    return (bool(state) and state is not None and state.get("r") == recipient.pk
+            and state.get("c") == str(recipient.conversation_id)
+            and state.get("v", 0) == recipient.auth_version)
 
 
 def _session_ended(request: HttpRequest, recipient: Recipient) -> bool:
@@ -260,7 +263,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponseBase:
     request.session.cycle_key()
     request.session.pop("portal_code_for", None)
     request.session[SESSION_KEY] = {"r": recipient.pk, "c": str(recipient.conversation_id),
-                                    "t": time.time()}
+                                    "v": result.version, "t": time.time()}
     secret = _hold_of(request, recipient, link)
     if secret:
         request.session.pop(HOLD_KEY, None)
