@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from zegel.sender import lists, org_settings, second_step, security, views
+from zegel.sender import lists, org_settings, recipients, second_step, security, views
 
 app_name = "sender"
 urlpatterns = [
@@ -46,4 +46,6 @@ urlpatterns = [
          name="revoke_recipient"),
     path("c/<str:conversation_id>/recipients/<int:recipient_id>/resend", views.resend,
          name="resend"),
+    path("c/<str:conversation_id>/recipients/<int:recipient_id>/verification",
+         recipients.change_verification, name="change_verification"),
 ]

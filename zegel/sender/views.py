@@ -488,6 +488,7 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
         "subject": thread[0].subject if thread else lists.revoked_title(
             convo, list(convo.recipients.all())),
         "status_rows": status.recipient_statuses(convo), "tab": "sent",
+        "methods": method_choices(convo.organisation),
     })
     return render(request, "sender/conversation.html", context,
                   status=400 if "error" in context else 200)
