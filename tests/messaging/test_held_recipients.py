@@ -163,6 +163,20 @@ def test_switching_to_an_access_code(sender: User) -> None:
     assert _opens(guest, token)
 
 
+def test_a_change_keeps_to_what_the_data_leak_rules_required(sender: User) -> None:
+    # The shipped rules require an SMS or access code for a BSN (tests/dlp_integration).
+    send(sender, body="BSN: 111222333", recipients=[PIET])
+    piet = Recipient.objects.get()
+    assert piet.conversation.required_methods == "access_code,sms"
+    with pytest.raises(actions.ActionErrors) as weaker:
+        actions.change_verification(sender=sender, recipient=piet, method="email")
+    assert weaker.value.errors[0].field == "method"
+    piet.refresh_from_db()
+    assert piet.method == "sms" and piet.auth_version == 0
+    assert actions.change_verification(sender=sender, recipient=piet, method="access_code",
+                                       access_code="geheim-42").changed
+
+
 @pytest.mark.parametrize("what", ["recipient", "conversation"])
 def test_a_revoked_recipient_or_conversation_cannot_be_changed(sender: User, what: str) -> None:
     _piet, kees = _send_holding(sender, PIET,

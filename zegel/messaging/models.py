@@ -25,6 +25,10 @@ class Conversation(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     # After this moment the links stop working and the worker destroys the content's keys.
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The verification methods the data-leak rules required of every recipient when its
+    # messages were sent, comma-separated ("access_code,sms"); empty: none. A method chosen
+    # after sending (actions.verification) must be one of them.
+    required_methods = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     # Not a column: the recipients send_message created with this conversation, all it has,
     # in order, so the rest of the same request (the data-leak history, the API's answer)

@@ -127,8 +127,9 @@ def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[
     # sender's and still unbound).
     verdicts = _scan(draft, attachments)
     with transaction.atomic(durable=True):
-        conversation = Conversation.objects.create(organisation=sender.organisation,
-                                                   created_by=sender, expires_at=expires_at)
+        conversation = Conversation.objects.create(
+            organisation=sender.organisation, created_by=sender, expires_at=expires_at,
+            required_methods=guards.joined_methods("", guards.required_methods(verdicts)))
         message = new_message(conversation, subject, body, user=sender)
         index_subject(conversation, subject)
         claim_attachments(attachments, message, user=sender)
@@ -211,7 +212,9 @@ def answer_conversation(*, sender: User, conversation: Conversation, body: str,
             if not recipient.held_reason:
                 notify_recipient(recipient, message, sender)
         Conversation.objects.filter(pk=conversation.pk).update(
-            last_activity_at=message.created_at, has_unread_reply=False)
+            last_activity_at=message.created_at, has_unread_reply=False,
+            required_methods=guards.joined_methods(conversation.required_methods,
+                                                   guards.required_methods(verdicts)))
         record("message.sent", organisation=sender.organisation, **staff_actor(sender),
                object_type="message",
                object_id=message.pk, request=request,

@@ -28,7 +28,13 @@ from zegel.messaging.drafts import (
     method_refusals,
 )
 from zegel.messaging.errors import ActionError, ActionErrors, FieldError, NotFound
-from zegel.messaging.models import Conversation, Recipient, RecipientEvent, RecipientLink
+from zegel.messaging.models import (
+    Conversation,
+    HeldReason,
+    Recipient,
+    RecipientEvent,
+    RecipientLink,
+)
 from zegel.messaging.validation import mask_phone, normalise_code
 from zegel.notify.outbox import cancel_waiting, record_cancelled
 from zegel.orgs.models import User
@@ -69,6 +75,7 @@ def change_verification(*, sender: User, recipient: Recipient, method: str, phon
         recipient = access.recipient_for_user(sender, conversation, recipient.pk,
                                               for_update=True)
         _refuse_ended(conversation, recipient)
+        _refuse_weaker(conversation, wanted)
         # A code checked against a hash that changed meanwhile says nothing about the new one.
         same_code = same_code and recipient.access_code_hash == current.access_code_hash
         if _unchanged(recipient, wanted, same_code):
@@ -157,6 +164,19 @@ def _refuse_ended(conversation: Conversation, recipient: Recipient) -> None:
     if expires_at is not None and expires_at <= timezone.now():
         raise ActionError(_("This conversation has ended; how this recipient verifies can no "
                             "longer be changed."), status=409)
+
+
+def _refuse_weaker(conversation: Conversation, wanted: CleanRecipient) -> None:
+    """A method chosen now must be one the data-leak rules required when the conversation's
+    messages were sent (Conversation.required_methods): changing it must not get round them."""
+    required = [m for m in conversation.required_methods.split(",") if m]
+    if required and wanted.method not in required:
+        names = ", ".join(str(Recipient.Method(m).label) for m in required
+                          if m in Recipient.Method.values)
+        raise ActionErrors([FieldError(
+            "method", _("The data-leak rules required this conversation's recipients to verify "
+                        "with: %(methods)s. Choose one of those.") % {"methods": names},
+            HeldReason.METHOD_NOT_ALLOWED)])
 
 
 def _unchanged(recipient: Recipient, wanted: CleanRecipient, same_code: bool) -> bool:

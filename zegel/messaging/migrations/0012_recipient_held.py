@@ -1,6 +1,9 @@
-"""Held recipients (sent without a usable way to verify, no link until the sender adds it) and
-the version of a recipient's way to verify, which ends portal sessions verified before a
-change. Both columns have database defaults: existing recipients are not held, version 0."""
+"""Held recipients (sent without a usable way to verify, no link until the sender adds it), the
+version of a recipient's way to verify, which ends portal sessions verified before a change,
+and the methods the data-leak rules required of a conversation's recipients, which a change
+must keep to. Every column has a database default: existing recipients are not held, at version
+0, and existing conversations require nothing (their sends were checked when they were sent).
+"""
 
 from django.db import migrations, models
 
@@ -12,6 +15,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddField(
+            model_name='conversation',
+            name='required_methods',
+            field=models.CharField(blank=True, db_default='', default='', max_length=64),
+        ),
         migrations.AddField(
             model_name='recipient',
             name='auth_version',
