@@ -1,5 +1,5 @@
 """The conversation page: a held recipient says what is missing, and its form releases it; the
-same form changes how a notified recipient verifies."""
+same form changes how a notified recipient verifies. The pages are in Dutch, the default."""
 
 from __future__ import annotations
 
@@ -23,19 +23,19 @@ def test_the_page_shows_a_held_recipient_and_releases_it(sender: User,
     kees = _held(sender)
     page = sender_client.get(f"/c/{kees.conversation_id}").content.decode()
     assert 'data-held="phone_missing"' in page
-    assert "add a mobile number for the SMS code" in page
-    assert "Send to this recipient" in page
-    assert "is held: add how they verify" in sender_client.get("/sent").content.decode()
+    assert "vul een mobiel nummer in voor de sms-code" in page
+    assert "Naar deze ontvanger versturen" in page
+    assert "is tegengehouden: vul in hoe" in sender_client.get("/sent").content.decode()
     url = f"/c/{kees.conversation_id}/recipients/{kees.pk}/verification"
     bad = sender_client.post(url, {"method": "sms", "phone": "12"}, follow=True)
-    assert "Enter a valid mobile number" in bad.content.decode()
+    assert "Vul een goed mobiel nummer in" in bad.content.decode()
     assert not RecipientLink.objects.exists()
     done = sender_client.post(url, {"method": "sms", "phone": "06 87654321"}, follow=True)
-    assert "Sent securely to kees@example.nl" in done.content.decode()
+    assert "Veilig verstuurd naar kees@example.nl" in done.content.decode()
     assert 'data-held="' not in done.content.decode()
     deliver_and_get_link("kees@example.nl")
     again = sender_client.post(url, {"method": "sms", "phone": "06 87654321"}, follow=True)
-    assert "Nothing changed" in again.content.decode()
+    assert "Er is niets gewijzigd" in again.content.decode()
     assert RecipientLink.objects.count() == 1
 
 
