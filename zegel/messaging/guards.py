@@ -87,7 +87,8 @@ def required_methods(verdicts: list[Any]) -> set[str]:
 
 def joined_methods(existing: str, required: set[str]) -> str:
     """Conversation.required_methods after one more send: each send's requirement must hold
-    for a method chosen later, so the sets intersect (an empty one requires nothing)."""
+    for a method chosen later, so the sets intersect (an empty one requires nothing). Two
+    that share no method (answers to different recipients) keep the newer one, never none."""
     before = set(existing.split(",")) - {""}
     after = (before & required) if before and required else (before or required)
-    return ",".join(sorted(after))
+    return ",".join(sorted(after or required))
