@@ -264,3 +264,13 @@ def test_changes_at_once_and_a_change_racing_a_verification_stay_consistent(
     # Whatever the order, the browser is not in: it verified under the old number, or not.
     new_token = deliver_and_get_link()
     assert not _opens(guest, new_token)
+
+
+def test_the_required_methods_of_several_sends_combine() -> None:
+    from zegel.messaging.guards import joined_methods
+
+    assert joined_methods("", {"sms", "access_code"}) == "access_code,sms"
+    assert joined_methods("access_code,sms", set()) == "access_code,sms"
+    assert joined_methods("access_code,sms", {"sms"}) == "sms"
+    assert joined_methods("sms", {"access_code"}) == "access_code"  # never none
+    assert joined_methods("", set()) == ""
