@@ -17,7 +17,8 @@ def test_the_api_lists_every_problem(sender: User) -> None:
     api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
     response = api.post("/api/v1/messages", json.dumps({
         "subject": "x", "body": "y", "recipients": [
-            {"email": "a@example.nl", "verification": "sms"},
+            # A wrong number, not a missing one: a missing one holds the recipient instead.
+            {"email": "a@example.nl", "verification": "sms", "phone": "12"},
             {"email": "b@example.nl", "verification": "access_code", "access_code": "1"}]}),
         content_type="application/json")
     assert response.status_code == 400

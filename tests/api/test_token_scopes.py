@@ -21,6 +21,7 @@ NEEDS = {
     ("get", "/api/v1/messages/{message_id}"): "read",
     ("post", "/api/v1/messages/{message_id}/revoke"): "send",
     ("post", "/api/v1/messages/{message_id}/answer"): "send",
+    ("patch", "/api/v1/messages/{message_id}/recipients/{recipient_id}"): "send",
     ("get", "/api/v1/conversations/{conversation_id}"): "read",
     ("get", "/api/v1/dlp/rules"): "admin",
     ("post", "/api/v1/dlp/rules"): "admin",
@@ -40,7 +41,7 @@ NEEDS = {
 
 def _call(client: Client, method: str, path: str) -> int:
     url = (path.replace("{message_id}", UUID).replace("{conversation_id}", UUID)
-           .replace("{rule_id}", "1")
+           .replace("{rule_id}", "1").replace("{recipient_id}", "1")
            .replace("{pattern_id}", "1").replace("{term_id}", "1"))
     if method == "get":
         response = client.get(url)

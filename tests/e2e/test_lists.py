@@ -38,9 +38,10 @@ def _visit(page: Any, url: str, width: int) -> None:
 def _conversations(zegel: Zegel) -> dict[str, Any]:
     from zegel.messaging import actions
 
-    def send(subject: str, *recipients: Any) -> Any:
+    def send(subject: str, *recipients: Any, hold: bool = False) -> Any:
         return actions.send_message(sender=zegel.user, subject=subject, body="Zie bijlage.",
-                                    recipients=list(recipients)).conversation
+                                    recipients=list(recipients),
+                                    hold_incomplete=hold).conversation
 
     piet = actions.RecipientSpec(email="piet@example.nl", name="Piet de Boer", method="email")
     long = actions.RecipientSpec(email=LONG_ADDRESS, method="email")
@@ -48,12 +49,14 @@ def _conversations(zegel: Zegel) -> dict[str, Any]:
     revoked = send("Ingetrokken verwijzing", actions.RecipientSpec(email="joke@example.nl",
                                                                    method="email"))
     send("Uitslag röntgenfoto", piet)
-    send("Afspraak volgende week", piet)
+    # One recipient held (sent as the API does, without a number): its form is on the page.
+    held = send("Afspraak volgende week", piet,
+                actions.RecipientSpec(email="kees@example.nl", method="sms"), hold=True)
     zegel.wait_idle()
     actions.reply_as_recipient(replied.recipients.get(email="piet@example.nl"), "Dank u wel.")
     actions.revoke_conversation(sender=zegel.user, conversation=revoked)
     zegel.wait_idle()
-    return {"replied": replied, "revoked": revoked}
+    return {"replied": replied, "revoked": revoked, "held": held}
 
 
 def test_sender_pages_reflow_at_320_px_and_line_up(zegel: Zegel, new_context: Any,
@@ -105,6 +108,9 @@ def test_sender_pages_reflow_at_320_px_and_line_up(zegel: Zegel, new_context: An
 
         _visit(page, f"{zegel.url}/c/{made['replied'].pk}", width)
         assert LONG_ADDRESS in page.inner_text("main")
+        _visit(page, f"{zegel.url}/c/{made['held'].pk}", width)
+        assert "vul een mobiel nummer in voor de sms-code" in page.inner_text("main")
+        assert page.get_by_role("button", name="Naar deze ontvanger versturen").is_visible()
         _visit(page, f"{zegel.url}/c/{made['revoked'].pk}", width)
         title = page.inner_text("h1")
         assert title.startswith("Ingetrokken — aan joke@example.nl")

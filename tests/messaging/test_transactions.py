@@ -59,6 +59,8 @@ def _calls(sender: User, message: Message) -> dict[str, Callable[[], Any]]:
         "release_held_reply": lambda: actions.release_held_reply(
             recipient, recipient.links.get(), "secret"),
         "purge_held_replies": actions.purge_held_replies,
+        "change_verification": lambda: actions.change_verification(
+            sender=sender, recipient=recipient, method="sms", phone="06 11112222"),
     }
 
 
@@ -69,6 +71,7 @@ ACTIONS = [
     "lock_recipient", "record_opened", "record_download", "reply_as_recipient",
     "revoke_recipient", "revoke_conversation", "set_expiry", "resend_notification",
     "expire_due", "hold_reply", "release_held_reply", "purge_held_replies",
+    "change_verification",
 ]
 
 

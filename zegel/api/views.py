@@ -22,6 +22,8 @@ from zegel.api.dlp_admin import router as dlp_admin_router
 from zegel.api.docs import LocalSwagger
 from zegel.api.inputs import Input
 from zegel.api.problems import NotJson, UtcDateTime, field_error_text, not_json_detail, problems
+from zegel.api.recipients import RecipientOut, recipient_out
+from zegel.api.recipients import router as recipients_router
 from zegel.audit.log import record
 from zegel.core.problems import problem_response
 from zegel.dlp import service as dlp
@@ -45,6 +47,7 @@ api = TokenApi(title="Zegel API", version="1", description=DESCRIPTION, auth=Bea
                urls_namespace="api", openapi_url="/openapi.json", docs_url="/docs",
                docs=LocalSwagger())
 api.add_router("/dlp", dlp_admin_router)
+api.add_router("/messages", recipients_router)
 
 
 def problem(request: HttpRequest, status: int, detail: str, **extra: Any) -> HttpResponse:
@@ -147,8 +150,10 @@ class RecipientIn(Input):
         default=None, description="How the recipient proves who they are: a code by SMS "
         "(needs phone), an access code agreed beforehand (needs access_code) or a code by "
         "e-mail. Left out: sms when a phone is given; with only an email, the method of "
-        "the organisation's directory contact for that address (docs/directory.md); "
-        "otherwise refused. Given without its phone or access_code, the contact's is used.")
+        "the organisation's directory contact for that address (docs/directory.md). Given "
+        "without its phone or access_code, the contact's is used. A recipient still without "
+        "what its method needs (no method, no phone, no access code, or the e-mail code where "
+        "the organisation does not allow it) is held: see held_reason in the answer.")
     phone: str = Field(default="", max_length=40, description="Mobile number for SMS codes; "
                        "Dutch 06 numbers are accepted and stored as E.164.")
     access_code: str = Field(default="", max_length=128, description="The code agreed with "
@@ -173,26 +178,6 @@ class MessageIn(Input):
         "ISO 8601. Until when recipients can open the message; afterwards its content is "
         "destroyed. A time without a zone is read in the server's time zone. Left out: the "
         "organisation's default end date (default_expiry_days); null: no end date."))
-
-
-class EventOut(Schema):
-    kind: str = Field(description="notified, bounced, failed, verified, opened, downloaded, "
-                                  "saved, replied, locked, revoked, help_no_code, help_no_sms "
-                                  "or help_no_email (see docs/api.md).")
-    at: UtcDateTime = Field(description="When, in UTC.")
-    detail: str = Field(description="More about the event, such as the mail server's answer; "
-                                    "often empty.")
-
-
-class RecipientOut(Schema):
-    id: int = Field(description="The recipient's id within Zegel.")
-    email: str = Field(description="The recipient's e-mail address.")
-    name: str = Field(description="The recipient's name; may be empty.")
-    kind: str = Field(description="to, cc or bcc.")
-    verification: str = Field(description="sms, access_code or email.")
-    status: str = Field(description="The kind of the newest event; queued before any.")
-    events: list[EventOut] = Field(description="What happened to this recipient, oldest "
-                                               "first.")
 
 
 class MessageOut(Schema):
@@ -278,13 +263,7 @@ def _message_out(message: Message, *, attachments: list[dict[str, Any]] | None =
         by_recipient[e.recipient_id].append({"kind": e.kind, "at": e.at,
                                              "detail": e.detail})
     for recipient in conversation_recipients:
-        event_list = by_recipient[recipient.pk]
-        recipients.append({
-            "id": recipient.pk, "email": recipient.email, "name": recipient.name,
-            "kind": recipient.kind, "verification": recipient.method,
-            "status": event_list[-1]["kind"] if event_list else "queued",
-            "events": event_list,
-        })
+        recipients.append(recipient_out(recipient, by_recipient[recipient.pk]))
     return {"id": message.pk, "conversation_id": message.conversation_id,
             "expires_at": conversation.expires_at, "revoked_at": conversation.revoked_at,
             "created_at": message.created_at, "recipients": recipients,
@@ -314,7 +293,8 @@ def create_message(request: HttpRequest, payload: MessageIn) -> Status:
     message = actions.send_message(sender=user, subject=payload.subject, body=payload.body,
                                    recipients=specs, attachments=attachments, request=request,
                                    via="api", dlp_confirmed=payload.confirm_warnings,
-                                   expires_at=_expires_at(user, payload))
+                                   expires_at=_expires_at(user, payload),
+                                   hold_incomplete=True)
     new = message.conversation.new_recipients or []
     return Status(201, _message_out(message, attachments=None if attachments else [],
                                     audience=[r.pk for r in new]))
@@ -444,10 +424,7 @@ def get_conversation(request: HttpRequest, conversation_id: str) -> Any:
     return {
         "id": conversation.pk, "created_at": conversation.created_at,
         "expires_at": conversation.expires_at, "revoked_at": conversation.revoked_at,
-        "recipients": [{"id": r.pk, "email": r.email, "name": r.name, "kind": r.kind,
-                        "verification": r.method,
-                        "status": events[r.pk][-1]["kind"] if events[r.pk] else "queued",
-                        "events": events[r.pk]} for r in recipients],
+        "recipients": [recipient_out(r, events[r.pk]) for r in recipients],
         "messages": [{"id": m.pk, "created_at": m.created_at,
                       "author_recipient_id": m.author_recipient_id,
                       "audience": sorted(r.pk for r in m.audience.all()),

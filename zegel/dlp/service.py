@@ -601,3 +601,7 @@ class DlpSendGuard:
     def after_send(self, draft: Draft, verdict: DlpResult, conversation: Conversation) -> None:
         record_sent(verdict, sender=draft.sender, confirmed=draft.confirmed,
                     conversation=conversation, via=draft.via, request=draft.request)
+
+    def required_methods(self, verdict: DlpResult) -> list[str]:
+        """The methods the rules required of every recipient of this send (product names)."""
+        return verdict.required_methods

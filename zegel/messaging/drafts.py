@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from zegel.directory import lookup
 from zegel.messaging.errors import ActionErrors, FieldError
 from zegel.messaging.models import (
+    HeldReason,
     Recipient,
 )
 from zegel.messaging.validation import (
@@ -53,6 +54,13 @@ class CleanRecipient:
     phone: str
     access_code_hash: str
     access_code_hint: str
+    # Not empty: the recipient is held for this reason (HeldReason), see check_recipients.
+    held_reason: str = ""
+
+# The problems that hold a recipient instead of refusing the send (with ``hold``): what is
+# missing is a way to verify, and the sender can add it later. A value that is there but wrong
+# (a bad number, a short access code, a bad address) is always refused.
+HOLDABLE = frozenset(HeldReason.values)
 
 
 def default_expiry(organisation: Organisation) -> datetime | None:
@@ -88,9 +96,13 @@ def clean_recipients(specs: Sequence[RecipientSpec]) -> list[CleanRecipient]:
     return clean
 
 
-def check_recipients(specs: Sequence[RecipientSpec]
+def check_recipients(specs: Sequence[RecipientSpec], *, hold: bool = False
                      ) -> tuple[list[CleanRecipient], list[FieldError]]:
     """The recipients that passed and every problem found, in the order of the form.
+
+    With ``hold``, a recipient whose only problem is a missing way to verify (no method, no
+    mobile number for an SMS code, no access code) passes as held (``held_reason``): it is
+    created without a link and notified once the sender adds what is missing.
 
     Only the fields a recipient's method needs are read: a phone for an SMS code, a code and
     its hint for an access code, nothing more for an e-mail code. A form keeps every field
@@ -104,7 +116,7 @@ def check_recipients(specs: Sequence[RecipientSpec]
     result: list[CleanRecipient] = []
     errors: list[FieldError] = []
     for index, spec in enumerate(specs):
-        found = _check_one(index, spec, seen)
+        found = _check_one(index, spec, seen, hold=hold)
         if isinstance(found, CleanRecipient):
             result.append(found)
         else:
@@ -118,13 +130,13 @@ def recipient_label(index: int, spec: RecipientSpec) -> str:
     return typed or _("recipient %(n)d") % {"n": index + 1}
 
 
-def _check_one(index: int, spec: RecipientSpec,
-               seen: set[str]) -> CleanRecipient | list[FieldError]:
+def _check_one(index: int, spec: RecipientSpec, seen: set[str], *,
+               hold: bool = False) -> CleanRecipient | list[FieldError]:
     who = recipient_label(index, spec)
     errors: list[FieldError] = []
 
-    def refuse(name: str, message: str) -> None:
-        errors.append(FieldError(f"{index}.{name}", message))
+    def refuse(name: str, message: str, code: str = "") -> None:
+        errors.append(FieldError(f"{index}.{name}", message, code))
 
     email = ""
     if not spec.email.strip():
@@ -142,11 +154,12 @@ def _check_one(index: int, spec: RecipientSpec,
     method = spec.method or (Recipient.Method.SMS if spec.phone.strip() else "")
     phone = code_hash = hint = ""
     if method not in Recipient.Method.values:
-        refuse("method", _("Choose how %(email)s proves who they are.") % {"email": who})
+        refuse("method", _("Choose how %(email)s proves who they are.") % {"email": who},
+               HeldReason.METHOD_MISSING if not method else "")
     elif method == Recipient.Method.SMS:
         if not spec.phone.strip():
             refuse("phone", _("Enter a mobile number for %(email)s to receive the SMS code.")
-                   % {"email": who})
+                   % {"email": who}, HeldReason.PHONE_MISSING)
         else:
             try:
                 phone = clean_phone(spec.phone)
@@ -162,7 +175,8 @@ def _check_one(index: int, spec: RecipientSpec,
         try:
             code_hash = _argon2.hash(normalise_code(clean_access_code(spec.access_code)))
         except ValidationError as exc:
-            refuse("access_code", _code_message(exc, who))
+            refuse("access_code", _code_message(exc, who),
+                   HeldReason.ACCESS_CODE_MISSING if not spec.access_code.strip() else "")
         hint = clean_display_name(spec.access_code_hint)
         if code_hash and _gives_away(hint, spec.access_code):
             # The hint goes in the notification e-mail: with the code in it, the e-mail alone
@@ -173,6 +187,12 @@ def _check_one(index: int, spec: RecipientSpec,
     kind = spec.kind or Recipient.Kind.TO
     if kind not in Recipient.Kind.values:
         refuse("kind", _("Choose To, CC or BCC for %(email)s.") % {"email": who})
+    if errors and hold and all(e.code in HOLDABLE for e in errors):
+        # Only a way to verify is missing: kept, without one, until the sender adds it.
+        return CleanRecipient(email=email, name=clean_display_name(spec.name), kind=kind,
+                              method=method if method in Recipient.Method.values else "",
+                              phone="", access_code_hash="", access_code_hint="",
+                              held_reason=errors[0].code)
     if errors:
         return errors
     return CleanRecipient(email=email, name=clean_display_name(spec.name), kind=kind,
@@ -229,6 +249,16 @@ def expiry_refusal(organisation: Organisation, expires_at: datetime | None) -> s
     return None
 
 
+def hold_refused_methods(organisation: Organisation, clean: Sequence[CleanRecipient]) -> None:
+    """For a send that holds (check_recipients' ``hold``): a recipient given the e-mail code
+    where the organisation does not allow it is held instead of refused."""
+    if organisation.email_code_allowed:
+        return
+    for recipient in clean:
+        if recipient.method == Recipient.Method.EMAIL and not recipient.held_reason:
+            recipient.held_reason = HeldReason.METHOD_NOT_ALLOWED
+
+
 def method_refusals(organisation: Organisation,
                     specs: Sequence[RecipientSpec]) -> list[FieldError]:
     """A refusal for each recipient given the e-mail code where the organisation does not
@@ -237,5 +267,6 @@ def method_refusals(organisation: Organisation,
         return []
     return [FieldError(f"{index}.method",
                        _("Your organisation does not allow the e-mail code: choose an SMS code "
-                         "or an access code for %(who)s.") % {"who": recipient_label(index, spec)})
+                         "or an access code for %(who)s.") % {"who": recipient_label(index, spec)},
+                       HeldReason.METHOD_NOT_ALLOWED)
             for index, spec in enumerate(specs) if spec.method == Recipient.Method.EMAIL]

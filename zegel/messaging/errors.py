@@ -32,6 +32,8 @@ class FieldError:
 
     field: str
     message: str
+    # What is wrong, for a program ("phone_missing"); empty when only the message says it.
+    code: str = ""
 
 
 class ActionErrors(ActionError):

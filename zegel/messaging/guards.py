@@ -70,3 +70,25 @@ def before_send(draft: Draft) -> list[Any]:
 def after_send(draft: Draft, verdicts: list[Any], conversation: Conversation) -> None:
     for guard, verdict in zip(_guards, verdicts, strict=True):
         guard.after_send(draft, verdict, conversation)
+
+
+def required_methods(verdicts: list[Any]) -> set[str]:
+    """The verification methods the guards required of every recipient of a send, for
+    Conversation.required_methods: empty when none was required. A guard says so with an
+    optional ``required_methods(verdict)``; several requirements must all hold."""
+    wanted: set[str] | None = None
+    for guard, verdict in zip(_guards, verdicts, strict=True):
+        ask = getattr(guard, "required_methods", None)
+        found = set(ask(verdict)) if ask is not None else set()
+        if found:
+            wanted = found if wanted is None else wanted & found
+    return wanted or set()
+
+
+def joined_methods(existing: str, required: set[str]) -> str:
+    """Conversation.required_methods after one more send: each send's requirement must hold
+    for a method chosen later, so the sets intersect (an empty one requires nothing). Two
+    that share no method (answers to different recipients) keep the newer one, never none."""
+    before = set(existing.split(",")) - {""}
+    after = (before & required) if before and required else (before or required)
+    return ",".join(sorted(after or required))

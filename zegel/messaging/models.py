@@ -25,6 +25,10 @@ class Conversation(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     # After this moment the links stop working and the worker destroys the content's keys.
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The verification methods the data-leak rules required of every recipient when its
+    # messages were sent, comma-separated ("access_code,sms"); empty: none. A method chosen
+    # after sending (actions.verification) must be one of them.
+    required_methods = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     # Not a column: the recipients send_message created with this conversation, all it has,
     # in order, so the rest of the same request (the data-leak history, the API's answer)
@@ -59,13 +63,34 @@ class Recipient(models.Model):
     locked_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Held (not empty): sent without a usable way to verify, so it has no link and was not
+    # notified until the sender adds what is missing (zegel.messaging.actions.verification).
+    # The value is the reason, one of HeldReason.
+    held_reason = models.CharField(max_length=32, blank=True, default="", db_default="")
+    # Raised each time the sender changes how this recipient verifies: a portal session
+    # verified under an earlier value must verify again (portal.views._mine).
+    auth_version = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["id"]
 
     @property
+    def held(self) -> bool:
+        return bool(self.held_reason)
+
+    @property
     def label(self) -> str:
         return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+class HeldReason(models.TextChoices):
+    """Why a recipient is held: what the sender must still add (docs/api.md "Held
+    recipients")."""
+
+    PHONE_MISSING = "phone_missing", _("mobile number missing")
+    ACCESS_CODE_MISSING = "access_code_missing", _("access code missing")
+    METHOD_MISSING = "method_missing", _("verification method missing")
+    METHOD_NOT_ALLOWED = "method_not_allowed", _("verification method not allowed")
 
 
 class RecipientLink(models.Model):
@@ -168,6 +193,9 @@ class RecipientEvent(models.Model):
         HELP_NO_ACCESS_CODE = "help_no_code", _("says they have no access code")
         HELP_NO_SMS = "help_no_sms", _("did not get the SMS")
         HELP_NO_EMAIL_CODE = "help_no_email", _("did not get the e-mail code")
+        HELD = "held", _("held: not sent yet")
+        RELEASED = "released", _("released")
+        METHOD_CHANGED = "method_changed", _("verification changed")
 
     recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="events")
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE,

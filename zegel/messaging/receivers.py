@@ -54,4 +54,6 @@ def refuse_revoked_or_expired(sender: Any, item: OutboxItem, **kwargs: Any) -> s
         return "conversation expired"
     if recipient is not None and recipient.revoked_at is not None:
         return "recipient revoked"
+    if recipient is not None and recipient.held_reason:
+        return "recipient held"
     return ""

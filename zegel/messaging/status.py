@@ -9,10 +9,11 @@ from typing import Any
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 
-from zegel.messaging.models import Conversation, Message, Recipient, RecipientEvent
+from zegel.messaging.models import Conversation, HeldReason, Message, Recipient, RecipientEvent
 from zegel.notify.models import OutboxItem
 
 QUEUED = "queued"
+HELD = RecipientEvent.Kind.HELD.value
 _WAITING_STATES = (OutboxItem.State.PENDING, OutboxItem.State.SENDING)
 
 
@@ -25,10 +26,17 @@ class RecipientStatus:
 
     @property
     def status(self) -> str:
-        """The newest thing that happened, or "queued" while a notification waits."""
+        """"held" while the recipient is held; otherwise the newest thing that happened, or
+        "queued" while a notification waits."""
+        if self.recipient.held_reason:
+            return HELD
         if self.waiting or not self.events:
             return QUEUED
         return self.events[-1].kind
+
+    @property
+    def held_text(self) -> str:
+        return held_text(self.recipient)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -36,6 +44,8 @@ class RecipientStatus:
             "label": self.recipient.label,
             "status": self.status,
             "status_text": status_text(self.status),
+            "held_reason": self.recipient.held_reason or None,
+            "held_text": self.held_text or None,
             "waiting": self.waiting,
             "events": [{"kind": e.kind, "text": str(e.get_kind_display()),
                         "at": e.at.isoformat(), "at_text": event_time(e)}
@@ -47,6 +57,23 @@ def status_text(kind: str) -> str:
     if kind == QUEUED:
         return _("waiting to be sent")
     return str(RecipientEvent.Kind(kind).label)
+
+
+def held_text(recipient: Recipient) -> str:
+    """What the sender must add to release a held recipient, in words; "" if it is not."""
+    who = recipient.email
+    reason = recipient.held_reason
+    if reason == HeldReason.PHONE_MISSING:
+        return _("Not sent to %(who)s yet: add a mobile number for the SMS code.") % {"who": who}
+    if reason == HeldReason.ACCESS_CODE_MISSING:
+        return _("Not sent to %(who)s yet: add the access code agreed with them.") % {"who": who}
+    if reason == HeldReason.METHOD_NOT_ALLOWED:
+        return _("Not sent to %(who)s yet: your organisation does not allow the e-mail code. "
+                 "Add a mobile number or an access code.") % {"who": who}
+    if reason:
+        return _("Not sent to %(who)s yet: choose how they verify, with a mobile number or an "
+                 "access code.") % {"who": who}
+    return ""
 
 
 def event_time(event: RecipientEvent) -> str:

@@ -89,7 +89,7 @@ def _verified(request: HttpRequest, recipient: Recipient) -> bool:
         # Kept as "ended": the page then says the session ended (not "who are you?"), and a
         # reply posted now is held until this browser verifies again.
         request.session[SESSION_KEY] = {"r": recipient.pk, "c": str(recipient.conversation_id),
-                                        "ended": True}
+                                        "v": recipient.auth_version, "ended": True}
         return False
     state["t"] = now
     request.session[SESSION_KEY] = state
@@ -97,8 +97,11 @@ def _verified(request: HttpRequest, recipient: Recipient) -> bool:
 
 
 def _mine(state: dict[str, Any] | None, recipient: Recipient) -> bool:
-    return bool(state) and state is not None and state.get("r") == recipient.pk and state.get(
-        "c") == str(recipient.conversation_id)
+    """The session is this recipient's, verified under the way of verifying it has now: once
+    the sender changed it (Recipient.auth_version), the browser must verify again."""
+    return (bool(state) and state is not None and state.get("r") == recipient.pk
+            and state.get("c") == str(recipient.conversation_id)
+            and state.get("v", 0) == recipient.auth_version)
 
 
 def _session_ended(request: HttpRequest, recipient: Recipient) -> bool:
@@ -151,10 +154,11 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
         return _conversation(request, token, recipient)
     # A remembered browser opens a new visit without a code, not a session that ran out here:
     # the idle timeout protects an unattended screen, so that one needs the code again.
-    if not _session_ended(request, recipient) and actions.open_remembered(
-            recipient, _remember_secret(request), request=request):
-        _start_session(request, recipient)
-        return _conversation(request, token, recipient)
+    if not _session_ended(request, recipient):
+        version = actions.open_remembered(recipient, _remember_secret(request), request=request)
+        if version is not None:
+            _start_session(request, recipient, version)
+            return _conversation(request, token, recipient)
     return _verify_page(request, token, link)
 
 
@@ -269,7 +273,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponseBase:
             return _locked(request, recipient)
         return _verify_page(request, token, link, error=_code_error(recipient, result),
                             status=400)
-    _start_session(request, recipient)
+    _start_session(request, recipient, result.version)
     remembered = None
     if request.POST.get("remember") == "1":
         remembered = actions.remember_browser(recipient, _remember_secret(request),
@@ -295,13 +299,14 @@ def verify(request: HttpRequest, token: str) -> HttpResponseBase:
     return _set_remember_cookie(request, redirect("portal:landing", token=token), remembered)
 
 
-def _start_session(request: HttpRequest, recipient: Recipient) -> None:
-    """This browser is verified as this recipient from now on."""
+def _start_session(request: HttpRequest, recipient: Recipient, version: int) -> None:
+    """This browser is verified as this recipient from now on, under the recipient's
+    auth_version read when the check passed: a change of method after it ends the session."""
     # A new session id after verifying: a session fixed before cannot ride along.
     request.session.cycle_key()
     request.session.pop("portal_code_for", None)
     request.session[SESSION_KEY] = {"r": recipient.pk, "c": str(recipient.conversation_id),
-                                    "t": time.time()}
+                                    "v": version, "t": time.time()}
 
 
 def _remember_secret(request: HttpRequest) -> str:

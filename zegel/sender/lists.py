@@ -99,6 +99,8 @@ def conversation_status(conversation: Conversation, recipients: list[Recipient])
             problems.append(_("notification to %(email)s failed") % {"email": r.email})
         if r.locked_at is not None:
             problems.append(_("%(email)s is locked out after wrong codes") % {"email": r.email})
+        if r.held_reason:
+            problems.append(_("%(email)s is held: add how they verify") % {"email": r.email})
     if problems:
         return Status("problem", _("Problem: %(problems)s") % {"problems": "; ".join(problems)})
     if not active:

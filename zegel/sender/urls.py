@@ -5,6 +5,7 @@ from zegel.sender import (
     lists,
     org_settings,
     recipient_suggestions,
+    recipients,
     second_step,
     security,
     views,
@@ -55,4 +56,6 @@ urlpatterns = [
          name="revoke_recipient"),
     path("c/<str:conversation_id>/recipients/<int:recipient_id>/resend", views.resend,
          name="resend"),
+    path("c/<str:conversation_id>/recipients/<int:recipient_id>/verification",
+         recipients.change_verification, name="change_verification"),
 ]

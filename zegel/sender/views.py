@@ -492,6 +492,7 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
             convo, list(convo.recipients.all())),
         "status_rows": status.recipient_statuses(convo), "tab": "sent",
         "help_entries": content.help_requests(convo),
+        "methods": method_choices(convo.organisation),
     })
     return render(request, "sender/conversation.html", context,
                   status=400 if "error" in context else 200)

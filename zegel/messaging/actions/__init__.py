@@ -62,6 +62,10 @@ from zegel.messaging.actions.lifecycle import (
     revoke_recipient,
     set_expiry,
 )
+from zegel.messaging.actions.verification import (
+    VerificationChange,
+    change_verification,
+)
 from zegel.messaging.drafts import (
     CleanRecipient,
     RecipientSpec,
@@ -86,7 +90,9 @@ __all__ = [
     "Remembered",
     "ReplyRefused",
     "Verification",
+    "VerificationChange",
     "answer_conversation",
+    "change_verification",
     "clean_recipients",
     "discard_draft_attachments",
     "expire_due",

@@ -24,6 +24,7 @@ from zegel.messaging.drafts import (
     RecipientSpec,
     check_recipients,
     expiry_refusal,
+    hold_refused_methods,
     method_refusals,
     with_directory,
 )
@@ -33,6 +34,7 @@ from zegel.messaging.models import (
     Conversation,
     Message,
     Recipient,
+    RecipientEvent,
     RecipientLink,
 )
 from zegel.messaging.search import index_subject
@@ -88,18 +90,26 @@ def notify_recipient(recipient: Recipient, message: Message, sender: User, *,
 def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[RecipientSpec],
                  attachments: Sequence[Attachment] = (), request: HttpRequest | None = None,
                  via: str = "web", dlp_confirmed: bool = False,
-                 expires_at: datetime | None = None) -> Message:
+                 expires_at: datetime | None = None, hold_incomplete: bool = False) -> Message:
     """Send a new conversation, if the organisation's data-leak rules let it go.
 
-    ``dlp_confirmed`` is the sender's confirmation that a warning was read.
+    ``dlp_confirmed`` is the sender's confirmation that a warning was read. With
+    ``hold_incomplete`` (the API), a recipient that lacks a usable way to verify is held
+    instead of refusing the whole send: it is created without a link and without a
+    notification, and the sender releases it by adding what is missing
+    (actions.verification.change_verification). The compose page refuses instead: its sender
+    is there to fix the field.
     """
     subject = clean_display_name(subject)
     # The directory first: a recipient given by address alone gets its method and details.
     recipients = with_directory(sender.organisation, recipients)
     # Every problem of the form at once (ActionErrors), in the order the compose page shows
     # its fields: recipients, subject, message, end date.
-    clean, errors = check_recipients(recipients)
-    errors.extend(method_refusals(sender.organisation, recipients))
+    clean, errors = check_recipients(recipients, hold=hold_incomplete)
+    if hold_incomplete:
+        hold_refused_methods(sender.organisation, clean)
+    else:
+        errors.extend(method_refusals(sender.organisation, recipients))
     if not subject:
         errors.append(FieldError("subject", _("Enter a subject.")))
     if not body.strip() and not attachments:
@@ -120,8 +130,9 @@ def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[
     # sender's and still unbound).
     verdicts = _scan(draft, attachments)
     with transaction.atomic(durable=True):
-        conversation = Conversation.objects.create(organisation=sender.organisation,
-                                                   created_by=sender, expires_at=expires_at)
+        conversation = Conversation.objects.create(
+            organisation=sender.organisation, created_by=sender, expires_at=expires_at,
+            required_methods=guards.joined_methods("", guards.required_methods(verdicts)))
         message = new_message(conversation, subject, body, user=sender)
         index_subject(conversation, subject)
         claim_attachments(attachments, message, user=sender)
@@ -131,18 +142,27 @@ def send_message(*, sender: User, subject: str, body: str, recipients: Sequence[
                 conversation=conversation, email=spec.email, name=spec.name, kind=spec.kind,
                 method=spec.method, phone=spec.phone, access_code_hash=spec.access_code_hash,
                 access_code_hint=spec.access_code_hint, created_at=message.created_at,
+                held_reason=spec.held_reason,
             )
             created.append(recipient)
-            notify_recipient(recipient, message, sender)
+            if recipient.held_reason:
+                # No link and no notification: nothing can open the message for it yet.
+                RecipientEvent.objects.create(recipient=recipient, message=message,
+                                              kind=RecipientEvent.Kind.HELD,
+                                              detail=recipient.held_reason)
+            else:
+                notify_recipient(recipient, message, sender)
         # The first message is addressed to everyone it was sent to.
         message.audience.add(*created)
         conversation.new_recipients = created
+        held = {r.email: r.held_reason for r in clean if r.held_reason}
         record("message.sent", organisation=sender.organisation, **staff_actor(sender),
                object_type="message",
                object_id=message.pk, request=request,
                data={"conversation": str(conversation.pk), "via": via,
                      "recipients": [r.email for r in clean],
-                     "methods": [r.method for r in clean], "attachments": len(attachments)})
+                     "methods": [r.method for r in clean], "attachments": len(attachments),
+                     **({"held": held} if held else {})})
         guards.after_send(draft, verdicts, conversation)
     return message
 
@@ -190,9 +210,14 @@ def answer_conversation(*, sender: User, conversation: Conversation, body: str,
         claim_attachments(attachments, message, user=sender)
         message.audience.add(*addressed)
         for recipient in addressed:
-            notify_recipient(recipient, message, sender)
+            # A held recipient is addressed (it reads the answer once released) but has no
+            # link to be told of yet.
+            if not recipient.held_reason:
+                notify_recipient(recipient, message, sender)
         Conversation.objects.filter(pk=conversation.pk).update(
-            last_activity_at=message.created_at, has_unread_reply=False)
+            last_activity_at=message.created_at, has_unread_reply=False,
+            required_methods=guards.joined_methods(conversation.required_methods,
+                                                   guards.required_methods(verdicts)))
         record("message.sent", organisation=sender.organisation, **staff_actor(sender),
                object_type="message",
                object_id=message.pk, request=request,

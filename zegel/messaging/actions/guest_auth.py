@@ -177,6 +177,10 @@ class Verification:
     reason: str = ""
     tries_left: int | None = None
     code_dead: bool = False
+    # On success: the recipient's auth_version the code was checked under, read under its
+    # lock. The portal binds the session to it, so a change of method committed a moment
+    # later still ends that session (never a version read after the change).
+    version: int = 0
 
     def __bool__(self) -> bool:
         return self.ok
@@ -302,7 +306,7 @@ def verify_code(recipient: Recipient, code: str, session_key: str, *,
                                 code_dead=code_left <= 0)
         VerificationCode.objects.filter(pk=entry.pk).update(used_at=now)
         _verified(recipient, request)
-    return Verification(ok=True)
+    return Verification(ok=True, version=recipient.auth_version)
 
 
 def verify_access_code(recipient: Recipient, code: str, *,
@@ -352,7 +356,7 @@ def _check_access_code(recipient_id: int, hashed: str, matches: bool,
             return Verification(ok=False, reason="locked" if recipient.locked_at else "wrong",
                                 tries_left=_tries_left(recipient))
         _verified(recipient, request)
-    return Verification(ok=True)
+    return Verification(ok=True, version=recipient.auth_version)
 
 
 def _tries_left(recipient: Recipient) -> int:

@@ -133,21 +133,23 @@ def _ended(row: RememberedBrowser, recipient: Recipient, now: datetime) -> str:
 
 @retry_on_conflict
 def open_remembered(recipient: Recipient, secret: str, *,
-                    request: HttpRequest | None = None) -> bool:
-    """Whether this browser's secret opens this recipient's link without a code: true only
-    for a row of exactly this identity that still holds, while the recipient is not locked
-    out. A row that no longer holds is deleted (and audited as forgotten)."""
+                    request: HttpRequest | None = None) -> int | None:
+    """Whether this browser's secret opens this recipient's link without a code: only for a
+    row of exactly this identity that still holds, while the recipient is not locked out.
+    Returns the recipient's auth_version read under its lock (the portal session keeps it, so
+    a later change of method ends the session), or None. A row that no longer holds is
+    deleted (and audited as forgotten)."""
     if _row(recipient, secret) is None:
-        return False
+        return None
     with transaction.atomic(durable=True):
         try:
             recipient = access.recipient_for_guest(recipient.pk, for_update=True)
         except NotFound:
-            return False
+            return None
         row = (RememberedBrowser.objects.select_for_update()
                .filter(secret_hash=_secret_hash(secret), **identity(recipient)).first())
         if row is None or recipient.locked_at:
-            return False
+            return None
         org = recipient.conversation.organisation
         now = timezone.now()
         ended = _ended(row, recipient, now)
@@ -156,14 +158,14 @@ def open_remembered(recipient: Recipient, secret: str, *,
             record("browser.forgotten", organisation=org, actor_type="system",
                    object_type="recipient", object_id=recipient.pk, request=request,
                    data={"remembered_browser": row.pk, "reason": ended})
-            return False
+            return None
         RememberedBrowser.objects.filter(pk=row.pk).update(last_used_at=now)
         RecipientEvent.objects.create(recipient=recipient, kind=RecipientEvent.Kind.VERIFIED,
                                       detail="remembered browser")
         record("browser.used", organisation=org, **guest_actor(recipient),
                object_type="recipient", object_id=recipient.pk, request=request,
                data={"remembered_browser": row.pk, "method": recipient.method})
-    return True
+    return recipient.auth_version
 
 
 @retry_on_conflict

@@ -158,6 +158,9 @@ def resend_notification(*, sender: User, recipient: Recipient,
         if conversation.revoked_at is not None or recipient.revoked_at is not None:
             raise ActionError(_("Access was revoked; the message cannot be sent again."),
                               status=409)
+        if recipient.held_reason:
+            raise ActionError(_("This recipient is held: add how they verify first, which "
+                                "sends the message to them."), status=409)
         # The link opens the whole conversation; the notification names the latest message
         # addressed to this recipient.
         latest = (conversation.messages.filter(author_user__isnull=False,
