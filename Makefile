@@ -43,8 +43,10 @@ unit: $(STAMP) messages
 	ZEGEL_DATA_DIR=$$(mktemp -d /tmp/zegel-test.XXXXXX) $(BIN)/pytest -q -p no:cacheprovider
 
 # Tests get their own data dir, so they never touch var/ of a running demo.
+# Both passes run on TEST_WORKERS processes (pytest-xdist), a test file per process at a time.
+TEST_WORKERS ?= 2
 test: system-deps $(STAMP) messages lint typecheck
-	ZEGEL_DATA_DIR=$$(mktemp -d /tmp/zegel-test.XXXXXX) tests/postgres.sh $(BIN)/pytest -q -p no:cacheprovider
+	ZEGEL_DATA_DIR=$$(mktemp -d /tmp/zegel-test.XXXXXX) tests/postgres.sh $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 # The pictures in README.md and docs/img/, from a real browser run (tests/e2e/test_screenshots.py).
 screenshots: system-deps $(STAMP) messages

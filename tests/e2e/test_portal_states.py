@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import Zegel, assert_fits, check_a11y, link_from, log_in, wait_for
 
@@ -54,9 +55,10 @@ def _sign_in(page: Any, zegel: Zegel, link: str, width: int) -> None:
     page.locator("[data-send-code]").click()
     page.locator("#code").wait_for()
     # The code field has the focus once the code was sent (autofocus is applied at the next
-    # rendering step, so wait for it, within the test's usual bound).
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'code'",
-                           timeout=WAIT_MS)
+    # rendering step, so wait for it, within the test's usual bound). Playwright's own check,
+    # not wait_for_function: a string predicate that must be retried runs through eval, which
+    # the page's CSP refuses.
+    expect(page.locator("#code")).to_be_focused(timeout=WAIT_MS)
     check_a11y(page)
     code = zegel.wait_for_code(PHONE_E164, after=sent)
     zegel.wait_idle()
