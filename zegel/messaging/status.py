@@ -38,7 +38,8 @@ class RecipientStatus:
             "status_text": status_text(self.status),
             "waiting": self.waiting,
             "events": [{"kind": e.kind, "text": str(e.get_kind_display()),
-                        "at": e.at.isoformat(), "at_text": event_time(e)}
+                        "at": e.at.isoformat(), "at_text": event_time(e),
+                        "detail": e.detail}
                        for e in self.events],
         }
 
