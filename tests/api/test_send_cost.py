@@ -28,8 +28,9 @@ from zegel.orgs.models import ApiToken, User
 # recipient events.
 SEND_QUERIES = 29
 # A delivery: the claim (2), the row, the revocation check, the fenced completion, the
-# recipient's event in its savepoint, the audit event (head, event, head).
-DELIVERY_QUERIES = 12
+# recipient's event in its savepoint, the audit event (head, event, head), and the event's
+# link to that audit entry (docs/proof.md).
+DELIVERY_QUERIES = 13
 
 
 def _sqlite_begin() -> int:

@@ -19,6 +19,8 @@ NEEDS = {
     ("post", "/api/v1/messages"): "send",
     ("post", "/api/v1/check"): "send",
     ("get", "/api/v1/messages/{message_id}"): "read",
+    ("get", "/api/v1/messages"): "read",
+    ("get", "/api/v1/messages/{message_id}/proof"): "read",
     ("post", "/api/v1/messages/{message_id}/revoke"): "send",
     ("post", "/api/v1/messages/{message_id}/answer"): "send",
     ("patch", "/api/v1/messages/{message_id}/recipients/{recipient_id}"): "send",

@@ -75,8 +75,13 @@ def test_a_refused_recipient_is_shown_as_bounced(settings: Any, sender: User,
     smtp_server.handle_RCPT = refuse
     send(sender)
     deliver_due()
-    assert OutboxItem.objects.get(purpose="notification").state == "failed"
-    assert RecipientEvent.objects.filter(kind="bounced").exists()
+    item = OutboxItem.objects.get(purpose="notification")
+    assert item.state == "failed"
+    bounced = RecipientEvent.objects.select_related("audit_entry").get(kind="bounced")
+    # Linked to the audit entry that records the failure (docs/proof.md).
+    assert bounced.audit_entry is not None
+    assert (bounced.audit_entry.action, bounced.audit_entry.object_id) == \
+        ("email.failed", str(item.pk))
 
 
 def test_header_injection_in_names_and_subject_goes_nowhere(smtp_server: Any, org: Any) -> None:

@@ -17,6 +17,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
 from pydantic import Field
 
+from zegel.api import tracking
 from zegel.api.auth import BearerToken, RateLimited, TokenApi, api_user, may_upload
 from zegel.api.dlp_admin import router as dlp_admin_router
 from zegel.api.docs import LocalSwagger
@@ -48,6 +49,7 @@ api = TokenApi(title="Zegel API", version="1", description=DESCRIPTION, auth=Bea
                docs=LocalSwagger())
 api.add_router("/dlp", dlp_admin_router)
 api.add_router("/messages", recipients_router)
+tracking.register(api)
 
 
 def problem(request: HttpRequest, status: int, detail: str, **extra: Any) -> HttpResponse:

@@ -203,6 +203,11 @@ class RecipientEvent(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     at = models.DateTimeField(default=timezone.now)
     detail = models.CharField(max_length=200, blank=True)  # never content
+    # The audit log entry written in the same transaction for what happened: its chain
+    # position is what a proof of delivery cites (zegel.messaging.proof). Empty for events
+    # recorded before events were linked (messaging 0012): their entry is not guessed.
+    audit_entry = models.ForeignKey("audit.AuditEvent", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         ordering = ["at", "id"]

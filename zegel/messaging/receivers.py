@@ -3,11 +3,14 @@ mail for a revoked recipient or a revoked or expired conversation is not sent at
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.dispatch import receiver
 from django.utils import timezone
 
+from zegel.audit.models import AuditEvent
+from zegel.messaging.events import link_audit
 from zegel.messaging.models import Conversation, Message, Recipient, RecipientEvent
 from zegel.notify.models import OutboxItem
 from zegel.notify.signals import delivery_check, delivery_finished
@@ -18,11 +21,13 @@ _KIND = {"sent": RecipientEvent.Kind.NOTIFIED, "bounced": RecipientEvent.Kind.BO
 
 @receiver(delivery_finished)
 def record_notification_status(sender: Any, item: OutboxItem, outcome: str, detail: str = "",
-                               **kwargs: Any) -> None:
+                               **kwargs: Any) -> Callable[[AuditEvent], None] | None:
+    """The recipient's event; returns what links it to the outcome's audit entry."""
     if item.recipient_id is None or item.purpose != "notification":
-        return
-    RecipientEvent.objects.create(recipient_id=item.recipient_id, message_id=item.message_id,
-                                  kind=_KIND[outcome], detail=detail)
+        return None
+    event = RecipientEvent.objects.create(recipient_id=item.recipient_id,
+                                          message_id=item.message_id,
+                                          kind=_KIND[outcome], detail=detail)
     if outcome != "sent":
         from zegel.messaging.actions.guest_auth import tell_sender
 
@@ -32,6 +37,7 @@ def record_notification_status(sender: Any, item: OutboxItem, outcome: str, deta
         # the conversation is revoked meanwhile. One notice per failed notification.
         tell_sender("notification_failed", recipient, purpose="failure_notice",
                     dedupe_key=f"notify-failed:{item.pk}")
+    return lambda entry: link_audit([event], entry)
 
 
 @receiver(delivery_check)

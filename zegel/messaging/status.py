@@ -48,7 +48,8 @@ class RecipientStatus:
             "held_text": self.held_text or None,
             "waiting": self.waiting,
             "events": [{"kind": e.kind, "text": str(e.get_kind_display()),
-                        "at": e.at.isoformat(), "at_text": event_time(e)}
+                        "at": e.at.isoformat(), "at_text": event_time(e),
+                        "detail": e.detail}
                        for e in self.events],
         }
 

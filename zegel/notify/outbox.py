@@ -26,6 +26,7 @@ import secrets
 import smtplib
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr, make_msgid
@@ -39,6 +40,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from zegel.audit.log import record
+from zegel.audit.models import AuditEvent
 from zegel.db import is_conflict, retry_on_conflict
 from zegel.keystore.binding import Owner, Role
 from zegel.keystore.integrity import report_integrity_failure
@@ -358,20 +360,35 @@ def _complete(claim: Claim, outcome: str, **fields: Any) -> bool:
     return bool(won)
 
 
-def _finished(item: OutboxItem, outcome: str, detail: str = "") -> None:
+AuditHook = Callable[[AuditEvent], None]
+
+
+def _finished(item: OutboxItem, outcome: str, detail: str = "") -> list[AuditHook]:
     """Tell whoever listens (the recipient's status in messaging) how a delivery ended; runs
     inside the transaction that records the outcome. A listener that fails is logged and
     rolled back on its own: the outcome itself must still be recorded, or a sent mail would
-    be sent again after the lease."""
+    be sent again after the lease. Returns what the listeners want called with the outcome's
+    audit entry (_audited)."""
     try:
         with transaction.atomic():
-            delivery_finished.send(sender=OutboxItem, item=item, outcome=outcome,
-                                   detail=detail[:200])
+            answers = delivery_finished.send(sender=OutboxItem, item=item, outcome=outcome,
+                                             detail=detail[:200])
     except Exception as exc:
         if is_conflict(exc):
             raise  # the whole transaction is run again (retry_on_conflict), the listener too
         log.error("outbox item %s: a delivery_finished listener failed (%s)", item.pk,
                   type(exc).__name__)
+        return []
+    answered: list[Any] = [answer for _receiver, answer in answers]
+    return [answer for answer in answered if callable(answer)]
+
+
+def _audited(hooks: list[AuditHook], entry: AuditEvent) -> None:
+    """After the outcome's audit entry: the listeners' hooks. No savepoint of their own (two
+    statements a delivery): a hook only updates rows its listener inserted in this
+    transaction (zegel.messaging.events.link_audit), which no other transaction can lock."""
+    for hook in hooks:
+        hook(entry)
 
 
 def _cancel_reason(item: OutboxItem) -> str:
@@ -430,10 +447,11 @@ def _finish_sent(item: OutboxItem, claim: Claim) -> str:
         if not _complete(claim, "sent", state=OutboxItem.State.SENT, sent_at=timezone.now(),
                          payload_ct=b"", last_error=""):
             return "fenced"
-        _finished(item, "sent")
-        record(f"{item.channel}.sent", organisation=item.organisation, actor_type="system",
-               object_type="outbox", object_id=item.pk,
-               data={"purpose": item.purpose, "recipient": item.recipient_id})
+        hooks = _finished(item, "sent")
+        entry = record(f"{item.channel}.sent", organisation=item.organisation,
+                       actor_type="system", object_type="outbox", object_id=item.pk,
+                       data={"purpose": item.purpose, "recipient": item.recipient_id})
+        _audited(hooks, entry)
     return "sent"
 
 
@@ -470,11 +488,12 @@ def _finish_failed(item: OutboxItem, claim: Claim, reason: str, *, bounced: bool
                          last_error=reason[:300],
                          faults=item.faults if faults is None else faults):
             return "fenced"
-        _finished(item, "bounced" if bounced else "failed", reason)
-        record(f"{item.channel}.failed", organisation=item.organisation, actor_type="system",
-               object_type="outbox", object_id=item.pk,
-               data={"purpose": item.purpose, "recipient": item.recipient_id,
-                     "reason": reason[:200]})
+        hooks = _finished(item, "bounced" if bounced else "failed", reason)
+        entry = record(f"{item.channel}.failed", organisation=item.organisation,
+                       actor_type="system", object_type="outbox", object_id=item.pk,
+                       data={"purpose": item.purpose, "recipient": item.recipient_id,
+                             "reason": reason[:200]})
+        _audited(hooks, entry)
     log.warning("outbox item %s failed for good: %s", item.pk, reason)
     return "failed"
 

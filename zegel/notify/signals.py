@@ -5,6 +5,9 @@ from django.dispatch import Signal
 
 # Sent inside the transaction that records the outcome, with item (OutboxItem), outcome
 # ("sent", "bounced" or "failed") and detail (a reason fit for the sender, never content).
+# A receiver may return a callable: the outbox calls it with the audit entry that records the
+# outcome, once that is written in the same transaction, so what the receiver noted can name
+# its audit entry. It may only update rows the receiver inserted (no savepoint guards it).
 delivery_finished = Signal()
 
 # Sent right before a claimed item is delivered, with item (OutboxItem). A receiver that

@@ -4,6 +4,7 @@ from django.urls import path
 from zegel.sender import (
     lists,
     org_settings,
+    proofs,
     recipient_suggestions,
     recipients,
     second_step,
@@ -50,6 +51,8 @@ urlpatterns = [
     path("c/<str:conversation_id>/a/<str:attachment_id>", views.download, name="download"),
     path("c/<str:conversation_id>/status", views.conversation_status,
          name="conversation_status"),
+    path("c/<str:conversation_id>/m/<str:message_id>/proof", proofs.message_proof,
+         name="message_proof"),
     path("c/<str:conversation_id>/revoke", views.revoke, name="revoke"),
     path("c/<str:conversation_id>/expiry", views.change_expiry, name="change_expiry"),
     path("c/<str:conversation_id>/recipients/<int:recipient_id>/revoke", views.revoke_recipient,

@@ -493,6 +493,9 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponseBase
         "status_rows": status.recipient_statuses(convo), "tab": "sent",
         "help_entries": content.help_requests(convo),
         "methods": method_choices(convo.organisation),
+        # The sender's own messages, each with its proof of delivery (zegel.sender.proofs).
+        "proof_messages": list(convo.messages.filter(author_user__isnull=False)
+                               .only("id", "created_at", "conversation_id")),
     })
     return render(request, "sender/conversation.html", context,
                   status=400 if "error" in context else 200)

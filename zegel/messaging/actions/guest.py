@@ -21,6 +21,7 @@ from zegel.messaging.actions.compose import new_message
 from zegel.messaging.actions.guest_auth import tell_sender
 from zegel.messaging.content import conversation_subject, visible_messages
 from zegel.messaging.errors import ActionError, NotFound
+from zegel.messaging.events import link_audit
 from zegel.messaging.models import (
     Attachment,
     Conversation,
@@ -60,14 +61,15 @@ def record_opened(recipient: Recipient, messages: Sequence[Message], *,
             recipient=recipient, kind=RecipientEvent.Kind.OPENED, message_id__in=staff_ids,
         ).values_list("message_id", flat=True))
         new = [pk for pk in staff_ids if pk not in already]
-        for pk in new:
-            RecipientEvent.objects.create(recipient=recipient, message_id=pk,
-                                          kind=RecipientEvent.Kind.OPENED)
+        events = [RecipientEvent.objects.create(recipient=recipient, message_id=pk,
+                                                kind=RecipientEvent.Kind.OPENED)
+                  for pk in new]
         # The audit log last: its head is the last lock of the transaction.
-        for pk in new:
-            record("message.viewed", organisation=recipient.conversation.organisation,
-                   **guest_actor(recipient),
-                   object_type="message", object_id=pk, request=request)
+        for event in events:
+            entry = record("message.viewed", organisation=recipient.conversation.organisation,
+                           **guest_actor(recipient),
+                           object_type="message", object_id=event.message_id, request=request)
+            link_audit([event], entry)
 
 
 @retry_on_conflict
@@ -81,10 +83,12 @@ def record_download(attachment: Attachment, *, recipient: Recipient | None = Non
             if message_id is None or not visible_messages(recipient).filter(
                     pk=message_id).exists():
                 raise NotFound(_("An attachment could not be found."))
-            RecipientEvent.objects.create(recipient=recipient, message_id=attachment.message_id,
-                                          kind=RecipientEvent.Kind.DOWNLOADED)
+            events = [RecipientEvent.objects.create(recipient=recipient,
+                                                    message_id=attachment.message_id,
+                                                    kind=RecipientEvent.Kind.DOWNLOADED)]
             actor = guest_actor(recipient)
         else:
+            events = []
             if user is None:
                 raise ValueError("a download is by a recipient or a user")
             if attachment.message_id is None:
@@ -93,9 +97,10 @@ def record_download(attachment: Attachment, *, recipient: Recipient | None = Non
             if message.conversation.revoked_at is not None:
                 raise NotFound(_("An attachment could not be found."))
             actor = staff_actor(user)
-        record("attachment.downloaded", organisation=attachment.organisation,
-               object_type="attachment", object_id=attachment.pk, request=request,
-               data={"message": str(attachment.message_id)}, **actor)
+        entry = record("attachment.downloaded", organisation=attachment.organisation,
+                       object_type="attachment", object_id=attachment.pk, request=request,
+                       data={"message": str(attachment.message_id)}, **actor)
+        link_audit(events, entry)
 
 
 @retry_on_conflict
@@ -181,14 +186,16 @@ def _store_reply(conversation: Conversation, recipient: Recipient, body: str,
     subject = conversation_subject(conversation)
     message = new_message(conversation, subject, body, recipient=recipient)
     claim_attachments(attachments, message, recipient=recipient)
-    RecipientEvent.objects.create(recipient=recipient, message=message,
-                                  kind=RecipientEvent.Kind.REPLIED)
+    event = RecipientEvent.objects.create(recipient=recipient, message=message,
+                                          kind=RecipientEvent.Kind.REPLIED)
     Conversation.objects.filter(pk=conversation.pk).update(
         last_activity_at=message.created_at, has_unread_reply=True)
     _tell_sender_of_reply(recipient, message, now)
-    record("message.replied", organisation=conversation.organisation, **guest_actor(recipient),
-           object_type="message", object_id=message.pk, request=request,
-           data={"conversation": str(conversation.pk), "attachments": len(attachments)})
+    entry = record("message.replied", organisation=conversation.organisation,
+                   **guest_actor(recipient), object_type="message", object_id=message.pk,
+                   request=request,
+                   data={"conversation": str(conversation.pk), "attachments": len(attachments)})
+    link_audit([event], entry)
     return message
 
 

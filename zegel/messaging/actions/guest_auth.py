@@ -24,6 +24,7 @@ from zegel.crypto.keyring import get_keyring
 from zegel.db import retry_on_conflict
 from zegel.messaging import access
 from zegel.messaging.errors import ActionError, NotFound
+from zegel.messaging.events import link_audit
 from zegel.messaging.models import (
     Message,
     Recipient,
@@ -214,14 +215,13 @@ def _fail(recipient: Recipient, reason: str, request: HttpRequest | None) -> Non
     recipient.refresh_from_db(fields=["failed_attempts", "last_failed_at", "locked_at"])
     locking = (recipient.failed_attempts >= settings.RECIPIENT_MAX_FAILURES
                and not recipient.locked_at)
-    if locking:
-        _lock_rows(recipient)
+    lock_event = _lock_rows(recipient) if locking else None
     # The audit log last: its head is the last lock of the transaction (docs/architecture.md).
     record("verify.failed", organisation=org, **guest_actor(recipient),
            object_type="recipient", object_id=recipient.pk,
            request=request, data={"reason": reason, "failures": recipient.failed_attempts})
-    if locking:
-        _record_lock(recipient, request=request)
+    if lock_event is not None:
+        _record_lock(recipient, lock_event, request=request)
 
 
 def tell_sender(template: str, recipient: Recipient, *, purpose: str, dedupe_key: str,
@@ -250,25 +250,28 @@ def lock_recipient(recipient: Recipient, *, request: HttpRequest | None = None) 
 
 def _lock(recipient: Recipient, *, request: HttpRequest | None) -> None:
     """Inside a transaction that holds the recipient's row lock."""
-    _lock_rows(recipient)
-    _record_lock(recipient, request=request)
+    _record_lock(recipient, _lock_rows(recipient), request=request)
 
 
-def _lock_rows(recipient: Recipient) -> None:
+def _lock_rows(recipient: Recipient) -> RecipientEvent:
     """The rows of a lock-out, before anything of it goes into the audit log."""
     now = timezone.now()
     Recipient.objects.filter(pk=recipient.pk).update(locked_at=now)
     recipient.locked_at = now
     recipient.codes.filter(used_at__isnull=True).update(used_at=now)
-    RecipientEvent.objects.create(recipient=recipient, kind=RecipientEvent.Kind.LOCKED)
+    event = RecipientEvent.objects.create(recipient=recipient, kind=RecipientEvent.Kind.LOCKED)
     tell_sender("locked", recipient, purpose="locked_notice",
                  dedupe_key=f"locked:{recipient.pk}:{now.timestamp()}")
+    return event
 
 
-def _record_lock(recipient: Recipient, *, request: HttpRequest | None) -> None:
+def _record_lock(recipient: Recipient, event: RecipientEvent, *,
+                 request: HttpRequest | None) -> None:
     org = recipient.conversation.organisation
-    record("recipient.locked", organisation=org, actor_type="system", object_type="recipient",
-           object_id=recipient.pk, request=request, data={"email": recipient.email})
+    entry = record("recipient.locked", organisation=org, actor_type="system",
+                   object_type="recipient", object_id=recipient.pk, request=request,
+                   data={"email": recipient.email})
+    link_audit([event], entry)
 
 
 @retry_on_conflict
@@ -366,8 +369,10 @@ def _tries_left(recipient: Recipient) -> int:
 
 def _verified(recipient: Recipient, request: HttpRequest | None) -> None:
     Recipient.objects.filter(pk=recipient.pk).update(failed_attempts=0, last_failed_at=None)
-    RecipientEvent.objects.create(recipient=recipient, kind=RecipientEvent.Kind.VERIFIED)
-    record("verify.succeeded", organisation=recipient.conversation.organisation,
-           **guest_actor(recipient),
-           object_type="recipient", object_id=recipient.pk, request=request,
-           data={"method": recipient.method})
+    event = RecipientEvent.objects.create(recipient=recipient,
+                                          kind=RecipientEvent.Kind.VERIFIED)
+    entry = record("verify.succeeded", organisation=recipient.conversation.organisation,
+                   **guest_actor(recipient),
+                   object_type="recipient", object_id=recipient.pk, request=request,
+                   data={"method": recipient.method})
+    link_audit([event], entry)

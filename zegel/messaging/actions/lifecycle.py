@@ -18,6 +18,7 @@ from zegel.messaging import access
 from zegel.messaging.actions.compose import notify_recipient
 from zegel.messaging.drafts import expiry_refusal
 from zegel.messaging.errors import ActionError, NotFound
+from zegel.messaging.events import link_audit
 from zegel.messaging.models import (
     Attachment,
     Conversation,
@@ -48,10 +49,12 @@ def revoke_recipient(*, sender: User, recipient: Recipient,
         Recipient.objects.filter(pk=recipient.pk).update(revoked_at=now)
         recipient.revoked_at = now
         recipient.codes.filter(used_at__isnull=True).update(used_at=now)
-        RecipientEvent.objects.create(recipient=recipient, kind=RecipientEvent.Kind.REVOKED)
-        record("recipient.revoked", organisation=sender.organisation, **staff_actor(sender),
-               object_type="recipient",
-               object_id=recipient.pk, request=request, data={"email": recipient.email})
+        event = RecipientEvent.objects.create(recipient=recipient,
+                                              kind=RecipientEvent.Kind.REVOKED)
+        entry = record("recipient.revoked", organisation=sender.organisation,
+                       **staff_actor(sender), object_type="recipient",
+                       object_id=recipient.pk, request=request, data={"email": recipient.email})
+        link_audit([event], entry)
 
 
 @retry_on_conflict
@@ -122,8 +125,9 @@ def _shred_conversation(conversation: Conversation, *, action: str,
     conversation.recipients.filter(revoked_at__isnull=True).update(revoked_at=now)
     VerificationCode.objects.filter(recipient__conversation=conversation,
                                     used_at__isnull=True).update(used_at=now)
-    for recipient in recipients:
-        RecipientEvent.objects.create(recipient=recipient, kind=RecipientEvent.Kind.REVOKED)
+    events = [RecipientEvent.objects.create(recipient=recipient,
+                                            kind=RecipientEvent.Kind.REVOKED)
+              for recipient in recipients]
     attachments = Attachment.objects.filter(message__conversation=conversation)
     blob_ids = list(attachments.values_list("blob_id", flat=True))
     key_ids = set(Message.objects.filter(conversation=conversation)
@@ -131,10 +135,11 @@ def _shred_conversation(conversation: Conversation, *, action: str,
     key_ids |= set(attachments.values_list("key_id", flat=True))
     shredded = DataKey.objects.filter(pk__in=key_ids).update(wrapped=b"", shredded_at=now)
     forget_subject([conversation.pk])
-    record(action, organisation=conversation.organisation, object_type="conversation",
-           object_id=conversation.pk, request=request,
-           data={"recipients": len(recipients), "keys_destroyed": shredded,
-                 "files": len(blob_ids)}, **actor)
+    entry = record(action, organisation=conversation.organisation, object_type="conversation",
+                   object_id=conversation.pk, request=request,
+                   data={"recipients": len(recipients), "keys_destroyed": shredded,
+                         "files": len(blob_ids)}, **actor)
+    link_audit(events, entry)
 
     def delete_blobs() -> None:
         # The keys are gone already; removing the ciphertext too frees the space.

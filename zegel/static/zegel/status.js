@@ -19,6 +19,12 @@
       time.setAttribute("datetime", e.at);
       time.textContent = e.at_text;
       item.appendChild(time);
+      if (e.detail) {
+        var detail = document.createElement("span");
+        detail.className = "event-detail";
+        detail.textContent = " (" + e.detail + ")";
+        item.appendChild(detail);
+      }
       list.appendChild(item);
     });
     if (recipient.waiting || !recipient.events.length) {
