@@ -18,6 +18,7 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from zegel.api.auth import BearerToken, RateLimited, TokenApi, api_user, may_upload
+from zegel.api.contacts import router as contacts_router
 from zegel.api.dlp_admin import router as dlp_admin_router
 from zegel.api.docs import LocalSwagger
 from zegel.api.inputs import Input
@@ -45,6 +46,7 @@ api = TokenApi(title="Zegel API", version="1", description=DESCRIPTION, auth=Bea
                urls_namespace="api", openapi_url="/openapi.json", docs_url="/docs",
                docs=LocalSwagger())
 api.add_router("/dlp", dlp_admin_router)
+api.add_router("", contacts_router)
 
 
 def problem(request: HttpRequest, status: int, detail: str, **extra: Any) -> HttpResponse:
