@@ -271,3 +271,23 @@ def test_a_member_cannot_import_or_export(sender_client: Client) -> None:
     assert sender_client.get("/admin/contacts/export.csv").status_code == 403
     assert sender_client.post("/admin/contacts/import/apply", {}).status_code == 403
     assert not Contact.objects.exists()
+
+
+def test_an_import_costs_a_few_queries_per_changed_line(admin: User) -> None:
+    """The plan reads the file's contacts in a few queries under the lock; each line written
+    costs its row and its audit event (head, event, head), not a query per check again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def cost(n: int, name: str) -> int:
+        lines = [f"p{i}@example.nl,{name} {i},06 {10000000 + i},E{i}" for i in range(n)]
+        parsed = importing.read_csv(("email,name,phone,external_id\n"
+                                     + "\n".join(lines)).encode())
+        with CaptureQueriesContext(connection) as queries:
+            actions.apply_import(admin, parsed)
+        return len(queries.captured_queries)
+
+    new_10, new_30 = cost(10, "A"), cost(30, "A")  # 10 new; then 10 unchanged and 20 new
+    changed_30 = cost(30, "B")
+    assert new_30 - new_10 <= 4 * 10 + 5
+    assert changed_30 <= 4 * 30 + 12

@@ -129,28 +129,42 @@ def _taken(organisation_id: int, contact: Contact | None, clean: CleanContact) -
         raise DirectoryErrors(errors)
 
 
+def _save(contact: Contact, clean: CleanContact, *, checked: bool, **options: Any) -> None:
+    """Write the row. An unchecked write runs in a savepoint, so a unique constraint the checks
+    missed is a refusal and the caller's transaction goes on; an import's plan has checked its
+    rows under the lock already, and a constraint there fails the whole import."""
+    if checked:
+        contact.save(**options)
+        return
+    try:
+        with transaction.atomic():
+            contact.save(**options)
+    except IntegrityError as exc:
+        raise DirectoryError(_("%(email)s is already in the directory.")
+                             % {"email": clean.email}, field="email") from exc
+
+
 def _store(admin: User, contact: Contact | None, clean: CleanContact, code_hash: str | None, *,
-           via: str, request: HttpRequest | None) -> Saved:
-    """Create or change one contact, inside the caller's transaction and directory lock."""
+           via: str, request: HttpRequest | None, checked: bool = False) -> Saved:
+    """Create or change one contact, inside the caller's transaction and directory lock.
+    `checked`: the import's plan has checked the method and that the address and external id
+    are free, under the same lock."""
     values = clean.values()
     if code_hash is not None:
         values["access_code_hash"] = code_hash
-    has_code = bool(values.get("access_code_hash", contact.access_code_hash if contact else ""))
-    refusal = method_refusal(clean.preferred_method, clean.phone,
-                             has_code or clean.shared_code_id is not None)
-    if refusal:
-        raise DirectoryErrors([("preferred_method", refusal)])
-    _taken(admin.organisation_id, contact, clean)
+    if not checked:
+        has_code = bool(values.get("access_code_hash",
+                                   contact.access_code_hash if contact else ""))
+        refusal = method_refusal(clean.preferred_method, clean.phone,
+                                 has_code or clean.shared_code_id is not None)
+        if refusal:
+            raise DirectoryErrors([("preferred_method", refusal)])
+        _taken(admin.organisation_id, contact, clean)
     now = timezone.now()
     if contact is None:
         contact = Contact(organisation_id=admin.organisation_id, created_at=now, updated_at=now,
                           **values)
-        try:
-            with transaction.atomic():
-                contact.save(force_insert=True)
-        except IntegrityError as exc:
-            raise DirectoryError(_("%(email)s is already in the directory.")
-                                 % {"email": clean.email}, field="email") from exc
+        _save(contact, clean, checked=checked, force_insert=True)
         changed = audit_fields([name for name, value in values.items() if value])
         _audit(admin, "contact.created", "contact", contact.pk, via, request,
                {"email": contact.email, "external_id": contact.external_id, "fields": changed})
@@ -161,12 +175,7 @@ def _store(admin: User, contact: Contact | None, clean: CleanContact, code_hash:
     for name in changed_names:
         setattr(contact, name, values[name])
     contact.updated_at = now
-    try:
-        with transaction.atomic():
-            contact.save(update_fields=[*changed_names, "updated_at"])
-    except IntegrityError as exc:
-        raise DirectoryError(_("%(email)s is already in the directory.")
-                             % {"email": clean.email}, field="email") from exc
+    _save(contact, clean, checked=checked, update_fields=[*changed_names, "updated_at"])
     changed = audit_fields(changed_names)
     _audit(admin, "contact.updated", "contact", contact.pk, via, request,
            {"email": contact.email, "external_id": contact.external_id, "fields": changed})
@@ -402,14 +411,18 @@ def apply_import(user: Any, parsed: importing.ParsedFile, *,
             raise DirectoryError(_("Some lines have errors: nothing was imported. Correct the "
                                    "file and upload it again."), field="file")
         created = changed = 0
-        for row in plan:
-            if row.status == importing.UNCHANGED or row.clean is None:
-                continue
-            contact = (_locked_contact(admin.organisation_id, pk=row.contact_id)
-                       if row.contact_id else None)
-            saved = _store(admin, contact, row.clean, None, via=VIA_IMPORT, request=request)
-            created += saved.created
-            changed += bool(saved.changed) and not saved.created
+        try:
+            for row in plan:
+                if row.status == importing.UNCHANGED or row.clean is None:
+                    continue
+                # The plan read the contact under this transaction's lock: it is current.
+                saved = _store(admin, row.contact, row.clean, None, via=VIA_IMPORT,
+                               request=request, checked=True)
+                created += saved.created
+                changed += bool(saved.changed) and not saved.created
+        except IntegrityError as exc:
+            raise DirectoryError(_("Some lines have errors: nothing was imported. Correct the "
+                                   "file and upload it again."), field="file") from exc
         summary = ImportSummary(created, changed, len(plan) - created - changed)
         _audit(admin, "contacts.imported", "directory", admin.organisation_id, VIA_IMPORT,
                request, {"sha256": parsed.digest, "lines": len(plan), "created": created,

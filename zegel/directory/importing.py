@@ -178,7 +178,7 @@ class PlannedRow:
     changes: list[str] = field(default_factory=list)  # the audit log's field names
     errors: list[str] = field(default_factory=list)
     clean: CleanContact | None = None
-    contact_id: uuid.UUID | None = None
+    contact: Contact | None = None  # the contact the line changes, as the plan read it
 
 
 def _existing(organisation_id: int, emails: set[str],
@@ -216,13 +216,14 @@ def plan(organisation_id: int, parsed: ParsedFile) -> list[PlannedRow]:
             row.errors.append(cells[""])
             continue
         email, external_id = row.email.lower(), row.external_id
-        if email in seen_email:
+        if email and email in seen_email:
             row.errors.append(_("The e-mail address is on line %(line)d already.")
                               % {"line": seen_email[email]})
         if external_id and external_id in seen_external_id:
             row.errors.append(_("The external id is on line %(line)d already.")
                               % {"line": seen_external_id[external_id]})
-        seen_email.setdefault(email, line)
+        if email:
+            seen_email.setdefault(email, line)
         if external_id:
             seen_external_id.setdefault(external_id, line)
         contact = by_external_id.get(external_id) if external_id else None
@@ -261,7 +262,7 @@ def plan(organisation_id: int, parsed: ParsedFile) -> list[PlannedRow]:
         if contact is None:
             row.status = NEW
             continue
-        row.contact_id = contact.pk
+        row.contact = contact
         row.changes = audit_fields([name for name, value in clean.values().items()
                                     if getattr(contact, name) != value])
         row.status = CHANGED if row.changes else UNCHANGED
