@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("zegel.staff.urls")),
     path("api/v1/", api.urls),
     path("admin/dlp/", include("zegel.dlp.urls")),
+    path("admin/contacts/", include("zegel.directory.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("brand/<int:org_id>.css", pages.brand_css, name="brand_css"),
     path("brand/<str:domain>/logo-<str:digest>.png", pages.logo_image, name="org_logo"),

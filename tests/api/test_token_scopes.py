@@ -38,13 +38,18 @@ NEEDS = {
     ("get", "/api/v1/dlp/terms"): "admin",
     ("post", "/api/v1/dlp/terms"): "admin",
     ("delete", "/api/v1/dlp/terms/{term_id}"): "admin",
+    ("get", "/api/v1/contacts"): "admin",
+    ("get", "/api/v1/contacts/{external_id}"): "admin",
+    ("put", "/api/v1/contacts/{external_id}"): "admin",
+    ("delete", "/api/v1/contacts/{external_id}"): "admin",
 }
 
 
 def _call(client: Client, method: str, path: str) -> int:
     url = (path.replace("{message_id}", UUID).replace("{conversation_id}", UUID)
            .replace("{rule_id}", "1").replace("{recipient_id}", "1")
-           .replace("{pattern_id}", "1").replace("{term_id}", "1"))
+           .replace("{pattern_id}", "1").replace("{term_id}", "1")
+           .replace("{external_id}", "P-1"))
     if method == "get":
         response = client.get(url)
     else:

@@ -73,10 +73,12 @@ MEANING = {
          "`rules` for a data-leak refusal), or a body that is not valid JSON.",
     401: "No token, or a wrong, revoked or expired one.",
     403: "The token lacks the scope this operation needs (read for GET, send for the others, "
-         "admin for the data-leak settings), the role of its user does not allow it, or the "
-         "user's organisation requires two-factor login and the user has not set it up.",
-    404: "No such id among this user's (or organisation's) own; an attachment that is not "
-         "yours, was already sent or was destroyed.",
+         "admin for the data-leak settings and the contact sync), the role of its user does "
+         "not allow it, or the user's organisation requires two-factor login and the user has "
+         "not set it up.",
+    404: "No such id among this user's (or organisation's) own (a contact's external id of "
+         "another organisation too); an attachment that is not yours, was already sent or was "
+         "destroyed.",
     409: "The conversation was revoked, or stored content failed its integrity check "
          "(nothing was shown or sent; the event is audited).",
     413: "Too large: a JSON body over 2 MiB, a file over the size limit, or more than 50 files "

@@ -19,6 +19,7 @@ from pydantic import Field
 
 from zegel.api import tracking
 from zegel.api.auth import BearerToken, RateLimited, TokenApi, api_user, may_upload
+from zegel.api.contacts import router as contacts_router
 from zegel.api.dlp_admin import router as dlp_admin_router
 from zegel.api.docs import LocalSwagger
 from zegel.api.inputs import Input
@@ -50,6 +51,7 @@ api = TokenApi(title="Zegel API", version="1", description=DESCRIPTION, auth=Bea
 api.add_router("/dlp", dlp_admin_router)
 api.add_router("/messages", recipients_router)
 tracking.register(api)
+api.add_router("", contacts_router)
 
 
 def problem(request: HttpRequest, status: int, detail: str, **extra: Any) -> HttpResponse:

@@ -78,6 +78,8 @@ _REFUSALS = {
                                "users."),
     Permission.MANAGE_SETTINGS: _("Only an administrator of your organisation can change its "
                                   "settings."),
+    Permission.MANAGE_CONTACTS: _("Only an administrator of your organisation can manage its "
+                                  "recipient directory."),
 }
 
 
