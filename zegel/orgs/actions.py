@@ -809,7 +809,7 @@ def change_own_password(user: User, *, current: str, new: str,
         locked = (User.objects.select_for_update(of=("self",), no_key=True)
                   .select_related("organisation").get(pk=user.pk))
         if not locked.check_password(current):
-            raise Refused(_("The current password is not right."))
+            raise Refused(_("The current password is not right."), field="current_password")
         _check_password(new, locked)
         if current == new:
             raise Refused(_("Choose a password other than the current one."))
