@@ -358,3 +358,21 @@ class Passkey(models.Model):
     transports = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+
+class PasswordResetRequest(models.Model):
+    """One "forgot password" request that was let through, what its throttle counts
+    (zegel.orgs.backends.claim_reset_request): per typed address, per client, and the reset
+    e-mails sent on the whole installation. The typed address is kept only as a SHA-256, so
+    this table does not collect the addresses people type; rows older than the window are
+    pruned as new requests come in."""
+
+    address_hash = models.CharField(max_length=64)
+    client = models.CharField(max_length=64, blank=True, default="")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Whether a reset e-mail went out for it (a real, active account, within the limits).
+    sent = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["address_hash", "at"], name="orgs_resetrequest_addr_at"),
+                   models.Index(fields=["client", "at"], name="orgs_resetrequest_client_at")]

@@ -336,7 +336,12 @@ def forgot_password(request: HttpRequest) -> HttpResponse:
         return render(request, "staff/forgot.html",
                       {"error": _("Enter your e-mail address, such as name@example.nl."),
                        "email": email[:254]}, status=400)
-    actions.request_password_reset(email, deliver=mail.deliver_reset, request=request)
+    try:
+        actions.request_password_reset(email, deliver=mail.deliver_reset, request=request)
+    except actions.Refused as exc:
+        # Too many requests from this client: the same for every address typed.
+        return render(request, "staff/forgot.html", {"error": exc.message, "email": email},
+                      status=exc.status)
     # The same answer whether or not the address has an account.
     return render(request, "staff/forgot_sent.html", {"email": email,
                                                       "now": timezone.now()})
