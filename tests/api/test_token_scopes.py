@@ -35,6 +35,8 @@ NEEDS = {
     ("get", "/api/v1/dlp/terms"): "admin",
     ("post", "/api/v1/dlp/terms"): "admin",
     ("delete", "/api/v1/dlp/terms/{term_id}"): "admin",
+    ("get", "/api/v1/organisation"): "admin",
+    ("patch", "/api/v1/organisation"): "admin",
 }
 
 

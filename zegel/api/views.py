@@ -21,6 +21,7 @@ from zegel.api.auth import BearerToken, RateLimited, TokenApi, api_user, may_upl
 from zegel.api.dlp_admin import router as dlp_admin_router
 from zegel.api.docs import LocalSwagger
 from zegel.api.inputs import Input
+from zegel.api.organisation import router as organisation_router
 from zegel.api.problems import NotJson, UtcDateTime, field_error_text, not_json_detail, problems
 from zegel.audit.log import record
 from zegel.core.problems import problem_response
@@ -45,6 +46,7 @@ api = TokenApi(title="Zegel API", version="1", description=DESCRIPTION, auth=Bea
                urls_namespace="api", openapi_url="/openapi.json", docs_url="/docs",
                docs=LocalSwagger())
 api.add_router("/dlp", dlp_admin_router)
+api.add_router("/organisation", organisation_router)
 
 
 def problem(request: HttpRequest, status: int, detail: str, **extra: Any) -> HttpResponse:

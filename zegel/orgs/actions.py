@@ -300,6 +300,12 @@ _SETTINGS: tuple[tuple[str, str, Any], ...] = (
 SETTING_NAMES = tuple(argument for argument, _field, _check in _SETTINGS)
 
 
+def organisation_settings(org: Organisation) -> dict[str, Any]:
+    """The organisation's current value of each of SETTING_NAMES (what update_organisation
+    takes), for the API and the command line."""
+    return {argument: getattr(org, field) for argument, field, _check in _SETTINGS}
+
+
 def update_organisation(domain: str, *, actor: User | None = None,
                         **values: Any) -> Organisation:
     """Change what recipients see of an organisation and its senders' limits (the keywords
