@@ -496,6 +496,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "installation's")
     p.add_argument("--max-attachment-mb", type=_whole, help="the largest attachment in MB; 0 "
                    "for the installation's ZEGEL_MAX_UPLOAD_SIZE")
+    p.add_argument("--notification-sender", metavar="platform|on_behalf", help="whom "
+                   "notifications name as their sender: the organisation ('Zorggroep Noord via "
+                   "Zegel') or the staff member who sends ('Anna de Vries via Zorggroep "
+                   "Noord', with Reply-To their address)")
     p = sub(org, "show", cmd_org_show, "Print an organisation's settings.")
     p.add_argument("--domain", required=True, help="the organisation's domain")
     p = sub(org, "two-factor", cmd_org_two_factor, "Require a second factor at log-in for "

@@ -51,6 +51,10 @@ _DESCRIPTIONS = {
                            "without activity: 2 to 120 minutes, or 0 for the installation's.",
     "max_attachment_mb": "The largest attachment in MB, up to the installation's limit; 0 "
                          "for the installation's.",
+    "notification_sender": "Whom notifications name as their sender: 'platform', the "
+                           "organisation ('Zorggroep Noord via Zegel'), or 'on_behalf', the "
+                           "staff member who sends ('Anna de Vries via Zorggroep Noord', "
+                           "with Reply-To their address).",
 }
 Method = Literal["sms", "access_code", "email"]
 
@@ -79,6 +83,7 @@ class OrganisationOut(Schema):
     email_code_allowed: bool = Field(description=_d("email_code_allowed"))
     portal_idle_minutes: int = Field(description=_d("portal_idle_minutes"))
     max_attachment_mb: int = Field(description=_d("max_attachment_mb"))
+    notification_sender: str = Field(description=_d("notification_sender"))
 
 
 class OrganisationPatch(Input):
@@ -114,6 +119,8 @@ class OrganisationPatch(Input):
                                            description=_d("portal_idle_minutes"))
     max_attachment_mb: StrictInt = Field(default=None,  # type: ignore[assignment]
                                          description=_d("max_attachment_mb"))
+    notification_sender: Literal["platform", "on_behalf"] = Field(
+        default=None, description=_d("notification_sender"))  # type: ignore[arg-type]
 
 
 def _admin(request: HttpRequest) -> User | HttpResponse:

@@ -280,6 +280,16 @@ def _clean_flag(value: Any) -> bool:
     return value
 
 
+NOTIFICATION_SENDERS = ("platform", "on_behalf")
+
+
+def _clean_notification_sender(value: Any) -> str:
+    if value not in NOTIFICATION_SENDERS:
+        raise Refused(_("The notification sender is platform or on_behalf, not %(v)r.")
+                      % {"v": value})
+    return str(value)
+
+
 # Each setting update_organisation takes: its argument, the model field and its check.
 _SETTINGS: tuple[tuple[str, str, Any], ...] = (
     ("name", "name", _clean_name),
@@ -296,6 +306,7 @@ _SETTINGS: tuple[tuple[str, str, Any], ...] = (
     ("email_code_allowed", "email_code_allowed", _clean_flag),
     ("portal_idle_minutes", "portal_idle_minutes", _clean_idle),
     ("max_attachment_mb", "max_attachment_mb", _clean_attachment_mb),
+    ("notification_sender", "notification_sender", _clean_notification_sender),
 )
 SETTING_NAMES = tuple(argument for argument, _field, _check in _SETTINGS)
 

@@ -78,6 +78,12 @@ class Organisation(models.Model):
                                               db_default=False)
     two_factor_grace_days = models.PositiveIntegerField(_("days to set up two-factor login"),
                                                         default=14, db_default=14)
+    # Whom a recipient's notification names as its sender (its address is always the
+    # platform's, zegel.notify.outbox.sender_address): "platform", the organisation ("Zorggroep
+    # Noord via Zegel"), or "on_behalf", the staff member who sent it ("Anna de Vries via
+    # Zorggroep Noord"), with Reply-To their own address.
+    notification_sender = models.CharField(_("notification sender"), max_length=20,
+                                           default="platform", db_default="platform")
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -119,6 +125,13 @@ class Organisation(models.Model):
         if (get_language() or "nl").startswith("en"):
             return self.explanation_en or self.explanation
         return self.explanation or self.explanation_en
+
+    def notification_from(self, sender: Any) -> tuple[str, str]:
+        """The display name and Reply-To address of a notification `sender` (a staff user)
+        sends to a recipient, by the organisation's choice (notification_sender)."""
+        if self.notification_sender == "on_behalf":
+            return f"{sender.display_name} via {self.name}", sender.email
+        return f"{self.name} via Zegel", ""
 
     @property
     def genuine_url(self) -> str:
