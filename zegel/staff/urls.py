@@ -1,6 +1,6 @@
 from django.urls import path
 
-from zegel.staff import confirm, views
+from zegel.staff import audit_export, confirm, views
 
 app_name = "staff"
 urlpatterns = [
@@ -15,6 +15,7 @@ urlpatterns = [
          name="reset_two_factor"),
     path("staff/users/<int:user_id>/delete", views.delete, name="delete"),
     path("staff/audit", views.audit_log, name="audit"),
+    path("staff/audit/export.csv", audit_export.export_csv, name="audit_export"),
     path("account", views.account, name="account"),
     path("account/password", views.change_password, name="change_password"),
     path("account/confirm", confirm.confirm, name="confirm"),
