@@ -23,7 +23,6 @@ DEMO_ADMIN = f"admin@{DEMO_DOMAIN}"
 # The demo runs on 127.0.0.1 only, with captured mail; its password is printed on purpose.
 DEMO_PASSWORD = "lantaarn-plein-2026"  # noqa: S105
 SERVERS = ("serve", "worker", "demo")
-ORG_SETTINGS = ("contact_email", "contact_phone", "default_expiry_days", "button_text", "info_url")
 # The demo organisation once pointed its information link at the demo's front page.
 _OLD_DEMO_INFO_URL = "http://127.0.0.1:8000/"
 
@@ -64,21 +63,59 @@ def cmd_createorg(args: argparse.Namespace) -> None:
     say(f"Created organisation {org.name} ({org.domain}).")
 
 
-def cmd_org_set(args: argparse.Namespace) -> None:
-    from zegel.orgs.actions import update_organisation
+def _print_settings(org: Any) -> None:
+    from zegel.orgs.actions import organisation_settings
 
-    given = {key: getattr(args, key) for key in ORG_SETTINGS if getattr(args, key) is not None}
+    values = organisation_settings(org)
+    width = max(len(name) for name in values) + 2
+    for name, value in values.items():
+        if isinstance(value, bool):
+            shown = "yes" if value else "no"
+        elif isinstance(value, str) and "\n" in value:
+            shown = value.replace("\n", "\n" + " " * (width + 2))
+        else:
+            shown = str(value) if value != "" else "-"
+        say(f"  {name + ':':<{width}}{shown}")
+    say(f"  {'genuine-message page:':<{width}}{org.genuine_url}")
+
+
+def cmd_org_set(args: argparse.Namespace) -> None:
+    from zegel.orgs.actions import SETTING_NAMES, update_organisation
+
+    # Every check is update_organisation's, the same as the settings page's.
+    given = {key: getattr(args, key) for key in SETTING_NAMES if getattr(args, key) is not None}
     if not given:
-        raise CommandError("name at least one of --contact-email, --contact-phone, "
-                           "--default-expiry-days, --button-text, --info-url")
+        raise CommandError("name at least one setting to change, such as --contact-email "
+                           "(zegel org set --help lists them)")
     org = update_organisation(args.domain, **given)
     say(f"Updated {org.name} ({org.domain}): {', '.join(sorted(given))}.")
-    say(f"  contact e-mail:      {org.contact_email or '-'}")
-    say(f"  contact phone:       {org.contact_phone or '-'}")
-    days = org.default_expiry_days
-    say(f"  default end date:    {f'{days} days' if days else 'none'}")
-    say(f"  button text:         {org.notification_button_text or '(Zegel default)'}")
-    say(f"  genuine-message page: {org.genuine_url}")
+    _print_settings(org)
+
+
+def cmd_org_show(args: argparse.Namespace) -> None:
+    from zegel.orgs.models import Organisation
+
+    org = Organisation.objects.filter(domain=args.domain.strip().lower()).first()
+    if org is None:
+        raise CommandError(f"no organisation with domain {args.domain.strip()}")
+    say(f"{org.name} ({org.domain}):")
+    _print_settings(org)
+
+
+def _yes_no(text: str) -> bool:
+    answer = text.strip().lower()
+    if answer in ("yes", "true", "on", "1"):
+        return True
+    if answer in ("no", "false", "off", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"yes or no, not {text!r}")
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number, not {text!r}") from None
 
 
 def _days(text: str) -> int:
@@ -430,17 +467,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True)
     p.add_argument("--domain", required=True)
     org = group("org", "Organisations: what recipients see of them, and their policies.")
-    p = sub(org, "set", cmd_org_set, "Set an organisation's contact details, default end date, "
-            "notification button text or information page; an empty value clears it.")
+    p = sub(org, "set", cmd_org_set, "Change an organisation's settings (the same as its "
+            "admins' Organisation page, checked the same way); a setting left out stays as it "
+            "is, an empty text clears it.")
     p.add_argument("--domain", required=True, help="the organisation's domain")
+    p.add_argument("--name", help="the organisation's name, shown to recipients")
     p.add_argument("--contact-email", help="where recipients can write to the organisation")
     p.add_argument("--contact-phone", help="where recipients can call, e.g. '088 123 45 67'")
-    p.add_argument("--default-expiry-days", type=_days, help="days a new message stays "
-                   "available unless its sender chooses otherwise; 0 for no end date")
-    p.add_argument("--button-text", help="the notification's button text (at most 60 "
-                   "characters); empty for Zegel's own ('View the message')")
     p.add_argument("--info-url", help="the organisation's own page on recognising a genuine "
                    "message; empty for Zegel's page for it")
+    p.add_argument("--brand-colour", help="#rrggbb with a contrast of at least 4.5:1 against "
+                   "white, e.g. '#154273'")
+    p.add_argument("--explanation-nl", help="the organisation's own words in every "
+                   "notification, in Dutch (plain text, at most 2000 characters)")
+    p.add_argument("--explanation-en", help="the same in English")
+    p.add_argument("--button-text", help="the notification's button text (at most 60 "
+                   "characters); empty for Zegel's own ('View the message')")
+    p.add_argument("--default-expiry-days", type=_days, help="days a new message stays "
+                   "available unless its sender chooses otherwise; 0 for no end date")
+    p.add_argument("--max-expiry-days", type=_days, help="the longest end date a sender may "
+                   "choose, in days; 0 for no maximum")
+    p.add_argument("--default-method", help="the verification method a new recipient starts "
+                   "with on the compose page: sms, access_code or email")
+    p.add_argument("--email-code-allowed", type=_yes_no, metavar="yes|no", help="whether "
+                   "senders may choose the e-mail code")
+    p.add_argument("--portal-idle-minutes", type=_whole, help="how long a verified recipient "
+                   "stays signed in on the portal without activity: 2 to 120, or 0 for the "
+                   "installation's")
+    p.add_argument("--max-attachment-mb", type=_whole, help="the largest attachment in MB; 0 "
+                   "for the installation's ZEGEL_MAX_UPLOAD_SIZE")
+    p.add_argument("--notification-sender", metavar="platform|on_behalf", help="whom "
+                   "notifications name as their sender: the organisation ('Zorggroep Noord via "
+                   "Zegel') or the staff member who sends ('Anna de Vries via Zorggroep "
+                   "Noord', with Reply-To their address)")
+    p = sub(org, "show", cmd_org_show, "Print an organisation's settings.")
+    p.add_argument("--domain", required=True, help="the organisation's domain")
     p = sub(org, "two-factor", cmd_org_two_factor, "Require a second factor at log-in for "
             "every user of the organisation, or stop requiring it.")
     p.add_argument("domain")

@@ -304,6 +304,14 @@ API_RATE_WINDOW = env_int("ZEGEL_API_RATE_WINDOW", 60)
 # The compose page's recipient suggestions per staff user per minute
 # (zegel.sender.recipient_suggestions), counted in Django's cache. 0 switches the limit off.
 RECIPIENT_LOOKUP_RATE_LIMIT = env_int("ZEGEL_RECIPIENT_LOOKUP_RATE_LIMIT", 120)
+# "Forgot password" (zegel.orgs.backends.claim_reset_request): requests per typed address and
+# per client address, and reset e-mails on the whole installation, over the window.
+RESET_WINDOW = env_int("ZEGEL_RESET_WINDOW", 3600)
+RESET_MAX_PER_ADDRESS = env_int("ZEGEL_RESET_MAX_PER_ADDRESS", 3)
+RESET_MAX_PER_IP = env_int("ZEGEL_RESET_MAX_PER_IP", 10)
+RESET_MAX_MAILS_GLOBAL = env_int("ZEGEL_RESET_MAX_MAILS_GLOBAL", 200)
+if RESET_WINDOW == 0:
+    raise ConfigError("ZEGEL_RESET_WINDOW must be at least 1")
 if LOGIN_FAILURE_WINDOW == 0 or API_RATE_WINDOW == 0:
     raise ConfigError("ZEGEL_LOGIN_FAILURE_WINDOW and ZEGEL_API_RATE_WINDOW must be at least 1")
 

@@ -42,6 +42,8 @@ NEEDS = {
     ("get", "/api/v1/contacts/{external_id}"): "admin",
     ("put", "/api/v1/contacts/{external_id}"): "admin",
     ("delete", "/api/v1/contacts/{external_id}"): "admin",
+    ("get", "/api/v1/organisation"): "admin",
+    ("patch", "/api/v1/organisation"): "admin",
 }
 
 

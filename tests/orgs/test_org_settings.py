@@ -45,6 +45,7 @@ def _form(org: Organisation, **overrides: Any) -> dict[str, Any]:
         "max_expiry_days": str(org.max_expiry_days), "default_method": org.default_method,
         "portal_idle_minutes": str(org.portal_idle_minutes),
         "max_attachment_mb": str(org.max_attachment_mb),
+        "notification_sender": org.notification_sender,
     }
     if org.email_code_allowed:
         data["email_code_allowed"] = "on"

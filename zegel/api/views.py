@@ -23,6 +23,7 @@ from zegel.api.contacts import router as contacts_router
 from zegel.api.dlp_admin import router as dlp_admin_router
 from zegel.api.docs import LocalSwagger
 from zegel.api.inputs import Input
+from zegel.api.organisation import router as organisation_router
 from zegel.api.problems import NotJson, UtcDateTime, field_error_text, not_json_detail, problems
 from zegel.api.recipients import RecipientOut, recipient_out
 from zegel.api.recipients import router as recipients_router
@@ -52,6 +53,7 @@ api.add_router("/dlp", dlp_admin_router)
 api.add_router("/messages", recipients_router)
 tracking.register(api)
 api.add_router("", contacts_router)
+api.add_router("/organisation", organisation_router)
 
 
 def problem(request: HttpRequest, status: int, detail: str, **extra: Any) -> HttpResponse:

@@ -34,9 +34,11 @@ from django.db.models import ProtectedError
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from zegel.audit.log import client_ip, record, staff_actor
 from zegel.orgs import roles
+from zegel.orgs.backends import claim_reset_request, client_key
 from zegel.orgs.logo import LogoRefused, clean_logo
 from zegel.orgs.models import (
     _COLOUR,
@@ -45,6 +47,7 @@ from zegel.orgs.models import (
     ApiToken,
     Organisation,
     OrganisationLogo,
+    PasswordResetRequest,
     StaffSession,
     User,
     hash_token,
@@ -289,6 +292,16 @@ def _clean_flag(value: Any) -> bool:
     return value
 
 
+NOTIFICATION_SENDERS = ("platform", "on_behalf")
+
+
+def _clean_notification_sender(value: Any) -> str:
+    if value not in NOTIFICATION_SENDERS:
+        raise Refused(_("The notification sender is platform or on_behalf, not %(v)r.")
+                      % {"v": value})
+    return str(value)
+
+
 # Each setting update_organisation takes: its argument, the model field and its check.
 _SETTINGS: tuple[tuple[str, str, Any], ...] = (
     ("name", "name", _clean_name),
@@ -306,8 +319,15 @@ _SETTINGS: tuple[tuple[str, str, Any], ...] = (
     ("portal_idle_minutes", "portal_idle_minutes", _clean_idle),
     ("max_attachment_mb", "max_attachment_mb", _clean_attachment_mb),
     ("remember_browser_days", "remember_browser_days", _clean_remember_days),
+    ("notification_sender", "notification_sender", _clean_notification_sender),
 )
 SETTING_NAMES = tuple(argument for argument, _field, _check in _SETTINGS)
+
+
+def organisation_settings(org: Organisation) -> dict[str, Any]:
+    """The organisation's current value of each of SETTING_NAMES (what update_organisation
+    takes), for the API and the command line."""
+    return {argument: getattr(org, field) for argument, field, _check in _SETTINGS}
 
 
 def update_organisation(domain: str, *, actor: User | None = None,
@@ -795,14 +815,29 @@ def request_password_reset(email: str, *, deliver: ResetDelivery,
     """"Forgot password": a single-use reset link (valid RESET_VALID) to an active user who has
     a password. The caller answers the same whether or not the address is known, and this does
     about the same work either way: one audit event, and the e-mail rendered (by `deliver`,
-    which for an unknown address is given no user to send to)."""
+    which for an unknown address is given no user to send to).
+
+    Throttled (zegel.orgs.backends.claim_reset_request): a client over its limit is refused
+    (Refused, 429, the same for every address, nothing recorded); a typed address over its
+    limit, or the installation over its e-mails, gets the usual answer but no e-mail."""
     cleaned = email.strip().lower()[:254]
+    claim = claim_reset_request(cleaned, client_key(request))
+    if claim.row is None:
+        minutes = -(-settings.RESET_WINDOW // 60)
+        raise Refused(ngettext(
+            "There have been too many requests for a new password from your network. Please "
+            "try again in %(minutes)s minute.",
+            "There have been too many requests for a new password from your network. Please "
+            "try again in at most %(minutes)s minutes.", minutes) % {"minutes": minutes},
+            status=429)
     with transaction.atomic(durable=True):
         user = (User.objects.select_for_update(of=("self",), no_key=True)
                 .select_related("organisation").filter(email=cleaned).first())
-        if user is not None and user.is_active and user.anonymised_at is None:
+        if (claim.may_send and user is not None and user.is_active
+                and user.anonymised_at is None):
             link, token = _new_link(user, AccountLink.Purpose.RESET, RESET_VALID, None)
             deliver(user, token, link)
+            PasswordResetRequest.objects.filter(pk=claim.row).update(sent=True)
             record("user.password_reset_requested", organisation=user.organisation,
                    actor_type="anonymous", actor_label=cleaned, object_type="user",
                    object_id=user.pk, request=request, data={"sent": True})
@@ -811,7 +846,8 @@ def request_password_reset(email: str, *, deliver: ResetDelivery,
             record("user.password_reset_requested",
                    organisation=user.organisation if user else None, actor_type="anonymous",
                    actor_label=cleaned, object_type="user",
-                   object_id=user.pk if user else "", request=request, data={"sent": False})
+                   object_id=user.pk if user else "", request=request,
+                   data={"sent": False, **({} if claim.may_send else {"throttled": True})})
 
 
 def change_own_password(user: User, *, current: str, new: str,
@@ -822,7 +858,7 @@ def change_own_password(user: User, *, current: str, new: str,
         locked = (User.objects.select_for_update(of=("self",), no_key=True)
                   .select_related("organisation").get(pk=user.pk))
         if not locked.check_password(current):
-            raise Refused(_("The current password is not right."))
+            raise Refused(_("The current password is not right."), field="current_password")
         _check_password(new, locked)
         if current == new:
             raise Refused(_("Choose a password other than the current one."))

@@ -12,7 +12,9 @@ addresses are counted like known ones, so a lock does not show whether an accoun
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -25,7 +27,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from zegel.audit.log import client_ip
-from zegel.orgs.models import FailedLogin
+from zegel.orgs.models import FailedLogin, PasswordResetRequest
 
 # Any constant: the key of PostgreSQL's advisory lock that serialises attempts being counted.
 _ADVISORY_KEY = 0x7A65_676C
@@ -45,7 +47,7 @@ def client_key(request: HttpRequest | None) -> str:
     return str(ip)
 
 
-def _reached(failures: QuerySet[FailedLogin], limit: int) -> bool:
+def _reached(failures: QuerySet[Any], limit: int) -> bool:
     return limit > 0 and failures.count() >= limit
 
 
@@ -72,6 +74,42 @@ def claim_attempt(email: str, client: str) -> int | None:
         # Pruning here keeps the table as small as the window, without a separate job.
         FailedLogin.objects.filter(at__lt=since).delete()
         return FailedLogin.objects.create(email=email, client=client, at=now).pk
+
+
+@dataclass(frozen=True)
+class ResetClaim:
+    """What the "forgot password" throttle decided: `row` is the counted request (None when
+    the client is over its limit: refused, not counted); `may_send` whether a reset e-mail may
+    go out for it (False once the typed address or the installation had their share)."""
+
+    row: int | None
+    may_send: bool
+
+
+def reset_address_hash(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def claim_reset_request(email: str, client: str) -> ResetClaim:
+    """Count one "forgot password" request. Over the last RESET_WINDOW: a client that made
+    RESET_MAX_PER_IP requests is refused (and not counted); a typed address asked for
+    RESET_MAX_PER_ADDRESS times, or RESET_MAX_MAILS_GLOBAL reset e-mails sent, let the request
+    through without an e-mail. Unknown addresses are counted like real ones, so none of this
+    shows whether an account exists."""
+    now = timezone.now()
+    since = now - timedelta(seconds=settings.RESET_WINDOW)
+    address = reset_address_hash(email)
+    with transaction.atomic(durable=True):
+        _serialise_counting()
+        recent = PasswordResetRequest.objects.filter(at__gte=since)
+        if client and _reached(recent.filter(client=client), settings.RESET_MAX_PER_IP):
+            return ResetClaim(row=None, may_send=False)
+        may_send = not (_reached(recent.filter(address_hash=address),
+                                 settings.RESET_MAX_PER_ADDRESS)
+                        or _reached(recent.filter(sent=True), settings.RESET_MAX_MAILS_GLOBAL))
+        PasswordResetRequest.objects.filter(at__lt=since).delete()
+        row = PasswordResetRequest.objects.create(address_hash=address, client=client, at=now)
+        return ResetClaim(row=row.pk, may_send=may_send)
 
 
 def login_throttled(request: HttpRequest | None) -> bool:

@@ -15,7 +15,9 @@ from zegel.orgs.models import User
 from zegel.orgs.twofactor.policy import must_enrol
 
 # URL names (namespace:name) such a user may still open.
-ENROLMENT_PAGES = frozenset({"sender:logout", "set_language", "healthz", "brand_css"})
+# The confirmation page too: enrolling needs a recent authentication (zegel.orgs.reauth).
+ENROLMENT_PAGES = frozenset({"sender:logout", "set_language", "healthz", "brand_css",
+                             "staff:confirm"})
 
 
 def _enrolment_page(request: HttpRequest) -> bool:

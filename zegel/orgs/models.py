@@ -83,6 +83,12 @@ class Organisation(models.Model):
                                               db_default=False)
     two_factor_grace_days = models.PositiveIntegerField(_("days to set up two-factor login"),
                                                         default=14, db_default=14)
+    # Whom a recipient's notification names as its sender (its address is always the
+    # platform's, zegel.notify.outbox.sender_address): "platform", the organisation ("Zorggroep
+    # Noord via Zegel"), or "on_behalf", the staff member who sent it ("Anna de Vries via
+    # Zorggroep Noord"), with Reply-To their own address.
+    notification_sender = models.CharField(_("notification sender"), max_length=20,
+                                           default="platform", db_default="platform")
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -124,6 +130,13 @@ class Organisation(models.Model):
         if (get_language() or "nl").startswith("en"):
             return self.explanation_en or self.explanation
         return self.explanation or self.explanation_en
+
+    def notification_from(self, sender: Any) -> tuple[str, str]:
+        """The display name and Reply-To address of a notification `sender` (a staff user)
+        sends to a recipient, by the organisation's choice (notification_sender)."""
+        if self.notification_sender == "on_behalf":
+            return f"{sender.display_name} via {self.name}", sender.email
+        return f"{self.name} via Zegel", ""
 
     @property
     def genuine_url(self) -> str:
@@ -363,3 +376,21 @@ class Passkey(models.Model):
     transports = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+
+class PasswordResetRequest(models.Model):
+    """One "forgot password" request that was let through, what its throttle counts
+    (zegel.orgs.backends.claim_reset_request): per typed address, per client, and the reset
+    e-mails sent on the whole installation. The typed address is kept only as a SHA-256, so
+    this table does not collect the addresses people type; rows older than the window are
+    pruned as new requests come in."""
+
+    address_hash = models.CharField(max_length=64)
+    client = models.CharField(max_length=64, blank=True, default="")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Whether a reset e-mail went out for it (a real, active account, within the limits).
+    sent = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["address_hash", "at"], name="orgs_resetrequest_addr_at"),
+                   models.Index(fields=["client", "at"], name="orgs_resetrequest_client_at")]

@@ -9,6 +9,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from zegel.audit.log import record, staff_actor
+from zegel.orgs import reauth
 from zegel.orgs.actions import record_login
 from zegel.orgs.backends import login_throttled
 from zegel.orgs.models import User
@@ -19,6 +20,9 @@ def on_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> No
     # Instead of Django's update_last_login (disconnected in OrgsConfig.ready): the log-in
     # before this one is kept, to show the user.
     record_login(user, request)
+    # Logging in is an authentication: sensitive changes need no second one for a while.
+    if getattr(request, "session", None) is not None:
+        reauth.mark(request)
     record("user.login", organisation=user.organisation, **staff_actor(user),
            object_type="user", object_id=user.pk, request=request)
 

@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zegel.files.uploads import accepts_small_file, upload_refused
+from zegel.notify.outbox import sender_address
 from zegel.orgs import logo as logos
 from zegel.orgs import roles
 from zegel.orgs.access import staff_user
@@ -59,7 +60,8 @@ def _values(org: Organisation) -> dict[str, Any]:
             "email_code_allowed": org.email_code_allowed,
             "portal_idle_minutes": str(org.portal_idle_minutes),
             "max_attachment_mb": str(org.max_attachment_mb),
-            "remember_browser_days": str(org.remember_browser_days)}
+            "remember_browser_days": str(org.remember_browser_days),
+            "notification_sender": org.notification_sender}
 
 
 def _from_post(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -68,9 +70,11 @@ def _from_post(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
                              for name in (*_TEXTS, *_DAYS, _MINUTES, _MB, _REMEMBER)}
     typed["default_method"] = request.POST.get("default_method", "")
     typed["email_code_allowed"] = request.POST.get("email_code_allowed") == "on"
+    typed["notification_sender"] = request.POST.get("notification_sender", "")
     given: dict[str, Any] = {name: typed[name] for name in _TEXTS}
     given["default_method"] = typed["default_method"]
     given["email_code_allowed"] = typed["email_code_allowed"]
+    given["notification_sender"] = typed["notification_sender"]
     for name in _DAYS:
         text = typed[name].strip()
         if not text.isdigit() or len(text) > 4:
@@ -110,6 +114,7 @@ def _page(request: HttpRequest, org: Organisation, values: dict[str, Any],
                     ("email", _("E-mail code"))],
         "error": error.message if error else "", "error_field": error.field if error else "",
         "max_days": MAX_DEFAULT_EXPIRY_DAYS,
+        "from_address": sender_address(org),
         "installation_idle": settings.PORTAL_IDLE_SECONDS // 60,
         "installation_mb": _installation_mb(),
         "max_remember_days": MAX_REMEMBER_DAYS,

@@ -94,7 +94,7 @@ def _claim(request: HttpRequest, user: User) -> int | None:
     return claim_attempt(user.email, client_key(request))
 
 
-def _wait_text() -> str:
+def wait_text() -> str:
     # The same words as the password step's (sender/login.html).
     minutes = -(-settings.LOGIN_FAILURE_WINDOW // 60)
     return ngettext(
@@ -127,7 +127,7 @@ def login_verify(request: HttpRequest) -> HttpResponseBase:
             claim = _claim(request, user)
             if claim is None:
                 _failed(request, user, method, throttled=True)
-                error = _wait_text()
+                error = wait_text()
             elif (totp.verify_totp(user, compact) if method == "totp"
                   else recovery.use_recovery_code(user, compact)):
                 FailedLogin.objects.filter(pk=claim).delete()
@@ -172,7 +172,7 @@ def login_passkey(request: HttpRequest) -> JsonResponse:
     claim = _claim(request, user)
     if claim is None:
         _failed(request, user, "passkey", throttled=True)
-        return json_refusal(_wait_text(), 429)
+        return json_refusal(wait_text(), 429)
     try:
         credential = passkeys.parse_json(request.body).get("credential")
         passkeys.verify_passkey(request, user, credential)

@@ -17,11 +17,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from zegel.orgs import twofactor
 from zegel.orgs.access import staff_user
 from zegel.orgs.models import Passkey, TotpDevice, User
+from zegel.orgs.reauth import is_recent, recent_auth_required
 from zegel.orgs.twofactor import passkeys, policy, recovery, totp
 from zegel.sender.second_step import json_refusal
 
 
-def _security_context(user: User, **extra: Any) -> dict[str, Any]:
+def _security_context(request: HttpRequest, user: User, **extra: Any) -> dict[str, Any]:
     return {
         "tab": "security",
         "totp": TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first(),
@@ -31,6 +32,7 @@ def _security_context(user: User, **extra: Any) -> dict[str, Any]:
         "must_enrol": policy.must_enrol(user),
         "deadline": policy.enrol_deadline(user),
         "name_max": passkeys.PASSKEY_NAME_MAX,
+        "recent": is_recent(request),
         **extra,
     }
 
@@ -38,17 +40,18 @@ def _security_context(user: User, **extra: Any) -> dict[str, Any]:
 @login_required
 @never_cache
 def security(request: HttpRequest) -> HttpResponse:
-    return render(request, "sender/security.html", _security_context(staff_user(request)))
+    return render(request, "sender/security.html", _security_context(request, staff_user(request)))
 
 
 def _refused(request: HttpRequest, exc: twofactor.TwoFactorError) -> HttpResponse:
     return render(request, "sender/security.html",
-                  _security_context(staff_user(request), error=exc.message), status=400)
+                  _security_context(request, staff_user(request), error=exc.message), status=400)
 
 
 @login_required
 @never_cache
 @require_POST
+@recent_auth_required("sender:security")
 def totp_start(request: HttpRequest) -> HttpResponseBase:
     try:
         totp.start_totp(staff_user(request), request)
@@ -100,6 +103,7 @@ def totp_qr(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 @require_POST
+@recent_auth_required("sender:security")
 def totp_remove(request: HttpRequest) -> HttpResponseBase:
     if totp.remove_totp(staff_user(request), request):
         flash.success(request, _("The authenticator app is removed."))
@@ -113,6 +117,7 @@ def _show_codes(request: HttpRequest, codes: list[str]) -> HttpResponse:
 @login_required
 @never_cache
 @require_POST
+@recent_auth_required("sender:security")
 def recovery_new(request: HttpRequest) -> HttpResponseBase:
     try:
         codes = recovery.new_recovery_codes(staff_user(request), request)
@@ -124,6 +129,7 @@ def recovery_new(request: HttpRequest) -> HttpResponseBase:
 @login_required
 @never_cache
 @require_POST
+@recent_auth_required("sender:security", json=True)
 def passkey_options(request: HttpRequest) -> JsonResponse:
     try:
         options = passkeys.registration_options(request, staff_user(request))
@@ -163,6 +169,7 @@ def passkey_rename(request: HttpRequest, passkey_id: int) -> HttpResponseBase:
 @login_required
 @never_cache
 @require_POST
+@recent_auth_required("sender:security")
 def passkey_remove(request: HttpRequest, passkey_id: int) -> HttpResponseBase:
     try:
         passkeys.remove_passkey(staff_user(request), passkey_id, request)

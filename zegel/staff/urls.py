@@ -1,6 +1,6 @@
 from django.urls import path
 
-from zegel.staff import views
+from zegel.staff import audit_export, confirm, views
 
 app_name = "staff"
 urlpatterns = [
@@ -15,8 +15,13 @@ urlpatterns = [
          name="reset_two_factor"),
     path("staff/users/<int:user_id>/delete", views.delete, name="delete"),
     path("staff/audit", views.audit_log, name="audit"),
+    path("staff/audit/export.csv", audit_export.export_csv, name="audit_export"),
     path("account", views.account, name="account"),
     path("account/password", views.change_password, name="change_password"),
+    path("account/confirm", confirm.confirm, name="confirm"),
+    path("account/confirm/passkey/options", confirm.confirm_passkey_options,
+         name="confirm_passkey_options"),
+    path("account/confirm/passkey", confirm.confirm_passkey, name="confirm_passkey"),
     path("account/sessions/<int:session_id>/end", views.end_session, name="end_session"),
     path("account/sessions/end-all", views.end_all_sessions, name="end_all_sessions"),
     path("account/invitation/<str:token>", views.accept_invitation, name="accept_invitation"),

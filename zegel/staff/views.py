@@ -26,10 +26,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zegel.audit.models import AuditEvent
-from zegel.orgs import actions, passwords, roles
+from zegel.orgs import actions, passwords, reauth, roles
 from zegel.orgs.access import role_required, staff_user
-from zegel.orgs.models import AccountLink, StaffSession, User
+from zegel.orgs.backends import claim_attempt, client_key
+from zegel.orgs.models import AccountLink, FailedLogin, StaffSession, User
+from zegel.orgs.reauth import recent_auth_required
 from zegel.orgs.roles import Role
+from zegel.sender.second_step import wait_text
 from zegel.staff import mail
 
 MANAGE = roles.Permission.MANAGE_USERS
@@ -168,6 +171,7 @@ def resend_invitation(request: HttpRequest, user_id: int) -> HttpResponseBase:
 @login_required
 @role_required(MANAGE)
 @require_POST
+@recent_auth_required("staff:user", back_kwargs=("user_id",))
 def reset_two_factor(request: HttpRequest, user_id: int) -> HttpResponseBase:
     if request.POST.get("confirm") != "yes":
         flash.error(request, _("Tick the box to confirm that the user's two-factor login may "
@@ -253,16 +257,24 @@ def change_password(request: HttpRequest) -> HttpResponse | HttpResponseBase:
         if new != request.POST.get("new_password_again", ""):
             context.update(error=_("The two new passwords are not the same."),
                            error_field="id_new_password")
+        elif (claim := claim_attempt(user.email, client_key(request))) is None:
+            # A wrong current password counts as a failed log-in: a session left open is no
+            # way to guess the password without limit.
+            context.update(error=wait_text(), error_field="id_current_password")
         else:
             try:
                 changed = actions.change_own_password(
-                    user, current=request.POST.get("current_password", ""), new=new,
+                    user, current=request.POST.get("current_password", "")[:1000], new=new,
                     request=request)
             except actions.Refused as exc:
-                field = ("id_current_password" if "current" in exc.message.lower()
+                if exc.field != "current_password":
+                    FailedLogin.objects.filter(pk=claim).delete()
+                field = ("id_current_password" if exc.field == "current_password"
                          else "id_new_password")
                 context.update(error=exc.message, error_field=field)
             else:
+                FailedLogin.objects.filter(pk=claim).delete()
+                reauth.mark(request)
                 old_key = request.session.session_key
                 update_session_auth_hash(request, changed)
                 actions.session_rekeyed(old_key, request)
@@ -324,7 +336,12 @@ def forgot_password(request: HttpRequest) -> HttpResponse:
         return render(request, "staff/forgot.html",
                       {"error": _("Enter your e-mail address, such as name@example.nl."),
                        "email": email[:254]}, status=400)
-    actions.request_password_reset(email, deliver=mail.deliver_reset, request=request)
+    try:
+        actions.request_password_reset(email, deliver=mail.deliver_reset, request=request)
+    except actions.Refused as exc:
+        # Too many requests from this client: the same for every address typed.
+        return render(request, "staff/forgot.html", {"error": exc.message, "email": email},
+                      status=exc.status)
     # The same answer whether or not the address has an account.
     return render(request, "staff/forgot_sent.html", {"email": email,
                                                       "now": timezone.now()})

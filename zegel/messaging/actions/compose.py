@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
@@ -71,15 +72,18 @@ def notify_recipient(recipient: Recipient, message: Message, sender: User, *,
     token = secrets.token_urlsafe(32)
     RecipientLink.objects.create(recipient=recipient, token_hash=hash_token(token))
     org = sender.organisation
+    from_name, reply_to = org.notification_from(sender)
     email = render_email(
         "notification",
         {"org": org, "sender_name": sender.display_name, "recipient": recipient,
          "masked_phone": mask_phone(recipient.phone) if recipient.phone else "",
          "expires_at": message.conversation.expires_at,
-         "link": f"{settings.BASE_URL}/m/{token}"},
+         "link": f"{settings.BASE_URL}/m/{token}", "reply_to_sender": bool(reply_to)},
         to=recipient.email,
-        from_name=f"{org.name} via Zegel",
+        from_name=from_name,
     )
+    if reply_to:
+        email = dataclasses.replace(email, reply_to=reply_to)
     # Without a key of the caller's, the key names the message just created: no row has it.
     enqueue_email(org, email, dedupe_key=dedupe_key or f"notify:{message.pk}:{recipient.pk}",
                   purpose="notification", recipient=recipient, message=message,

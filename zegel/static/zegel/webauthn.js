@@ -32,6 +32,8 @@
       body: JSON.stringify(body || {})
     }).then(function (response) {
       return response.json().then(function (data) {
+        // A change that needs the password again first: the server names the page for it.
+        if (response.status === 403 && data.redirect) { window.location.assign(data.redirect); }
         if (!response.ok) { throw new Error(data.error || response.statusText); }
         return data;
       });
