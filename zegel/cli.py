@@ -500,6 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "notifications name as their sender: the organisation ('Zorggroep Noord via "
                    "Zegel') or the staff member who sends ('Anna de Vries via Zorggroep "
                    "Noord', with Reply-To their address)")
+    p.add_argument("--remember-browser-days", type=_whole, help="days a recipient's browser "
+                   "may be remembered after a verification: 1 to 90, or 0 for off")
     p = sub(org, "show", cmd_org_show, "Print an organisation's settings.")
     p.add_argument("--domain", required=True, help="the organisation's domain")
     p = sub(org, "two-factor", cmd_org_two_factor, "Require a second factor at log-in for "

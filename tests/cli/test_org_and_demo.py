@@ -199,3 +199,13 @@ def test_the_demo_organisation_links_to_its_genuine_page(db: None) -> None:
     ensure_demo()
     org.refresh_from_db()
     assert org.info_url == ""
+
+
+def test_org_set_has_a_flag_for_every_setting_of_the_page() -> None:
+    # One list of settings (zegel.orgs.actions) for the page, the API and the command line:
+    # a setting added there without its flag here would crash `zegel org set`.
+    from zegel.cli import build_parser
+    from zegel.orgs.actions import SETTING_NAMES
+
+    args = build_parser().parse_args(["org", "set", "--domain", "zorggroep-noord.nl"])
+    assert [name for name in SETTING_NAMES if not hasattr(args, name)] == []

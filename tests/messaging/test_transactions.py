@@ -15,7 +15,7 @@ from tests.conftest import deliver_and_get_link, send
 from tests.messaging.test_attachments import make_attachment
 from zegel.messaging import actions
 from zegel.messaging.models import Conversation, HeldReply, Message, Recipient
-from zegel.orgs.models import User
+from zegel.orgs.models import Organisation, User
 
 
 @pytest.fixture
@@ -30,6 +30,13 @@ def _calls(sender: User, message: Message) -> dict[str, Callable[[], Any]]:
     recipient = Recipient.objects.get()
     later = timezone.now() + timedelta(days=3)
     draft = make_attachment(sender, b"weggehaald")
+    Organisation.objects.filter(pk=sender.organisation_id).update(remember_browser_days=30)
+    # (The expire_due case ends the conversation first: then there is nothing to remember.)
+    try:
+        remembered = actions.remember_browser(recipient)
+    except actions.NotFound:
+        remembered = None
+    secret = remembered.secret if remembered else "unused"
     return {
         "send_message": lambda: send(sender),
         "answer_conversation": lambda: actions.answer_conversation(
@@ -61,6 +68,12 @@ def _calls(sender: User, message: Message) -> dict[str, Callable[[], Any]]:
         "purge_held_replies": actions.purge_held_replies,
         "change_verification": lambda: actions.change_verification(
             sender=sender, recipient=recipient, method="sms", phone="06 11112222"),
+        "remember_browser": lambda: actions.remember_browser(recipient),
+        "open_remembered": lambda: actions.open_remembered(recipient, secret),
+        "forget_browser": lambda: actions.forget_browser(secret),
+        "purge_remembered_browsers": actions.purge_remembered_browsers,
+        "request_help": lambda: actions.request_help(recipient, "Geen code."),
+        "record_own_copy": lambda: actions.record_own_copy(recipient, [message], form="pdf"),
     }
 
 
@@ -71,7 +84,8 @@ ACTIONS = [
     "lock_recipient", "record_opened", "record_download", "reply_as_recipient",
     "revoke_recipient", "revoke_conversation", "set_expiry", "resend_notification",
     "expire_due", "hold_reply", "release_held_reply", "purge_held_replies",
-    "change_verification",
+    "change_verification", "remember_browser", "open_remembered", "forget_browser",
+    "purge_remembered_browsers", "request_help", "record_own_copy",
 ]
 
 
@@ -92,5 +106,6 @@ def test_an_action_refuses_to_run_inside_another_transaction(
 def test_every_action_of_the_package_is_checked() -> None:
     public = {name for name in actions.__all__
               if callable(getattr(actions, name)) and name[0].islower()
-              and name not in {"clean_recipients"}}
+              # A check of input, and a read: neither writes.
+              and name not in {"clean_recipients", "remembered_until"}}
     assert public == set(ACTIONS)

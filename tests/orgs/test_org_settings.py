@@ -17,7 +17,8 @@ from tests.conftest import PASSWORD, deliver_and_get_link, latest_sms_code, send
 from zegel.audit.models import AuditEvent
 from zegel.messaging import actions
 from zegel.messaging.errors import ActionError, ActionErrors
-from zegel.notify.models import CapturedMessage
+from zegel.messaging.models import Recipient
+from zegel.notify.models import CapturedMessage, OutboxItem
 from zegel.orgs.actions import Refused, contrast_with_white, update_organisation
 from zegel.orgs.models import ApiToken, Organisation, User
 
@@ -259,15 +260,20 @@ def test_the_email_code_is_refused_where_it_is_not_allowed(
     # The compose page does not offer it.
     page = _client(sender).get("/compose")
     assert b'value="email"' not in page.content
-    # Nor does the API let it through.
+    # Nor does the API let it through: the recipient is held (docs/api.md "Held recipients"),
+    # with no link and no notification, until the sender gives a method that is allowed.
     _token, secret = ApiToken.issue(sender)
     api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
     response = api.post("/api/v1/messages", json.dumps({
         "subject": "x", "body": "y",
         "recipients": [{"email": "a@example.nl", "verification": "email"}]}),
         content_type="application/json")
-    assert response.status_code == 400
-    assert response.json()["field"] == "0.method"
+    assert response.status_code == 201
+    [held] = response.json()["recipients"]
+    assert (held["status"], held["held_reason"]) == ("held", "method_not_allowed")
+    recipient = Recipient.objects.get(pk=held["id"])
+    assert not recipient.links.exists()
+    assert not OutboxItem.objects.filter(recipient=recipient).exists()
 
 
 def test_compose_starts_with_the_default_method(sender: User, org: Organisation) -> None:

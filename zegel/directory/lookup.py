@@ -130,8 +130,6 @@ def resolve_recipient(organisation: Organisation, requested: Requested,
 
 # --- Plain look-ups by organisation id (used by the admin side and its tests) ---
 
-SUGGESTIONS = 8
-
 
 def contact_for_email(organisation_id: int, email: str) -> Contact | None:
     """The organisation's contact with this e-mail address (any case), or None."""
@@ -142,7 +140,7 @@ def contact_for_email(organisation_id: int, email: str) -> Contact | None:
             .select_related("shared_code").first())
 
 
-def suggest(organisation_id: int, text: str, limit: int = SUGGESTIONS) -> list[Contact]:
+def suggest(organisation_id: int, text: str, limit: int = 8) -> list[Contact]:
     """Contacts whose name or e-mail address contains `text` (at least 2 characters), names
     that start with it first; at most `limit`."""
     typed = (text or "").strip()[:100]

@@ -190,7 +190,8 @@ def forget_browser(secret: str, *, recipient: Recipient | None = None,
 
 def purge_remembered_browsers(limit: int = 1000) -> int:
     """Delete rows whose time is up (the worker's hourly sweep); nothing else reads them."""
-    ids = list(RememberedBrowser.objects.filter(expires_at__lte=timezone.now())
-               .values_list("pk", flat=True)[:limit])
-    deleted, _by_model = RememberedBrowser.objects.filter(pk__in=ids).delete()
+    with transaction.atomic(durable=True):
+        ids = list(RememberedBrowser.objects.filter(expires_at__lte=timezone.now())
+                   .values_list("pk", flat=True)[:limit])
+        deleted, _by_model = RememberedBrowser.objects.filter(pk__in=ids).delete()
     return deleted
