@@ -54,7 +54,13 @@ def _calls(sender: User, message: Message) -> dict[str, Callable[[], Any]]:
                                                  expires_at=later),
         "resend_notification": lambda: actions.resend_notification(sender=sender,
                                                                    recipient=recipient),
-        "expire_due": actions.expire_due,
+        "revoke_for_recipients": lambda: actions.revoke_for_recipients(
+            sender=sender, conversation=conversation),
+        "schedule_revocation": lambda: actions.schedule_revocation(
+            sender=sender, conversation=conversation, scope="everyone", at=later),
+        "cancel_revocation": lambda: actions.cancel_revocation(sender=sender,
+                                                               conversation=conversation),
+        "apply_due": actions.apply_due,
         "hold_reply": lambda: actions.hold_reply(recipient, recipient.links.get(), "Later.", []),
         "release_held_reply": lambda: actions.release_held_reply(
             recipient, recipient.links.get(), "secret"),
@@ -68,14 +74,15 @@ ACTIONS = [
     "verify_access_code",
     "lock_recipient", "record_opened", "record_download", "reply_as_recipient",
     "revoke_recipient", "revoke_conversation", "set_expiry", "resend_notification",
-    "expire_due", "hold_reply", "release_held_reply", "purge_held_replies",
+    "revoke_for_recipients", "schedule_revocation", "cancel_revocation",
+    "apply_due", "hold_reply", "release_held_reply", "purge_held_replies",
 ]
 
 
 @pytest.mark.parametrize("name", ACTIONS)
 def test_an_action_refuses_to_run_inside_another_transaction(
         name: str, sender: User, message: Message) -> None:
-    if name == "expire_due":
+    if name == "apply_due":
         Conversation.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
     if name == "purge_held_replies":
         recipient = Recipient.objects.get()

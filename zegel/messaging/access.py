@@ -129,8 +129,10 @@ def recipient_for_guest(pk: int, *, for_update: bool = False) -> Recipient:
 
 
 def guest_access_holds(recipient: Recipient) -> bool:
-    """The guest rule itself: neither the recipient nor the conversation was revoked, and the
-    conversation has not expired."""
+    """The guest rule itself: neither the recipient nor the conversation was revoked (in either
+    scope), and the conversation has not expired. The end date counts from its moment, not
+    from when the periodic job records it."""
     conversation = recipient.conversation
     return (recipient.revoked_at is None and conversation.revoked_at is None
+            and conversation.closed_at is None
             and (conversation.expires_at is None or conversation.expires_at > timezone.now()))

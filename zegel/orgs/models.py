@@ -78,6 +78,10 @@ class Organisation(models.Model):
                                               db_default=False)
     two_factor_grace_days = models.PositiveIntegerField(_("days to set up two-factor login"),
                                                         default=14, db_default=14)
+    # Days after a conversation's last message when its content is destroyed for everyone
+    # (crypto-shredding; docs/lifecycle.md); 0: off, content is kept until it is revoked.
+    retention_days = models.PositiveIntegerField(_("retention period in days"), default=0,
+                                                 db_default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

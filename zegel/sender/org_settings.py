@@ -26,6 +26,7 @@ from zegel.orgs.access import staff_user
 from zegel.orgs.actions import (
     MAX_DEFAULT_EXPIRY_DAYS,
     MAX_IDLE_MINUTES,
+    MAX_RETENTION_DAYS,
     MIN_IDLE_MINUTES,
     Refused,
     remove_logo,
@@ -40,6 +41,7 @@ _TEXTS = ("name", "contact_email", "contact_phone", "info_url", "brand_colour",
 _DAYS = ("default_expiry_days", "max_expiry_days")
 _MINUTES = "portal_idle_minutes"
 _MB = "max_attachment_mb"
+_RETENTION = "retention_days"
 
 
 def may_change_settings(user: User) -> bool:
@@ -56,13 +58,14 @@ def _values(org: Organisation) -> dict[str, Any]:
             "max_expiry_days": str(org.max_expiry_days), "default_method": org.default_method,
             "email_code_allowed": org.email_code_allowed,
             "portal_idle_minutes": str(org.portal_idle_minutes),
-            "max_attachment_mb": str(org.max_attachment_mb)}
+            "max_attachment_mb": str(org.max_attachment_mb),
+            "retention_days": str(org.retention_days)}
 
 
 def _from_post(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
     """What the form holds, as typed (to show again) and as update_organisation takes it."""
     typed: dict[str, Any] = {name: request.POST.get(name, "")
-                             for name in (*_TEXTS, *_DAYS, _MINUTES, _MB)}
+                             for name in (*_TEXTS, *_DAYS, _MINUTES, _MB, _RETENTION)}
     typed["default_method"] = request.POST.get("default_method", "")
     typed["email_code_allowed"] = request.POST.get("email_code_allowed") == "on"
     given: dict[str, Any] = {name: typed[name] for name in _TEXTS}
@@ -85,6 +88,12 @@ def _from_post(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
         raise Refused(_("Enter a number of megabytes: 0 (the installation's) to %(max)d.")
                       % {"max": _installation_mb()}, field=_MB)
     given[_MB] = int(mb)
+    if _RETENTION in request.POST:  # a form from before the setting existed leaves it be
+        retention = typed[_RETENTION].strip()
+        if not retention.isdigit() or len(retention) > 5:
+            raise Refused(_("Enter a number of days: 0 (off) to %(max)d.")
+                          % {"max": MAX_RETENTION_DAYS}, field=_RETENTION)
+        given[_RETENTION] = int(retention)
     return typed, given
 
 
@@ -99,7 +108,7 @@ def _page(request: HttpRequest, org: Organisation, values: dict[str, Any],
         "methods": [("sms", _("SMS code")), ("access_code", _("Access code")),
                     ("email", _("E-mail code"))],
         "error": error.message if error else "", "error_field": error.field if error else "",
-        "max_days": MAX_DEFAULT_EXPIRY_DAYS,
+        "max_days": MAX_DEFAULT_EXPIRY_DAYS, "max_retention_days": MAX_RETENTION_DAYS,
         "installation_idle": settings.PORTAL_IDLE_SECONDS // 60,
         "installation_mb": _installation_mb(),
         "logo_max_mb": logos.MAX_BYTES // (1024 * 1024),

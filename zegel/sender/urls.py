@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from zegel.sender import lists, org_settings, second_step, security, views
+from zegel.sender import lists, org_settings, revocation, second_step, security, views
 
 app_name = "sender"
 urlpatterns = [
@@ -40,7 +40,9 @@ urlpatterns = [
     path("c/<str:conversation_id>/a/<str:attachment_id>", views.download, name="download"),
     path("c/<str:conversation_id>/status", views.conversation_status,
          name="conversation_status"),
-    path("c/<str:conversation_id>/revoke", views.revoke, name="revoke"),
+    path("c/<str:conversation_id>/revoke", revocation.revoke, name="revoke"),
+    path("c/<str:conversation_id>/revoke/cancel", revocation.cancel_schedule,
+         name="cancel_revoke"),
     path("c/<str:conversation_id>/expiry", views.change_expiry, name="change_expiry"),
     path("c/<str:conversation_id>/recipients/<int:recipient_id>/revoke", views.revoke_recipient,
          name="revoke_recipient"),

@@ -42,12 +42,15 @@ from zegel.messaging.actions.guest_held import (
     release_held_reply,
 )
 from zegel.messaging.actions.lifecycle import (
-    expire_due,
+    cancel_revocation,
     resend_notification,
     revoke_conversation,
+    revoke_for_recipients,
     revoke_recipient,
+    schedule_revocation,
     set_expiry,
 )
+from zegel.messaging.actions.lifecycle_due import Applied, apply_due
 from zegel.messaging.drafts import (
     CleanRecipient,
     RecipientSpec,
@@ -60,6 +63,7 @@ __all__ = [
     "MAX_SUBJECT",
     "ActionError",
     "ActionErrors",
+    "Applied",
     "CleanRecipient",
     "CodeRequest",
     "FieldError",
@@ -70,9 +74,10 @@ __all__ = [
     "ReplyRefused",
     "Verification",
     "answer_conversation",
+    "apply_due",
+    "cancel_revocation",
     "clean_recipients",
     "discard_draft_attachments",
-    "expire_due",
     "hold_reply",
     "lock_recipient",
     "mark_seen_by_sender",
@@ -85,7 +90,9 @@ __all__ = [
     "request_code",
     "resend_notification",
     "revoke_conversation",
+    "revoke_for_recipients",
     "revoke_recipient",
+    "schedule_revocation",
     "send_message",
     "set_expiry",
     "store_upload",
