@@ -84,6 +84,22 @@ def test_revoke_for_recipients_ends_every_session_and_keeps_the_content(
     assert _audits("conversation.revoked_for_recipients") == 1
 
 
+def test_the_end_date_refuses_a_verified_session_before_the_job_runs(sender: User) -> None:
+    attachment = make_attachment(sender, b"dossier bytes")
+    message = send(sender, attachments=[attachment])
+    token = deliver_and_get_link()
+    guest = _verified_guest(token)
+    Conversation.objects.filter(pk=message.conversation_id).update(
+        expires_at=timezone.now() - timedelta(seconds=1))
+    for refused in (guest.get(f"/m/{token}"), guest.get(f"/m/{token}/a/{attachment.pk}"),
+                    guest.post(f"/m/{token}/reply", {"body": "Dank u"})):
+        assert refused.status_code == 410
+        assert b"This message was available until" in refused.content
+        assert b"050 123 4567" in refused.content and b"hierbij" not in refused.content
+    assert Message.objects.count() == 1
+    assert Conversation.objects.get().closed_at is None  # the job has not run: still refused
+
+
 def test_for_everyone_still_destroys_after_for_recipients(sender: User,
                                                          sender_client: Client) -> None:
     message = send(sender)
