@@ -20,6 +20,7 @@ NEEDS = {
     ("post", "/api/v1/check"): "send",
     ("get", "/api/v1/messages/{message_id}"): "read",
     ("post", "/api/v1/messages/{message_id}/revoke"): "send",
+    ("delete", "/api/v1/messages/{message_id}/revoke-schedule"): "send",
     ("post", "/api/v1/messages/{message_id}/answer"): "send",
     ("get", "/api/v1/conversations/{conversation_id}"): "read",
     ("get", "/api/v1/dlp/rules"): "admin",
