@@ -502,6 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "Noord', with Reply-To their address)")
     p.add_argument("--remember-browser-days", type=_whole, help="days a recipient's browser "
                    "may be remembered after a verification: 1 to 90, or 0 for off")
+    p.add_argument("--retention-days", type=_whole, help="days after a conversation's last "
+                   "message when its content is destroyed for everyone; 0 for off")
     p = sub(org, "show", cmd_org_show, "Print an organisation's settings.")
     p.add_argument("--domain", required=True, help="the organisation's domain")
     p = sub(org, "two-factor", cmd_org_two_factor, "Require a second factor at log-in for "

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "zegel.audit",
     "zegel.messaging",
     "zegel.notify",
+    "zegel.jobs",
     "zegel.portal",
     "zegel.sender",
     "zegel.dlp",

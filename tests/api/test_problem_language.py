@@ -173,5 +173,5 @@ def test_times_are_answered_in_utc_whatever_the_time_zone(
                        {**MESSAGE, "expires_at": "2031-07-01T12:00:00"}).json()
     local = datetime(2031, 7, 1, 12, tzinfo=ZoneInfo(zone)).astimezone(UTC)
     assert naive["expires_at"] == local.strftime("%Y-%m-%dT%H:%M:%SZ")
-    revoked = api.post(f"/api/v1/messages/{send(sender).pk}/revoke").json()
+    revoked = api.generic("POST", f"/api/v1/messages/{send(sender).pk}/revoke").json()
     assert UTC_TIME.match(revoked["revoked_at"]), revoked["revoked_at"]

@@ -22,6 +22,7 @@ NEEDS = {
     ("get", "/api/v1/messages"): "read",
     ("get", "/api/v1/messages/{message_id}/proof"): "read",
     ("post", "/api/v1/messages/{message_id}/revoke"): "send",
+    ("delete", "/api/v1/messages/{message_id}/revoke-schedule"): "send",
     ("post", "/api/v1/messages/{message_id}/answer"): "send",
     ("patch", "/api/v1/messages/{message_id}/recipients/{recipient_id}"): "send",
     ("get", "/api/v1/conversations/{conversation_id}"): "read",

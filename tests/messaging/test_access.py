@@ -87,7 +87,8 @@ def test_no_other_user_reads_or_revokes_a_message_through_the_api(
     auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
     client = Client()
     assert client.get(f"/api/v1/messages/{message.pk}", **auth).status_code == 404
-    assert client.post(f"/api/v1/messages/{message.pk}/revoke", **auth).status_code == 404
+    assert client.post(f"/api/v1/messages/{message.pk}/revoke", b"{}", "application/json",
+                       **auth).status_code == 404
     assert Conversation.objects.get().revoked_at is None
 
 

@@ -1,4 +1,5 @@
-"""Expiry: after the end date links stop working and the worker destroys the content."""
+"""Expiry: after the end date the recipients' links stop working and the content stays for the
+sender; the retention period destroys it (docs/lifecycle.md)."""
 
 from __future__ import annotations
 
@@ -54,17 +55,25 @@ def test_an_expired_link_says_until_when_it_was_available(sender: User) -> None:
     assert b"This message was available until" in response.content
 
 
-def test_the_worker_destroys_expired_content(sender: User,
-                                             django_capture_on_commit_callbacks: Any) -> None:
+def test_the_end_date_ends_access_and_keeps_the_content(sender: User,
+                                                        sender_client: Client) -> None:
     message = send(sender)
     send(sender, subject="Blijft")
     Conversation.objects.filter(pk=message.conversation_id).update(
         expires_at=timezone.now() - timedelta(minutes=1))
-    with django_capture_on_commit_callbacks(execute=True):
-        assert actions.expire_due() == 1
-    assert DataKey.objects.get(pk=message.key_id).shredded_at is not None
+    assert actions.apply_due().expired == 1
+    assert DataKey.objects.get(pk=message.key_id).shredded_at is None
     assert AuditEvent.objects.filter(action="conversation.expired").count() == 1
-    assert actions.expire_due() == 0
+    assert actions.apply_due().expired == 0  # recorded once
+    page = sender_client.get(f"/c/{message.conversation_id}").content.decode()
+    assert 'data-closed="expired"' in page and "hierbij de uitslag" in page
+    # Nothing can reopen it or reach the recipients any more.
+    with pytest.raises(actions.ActionError):
+        actions.set_expiry(sender=sender, conversation=message.conversation,
+                           expires_at=timezone.now() + timedelta(days=3))
+    with pytest.raises(actions.ActionError):
+        actions.answer_conversation(sender=sender, conversation=message.conversation,
+                                    body="Nog iets")
 
 
 def test_sender_changes_the_end_date(sender: User, sender_client: Client) -> None:
@@ -105,14 +114,16 @@ def _end_by_revoke(sender: User, conversation: Conversation) -> None:
     actions.revoke_conversation(sender=sender, conversation=conversation)
 
 
-def _end_by_expiry(sender: User, conversation: Conversation) -> None:
+def _end_by_retention(sender: User, conversation: Conversation) -> None:
+    sender.organisation.retention_days = 30
+    sender.organisation.save(update_fields=["retention_days"])
     Conversation.objects.filter(pk=conversation.pk).update(
-        expires_at=timezone.now() - timedelta(minutes=1))
-    assert actions.expire_due() == 1
+        last_activity_at=timezone.now() - timedelta(days=30, minutes=1))
+    assert actions.apply_due().retention == 1
 
 
-@pytest.mark.parametrize("end", [_end_by_revoke, _end_by_expiry])
-def test_expiry_destroys_keys_and_files_as_a_revoke_does(
+@pytest.mark.parametrize("end", [_end_by_revoke, _end_by_retention])
+def test_retention_destroys_keys_and_files_as_a_revoke_does(
         end: Any, sender: User, sender_client: Client, settings: Any,
         django_capture_on_commit_callbacks: Any) -> None:
     attachment = make_attachment(sender, b"dossier bytes")
@@ -159,4 +170,5 @@ def test_the_worker_loop_expires_conversations(sender: User) -> None:
     assert not worker.is_alive()
     assert AuditEvent.objects.filter(action="conversation.expired",
                                      object_id=str(message.conversation_id)).count() == 1
-    assert DataKey.objects.get(pk=message.key_id).shredded_at is not None
+    assert Conversation.objects.get().closed_at is not None
+    assert DataKey.objects.get(pk=message.key_id).shredded_at is None

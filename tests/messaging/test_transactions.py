@@ -31,7 +31,7 @@ def _calls(sender: User, message: Message) -> dict[str, Callable[[], Any]]:
     later = timezone.now() + timedelta(days=3)
     draft = make_attachment(sender, b"weggehaald")
     Organisation.objects.filter(pk=sender.organisation_id).update(remember_browser_days=30)
-    # (The expire_due case ends the conversation first: then there is nothing to remember.)
+    # (The apply_due case ends the conversation first: then there is nothing to remember.)
     try:
         remembered = actions.remember_browser(recipient)
     except actions.NotFound:
@@ -61,7 +61,13 @@ def _calls(sender: User, message: Message) -> dict[str, Callable[[], Any]]:
                                                  expires_at=later),
         "resend_notification": lambda: actions.resend_notification(sender=sender,
                                                                    recipient=recipient),
-        "expire_due": actions.expire_due,
+        "revoke_for_recipients": lambda: actions.revoke_for_recipients(
+            sender=sender, conversation=conversation),
+        "schedule_revocation": lambda: actions.schedule_revocation(
+            sender=sender, conversation=conversation, scope="everyone", at=later),
+        "cancel_revocation": lambda: actions.cancel_revocation(sender=sender,
+                                                               conversation=conversation),
+        "apply_due": actions.apply_due,
         "hold_reply": lambda: actions.hold_reply(recipient, recipient.links.get(), "Later.", []),
         "release_held_reply": lambda: actions.release_held_reply(
             recipient, recipient.links.get(), "secret"),
@@ -83,16 +89,17 @@ ACTIONS = [
     "verify_access_code",
     "lock_recipient", "record_opened", "record_download", "reply_as_recipient",
     "revoke_recipient", "revoke_conversation", "set_expiry", "resend_notification",
-    "expire_due", "hold_reply", "release_held_reply", "purge_held_replies",
+    "hold_reply", "release_held_reply", "purge_held_replies",
     "change_verification", "remember_browser", "open_remembered", "forget_browser",
     "purge_remembered_browsers", "request_help", "record_own_copy",
+    "revoke_for_recipients", "schedule_revocation", "cancel_revocation", "apply_due",
 ]
 
 
 @pytest.mark.parametrize("name", ACTIONS)
 def test_an_action_refuses_to_run_inside_another_transaction(
         name: str, sender: User, message: Message) -> None:
-    if name == "expire_due":
+    if name == "apply_due":
         Conversation.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
     if name == "purge_held_replies":
         recipient = Recipient.objects.get()

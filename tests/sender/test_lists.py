@@ -4,12 +4,14 @@ unread, and a query count that does not grow with the rows."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tests.conftest import send
 from zegel.messaging import actions, search
@@ -123,16 +125,31 @@ def test_a_revoked_conversation_is_named_by_recipients_and_date(sender: User,
 
 
 def test_an_expired_conversation_says_expired(sender: User, sender_client: Client) -> None:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     message = send(sender, subject="Verlopen")
     Conversation.objects.filter(pk=message.conversation_id).update(
         expires_at=timezone.now() - timedelta(minutes=1))
-    assert actions.expire_due() == 1
+    assert actions.apply_due().expired == 1
+    # The recipients' access ended; the sender still reads it, subject and all.
     html = sender_client.get("/sent").content.decode()
-    assert "Verlopen" not in html and "Expired — to piet@example.nl," in html
+    assert "Verlopen" in html
+    assert _status(sender_client.get("/sent"), message.conversation_id) == ("expired",
+                                                                             "Expired")
+    assert SubjectWord.objects.exists()
+
+
+def test_a_conversation_shredded_by_retention_says_so(sender: User,
+                                                      sender_client: Client) -> None:
+    message = send(sender, subject="Oud dossier")
+    sender.organisation.retention_days = 30
+    sender.organisation.save(update_fields=["retention_days"])
+    Conversation.objects.update(last_activity_at=message.created_at - timedelta(days=31))
+    assert actions.apply_due().retention == 1
+    html = sender_client.get("/sent").content.decode()
+    assert "Oud dossier" not in html and "Shredded by retention — to piet@example.nl," in html
+    assert _status(sender_client.get("/sent"), message.conversation_id) == (
+        "revoked", "Shredded by retention policy")
+    page = sender_client.get(f"/c/{message.conversation_id}").content.decode()
+    assert 'data-shredded-by="retention"' in page and "by the retention policy" in page
     assert not SubjectWord.objects.exists()
 
 

@@ -24,6 +24,9 @@ from zegel.api.dlp_admin import router as dlp_admin_router
 from zegel.api.docs import LocalSwagger
 from zegel.api.inputs import Input
 from zegel.api.organisation import router as organisation_router
+from zegel.api.lifecycle import LifecycleOut, RevokeIn, lifecycle_out
+from zegel.api.lifecycle import revoke as revoke_in_scope
+from zegel.api.lifecycle import router as lifecycle_router
 from zegel.api.problems import NotJson, UtcDateTime, field_error_text, not_json_detail, problems
 from zegel.api.recipients import RecipientOut, recipient_out
 from zegel.api.recipients import router as recipients_router
@@ -54,6 +57,7 @@ api.add_router("/messages", recipients_router)
 tracking.register(api)
 api.add_router("", contacts_router)
 api.add_router("/organisation", organisation_router)
+api.add_router("/messages", lifecycle_router)
 
 
 def problem(request: HttpRequest, status: int, detail: str, **extra: Any) -> HttpResponse:
@@ -192,8 +196,12 @@ class MessageOut(Schema):
     created_at: UtcDateTime = Field(description="When it was sent, in UTC.")
     expires_at: UtcDateTime | None = Field(description="Until when recipients can open it, in "
                                                        "UTC; null: no end date.")
-    revoked_at: UtcDateTime | None = Field(description="When the conversation was revoked, in "
-                                                       "UTC; null while it is not.")
+    revoked_at: UtcDateTime | None = Field(description="When the conversation's content was "
+                                                       "destroyed (revoked for everyone, or "
+                                                       "by the retention period), in UTC; "
+                                                       "null while it is not.")
+    lifecycle: LifecycleOut = Field(description="Revoked for recipients, destroyed, or a "
+                                                "revoke scheduled (docs/lifecycle.md).")
     recipients: list[RecipientOut] = Field(description="Everyone in the conversation.")
     audience: list[int] = Field(
         description="The ids of the recipients this message is addressed to: only they were "
@@ -272,6 +280,7 @@ def _message_out(message: Message, *, attachments: list[dict[str, Any]] | None =
         recipients.append(recipient_out(recipient, by_recipient[recipient.pk]))
     return {"id": message.pk, "conversation_id": message.conversation_id,
             "expires_at": conversation.expires_at, "revoked_at": conversation.revoked_at,
+            "lifecycle": lifecycle_out(conversation),
             "created_at": message.created_at, "recipients": recipients,
             "audience": (sorted(message.audience.values_list("pk", flat=True))
                          if audience is None else audience),
@@ -409,8 +418,10 @@ class ConversationOut(Schema):
     created_at: UtcDateTime = Field(description="When it was started, in UTC.")
     expires_at: UtcDateTime | None = Field(description="Until when recipients can open it, in "
                                                        "UTC; null: no end date.")
-    revoked_at: UtcDateTime | None = Field(description="When it was revoked, in UTC; null "
-                                                       "while it is not.")
+    revoked_at: UtcDateTime | None = Field(description="When its content was destroyed, in "
+                                                       "UTC; null while it is not.")
+    lifecycle: LifecycleOut = Field(description="Revoked for recipients, destroyed, or a "
+                                                "revoke scheduled (docs/lifecycle.md).")
     recipients: list[RecipientOut] = Field(description="Everyone in the conversation, with "
                                                        "their status.")
     messages: list[ThreadMessageOut] = Field(description="Oldest first.")
@@ -430,6 +441,7 @@ def get_conversation(request: HttpRequest, conversation_id: str) -> Any:
     return {
         "id": conversation.pk, "created_at": conversation.created_at,
         "expires_at": conversation.expires_at, "revoked_at": conversation.revoked_at,
+        "lifecycle": lifecycle_out(conversation),
         "recipients": [recipient_out(r, events[r.pk]) for r in recipients],
         "messages": [{"id": m.pk, "created_at": m.created_at,
                       "author_recipient_id": m.author_recipient_id,
@@ -438,10 +450,14 @@ def get_conversation(request: HttpRequest, conversation_id: str) -> Any:
     }
 
 
-@api.post("/messages/{message_id}/revoke", response={200: MessageOut, **problems(404, 409)})
-def revoke_message(request: HttpRequest, message_id: str) -> Any:
-    """Revoke the message's whole conversation for everyone and destroy its content."""
+@api.post("/messages/{message_id}/revoke",
+          response={200: MessageOut, **problems(400, 404, 409)})
+def revoke_message(request: HttpRequest, message_id: str,
+                   payload: RevokeIn | None = None) -> Any:
+    """Revoke the message's whole conversation. Without a body: for everyone, now, with its
+    content destroyed. `scope` "recipients" ends every recipient's access and keeps the
+    content; `at` or `after_days` schedules the revoke instead (see `lifecycle`)."""
     user = api_user(request)
     message = access.message_for_user(user, message_id)
-    actions.revoke_conversation(sender=user, conversation=message.conversation, request=request)
+    revoke_in_scope(user, message.conversation, payload, request)
     return _message_out(access.message_for_user(user, message_id))

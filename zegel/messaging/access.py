@@ -129,10 +129,11 @@ def recipient_for_guest(pk: int, *, for_update: bool = False) -> Recipient:
 
 
 def guest_access_holds(recipient: Recipient) -> bool:
-    """The guest rule itself: neither the recipient nor the conversation was revoked, the
-    conversation has not expired, and the recipient is not held (a held one has no link; this
-    keeps it out even if one turned up)."""
+    """The guest rule itself: neither the recipient nor the conversation was revoked (in either
+    scope), the conversation has not expired (the end date counts from its moment, not from
+    when the periodic job records it), and the recipient is not held (a held one has no link;
+    this keeps it out even if one turned up)."""
     conversation = recipient.conversation
     return (recipient.revoked_at is None and conversation.revoked_at is None
-            and not recipient.held_reason
+            and conversation.closed_at is None and not recipient.held_reason
             and (conversation.expires_at is None or conversation.expires_at > timezone.now()))

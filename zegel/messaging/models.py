@@ -21,14 +21,42 @@ class Conversation(models.Model):
     last_activity_at = models.DateTimeField(default=timezone.now, db_index=True)
     # A guest replied and the sender has not looked yet: the conversation shows in the inbox.
     has_unread_reply = models.BooleanField(default=False)
-    # Revoked for everyone: every link stops working and the content's keys are destroyed.
+    # The content's keys were destroyed (crypto-shredding): revoked for everyone, or by the
+    # organisation's retention period. Every link stops working; only metadata is left.
     revoked_at = models.DateTimeField(null=True, blank=True)
-    # After this moment the links stop working and the worker destroys the content's keys.
+    # Why the content was destroyed: one of Shredded; "" on rows from before it was kept
+    # (then a revoke, or an expiry when expires_at <= revoked_at).
+    shredded_reason = models.CharField(max_length=16, blank=True, default="", db_default="")
+    # After this moment the links stop working (the recipients' access ends, docs/lifecycle.md);
+    # the content stays for the sender until a revoke for everyone or the retention period.
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # The verification methods the data-leak rules required of every recipient when its
     # messages were sent, comma-separated ("access_code,sms"); empty: none. A method chosen
     # after sending (actions.verification) must be one of them.
     required_methods = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # The recipients' access ended for all of them while the content stays: revoked for
+    # recipients, or the end date passed and the periodic job recorded it. One of Closed.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(max_length=16, blank=True, default="", db_default="")
+    # A revoke the sender scheduled: at this moment the periodic job applies it, in this scope
+    # (RevokeScope). Empty when none is pending.
+    revoke_scheduled_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    revoke_scheduled_scope = models.CharField(max_length=16, blank=True, default="",
+                                              db_default="")
+
+    class RevokeScope(models.TextChoices):
+        # The links and sessions of every recipient stop; the sender still reads it all.
+        RECIPIENTS = "recipients", _("for recipients")
+        # Crypto-shredding: the content is destroyed for everyone, also in backups.
+        EVERYONE = "everyone", _("for everyone")
+
+    class Closed(models.TextChoices):
+        REVOKED = "revoked", _("revoked for recipients")
+        EXPIRED = "expired", _("end date passed")
+
+    class Shredded(models.TextChoices):
+        REVOKED = "revoked", _("revoked for everyone")
+        RETENTION = "retention", _("retention period")
 
     # Not a column: the recipients send_message created with this conversation, all it has,
     # in order, so the rest of the same request (the data-leak history, the API's answer)

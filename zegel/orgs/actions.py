@@ -229,6 +229,18 @@ def _clean_max_days(days: Any) -> int:
                        % {"max": MAX_DEFAULT_EXPIRY_DAYS})
 
 
+# The longest retention period an organisation may choose: ten years, what Dutch healthcare
+# keeps a medical record for at least (WGBO: 20 years since 2020, kept in the record itself).
+MAX_RETENTION_DAYS = 3650
+
+
+def _clean_retention_days(days: Any) -> int:
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_RETENTION_DAYS:
+        raise Refused(_("The retention period is 0 (off) to %(max)d days.")
+                      % {"max": MAX_RETENTION_DAYS})
+    return days
+
+
 def _clean_button_text(button_text: str) -> str:
     text = " ".join(button_text.split())
     limit = Organisation._meta.get_field("notification_button_text").max_length or 60
@@ -320,6 +332,7 @@ _SETTINGS: tuple[tuple[str, str, Any], ...] = (
     ("max_attachment_mb", "max_attachment_mb", _clean_attachment_mb),
     ("remember_browser_days", "remember_browser_days", _clean_remember_days),
     ("notification_sender", "notification_sender", _clean_notification_sender),
+    ("retention_days", "retention_days", _clean_retention_days),
 )
 SETTING_NAMES = tuple(argument for argument, _field, _check in _SETTINGS)
 
@@ -383,6 +396,14 @@ def _check_limits(org: Organisation) -> None:
                             "(%(max)d days).") % {"default": org.default_expiry_days,
                                                   "max": org.max_expiry_days},
                           field="default_expiry_days")
+    # The retention period destroys content for everyone: not before the recipients' end
+    # date could have come.
+    longest = max(org.max_expiry_days, org.default_expiry_days)
+    if org.retention_days and org.retention_days < longest:
+        raise Refused(_("The retention period (%(retention)d days) is shorter than the end "
+                        "date senders may choose (%(days)d days).")
+                      % {"retention": org.retention_days, "days": longest},
+                      field="retention_days")
     if not org.email_code_allowed and org.default_method == "email":
         raise Refused(_("The default verification method cannot be the e-mail code when the "
                         "e-mail code is not allowed."), field="default_method")

@@ -89,6 +89,10 @@ class Organisation(models.Model):
     # Zorggroep Noord"), with Reply-To their own address.
     notification_sender = models.CharField(_("notification sender"), max_length=20,
                                            default="platform", db_default="platform")
+    # Days after a conversation's last message when its content is destroyed for everyone
+    # (crypto-shredding; docs/lifecycle.md); 0: off, content is kept until it is revoked.
+    retention_days = models.PositiveIntegerField(_("retention period in days"), default=0,
+                                                 db_default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -27,7 +27,7 @@ from zegel.files.uploads import (
 )
 from zegel.keystore.keys import ShreddedError
 from zegel.messaging import access, actions, content
-from zegel.messaging.models import Attachment, Recipient, RecipientLink
+from zegel.messaging.models import Attachment, Conversation, Recipient, RecipientLink
 from zegel.messaging.validation import mask_email, mask_phone
 from zegel.portal.owncopy.eml import eml_filename, message_eml
 from zegel.portal.owncopy.pdf import conversation_pdf, pdf_filename
@@ -45,14 +45,24 @@ def _not_found(request: HttpRequest) -> HttpResponse:
 
 def _state(recipient: Recipient) -> str:
     """What became of the message for this recipient: "open", "withdrawn" (the sender revoked
-    the conversation or this recipient) or "expired" (its end date passed; expiry destroys the
-    content and marks the conversation revoked at that moment or later)."""
+    it, for this recipient, for all recipients or for everyone), "expired" (its end date
+    passed) or "removed" (the organisation's retention period destroyed it). Conversations
+    shredded before the reason was kept were expired if their end date came first."""
     conversation = recipient.conversation
     expires = conversation.expires_at
     now = timezone.now()
     if conversation.revoked_at is not None:
-        if expires is not None and expires <= conversation.revoked_at:
+        if conversation.shredded_reason == Conversation.Shredded.RETENTION:
+            return "removed"
+        if conversation.closed_reason == Conversation.Closed.EXPIRED:
             return "expired"
+        if (not conversation.shredded_reason and expires is not None
+                and expires <= conversation.revoked_at):
+            return "expired"
+        return "withdrawn"
+    if conversation.closed_reason == Conversation.Closed.EXPIRED:
+        return "expired"
+    if conversation.closed_at is not None:
         return "withdrawn"
     if expires is not None and expires <= now:
         return "expired"
@@ -64,9 +74,10 @@ def _state(recipient: Recipient) -> str:
 def _gone(request: HttpRequest, recipient: Recipient) -> HttpResponse:
     """The page for a valid link whose message can no longer be opened (410 Gone)."""
     state = _state(recipient)
-    template = "portal/expired.html" if state == "expired" else "portal/withdrawn.html"
-    return render(request, template,
-                  _context(recipient, expires_at=recipient.conversation.expires_at), status=410)
+    template = "portal/withdrawn.html" if state == "withdrawn" else "portal/expired.html"
+    # A message removed by the retention period names no date: it may never have had one.
+    expires_at = None if state == "removed" else recipient.conversation.expires_at
+    return render(request, template, _context(recipient, expires_at=expires_at), status=410)
 
 
 def _open_link(request: HttpRequest, token: str) -> tuple[RecipientLink | None,

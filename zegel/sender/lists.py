@@ -76,19 +76,27 @@ def _recipients_with_status() -> QuerySet[Recipient]:
 
 
 def is_expired(conversation: Conversation) -> bool:
-    """Its end date passed (the worker then destroys the content as for a revoke)."""
+    """Its end date passed before anything else ended it (the recipients' access ends then;
+    the content stays for the sender)."""
     if conversation.expires_at is None:
         return False
-    if conversation.revoked_at is not None:
-        return conversation.expires_at <= conversation.revoked_at
+    if conversation.shredded_reason == Conversation.Shredded.RETENTION:
+        return False
+    ended = conversation.closed_at or conversation.revoked_at
+    if ended is not None:
+        return conversation.expires_at <= ended
     return conversation.expires_at <= timezone.now()
 
 
 def conversation_status(conversation: Conversation, recipients: list[Recipient]) -> Status:
+    if conversation.shredded_reason == Conversation.Shredded.RETENTION:
+        return Status("revoked", _("Shredded by retention policy"))
     if conversation.revoked_at is not None or is_expired(conversation):
         if is_expired(conversation):
             return Status("expired", _("Expired"))
         return Status("revoked", _("Revoked"))
+    if conversation.closed_at is not None:
+        return Status("revoked", _("Revoked for recipients"))
     problems = []
     active = [r for r in recipients if r.revoked_at is None]
     for r in active:
@@ -123,6 +131,8 @@ def revoked_title(conversation: Conversation, recipients: list[Recipient]) -> st
         names.append(_("%(count)s more") % {"count": len(recipients) - TITLE_RECIPIENTS})
     values = {"recipients": ", ".join(names),
               "date": date_format(timezone.localtime(conversation.created_at), "DATE_FORMAT")}
+    if conversation.shredded_reason == Conversation.Shredded.RETENTION:
+        return _("Shredded by retention — to %(recipients)s, %(date)s") % values
     if is_expired(conversation):
         return _("Expired — to %(recipients)s, %(date)s") % values
     return _("Revoked — to %(recipients)s, %(date)s") % values

@@ -28,6 +28,7 @@ from zegel.orgs.actions import (
     MAX_DEFAULT_EXPIRY_DAYS,
     MAX_IDLE_MINUTES,
     MAX_REMEMBER_DAYS,
+    MAX_RETENTION_DAYS,
     MIN_IDLE_MINUTES,
     Refused,
     remove_logo,
@@ -43,6 +44,7 @@ _DAYS = ("default_expiry_days", "max_expiry_days")
 _MINUTES = "portal_idle_minutes"
 _MB = "max_attachment_mb"
 _REMEMBER = "remember_browser_days"
+_RETENTION = "retention_days"
 
 
 def may_change_settings(user: User) -> bool:
@@ -61,13 +63,14 @@ def _values(org: Organisation) -> dict[str, Any]:
             "portal_idle_minutes": str(org.portal_idle_minutes),
             "max_attachment_mb": str(org.max_attachment_mb),
             "remember_browser_days": str(org.remember_browser_days),
-            "notification_sender": org.notification_sender}
+            "notification_sender": org.notification_sender,
+            "retention_days": str(org.retention_days)}
 
 
 def _from_post(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
     """What the form holds, as typed (to show again) and as update_organisation takes it."""
     typed: dict[str, Any] = {name: request.POST.get(name, "")
-                             for name in (*_TEXTS, *_DAYS, _MINUTES, _MB, _REMEMBER)}
+                             for name in (*_TEXTS, *_DAYS, _MINUTES, _MB, _REMEMBER, _RETENTION)}
     typed["default_method"] = request.POST.get("default_method", "")
     typed["email_code_allowed"] = request.POST.get("email_code_allowed") == "on"
     typed["notification_sender"] = request.POST.get("notification_sender", "")
@@ -99,6 +102,12 @@ def _from_post(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
             raise Refused(_("Enter a number of days: 0 (off) or 1 to %(max)d.")
                           % {"max": MAX_REMEMBER_DAYS}, field=_REMEMBER)
         given[_REMEMBER] = int(remember)
+    if _RETENTION in request.POST:  # a form from before the setting existed leaves it be
+        retention = typed[_RETENTION].strip()
+        if not retention.isdigit() or len(retention) > 5:
+            raise Refused(_("Enter a number of days: 0 (off) to %(max)d.")
+                          % {"max": MAX_RETENTION_DAYS}, field=_RETENTION)
+        given[_RETENTION] = int(retention)
     return typed, given
 
 
@@ -113,7 +122,7 @@ def _page(request: HttpRequest, org: Organisation, values: dict[str, Any],
         "methods": [("sms", _("SMS code")), ("access_code", _("Access code")),
                     ("email", _("E-mail code"))],
         "error": error.message if error else "", "error_field": error.field if error else "",
-        "max_days": MAX_DEFAULT_EXPIRY_DAYS,
+        "max_days": MAX_DEFAULT_EXPIRY_DAYS, "max_retention_days": MAX_RETENTION_DAYS,
         "from_address": sender_address(org),
         "installation_idle": settings.PORTAL_IDLE_SECONDS // 60,
         "installation_mb": _installation_mb(),

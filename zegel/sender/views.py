@@ -529,21 +529,6 @@ def home(request: HttpRequest) -> HttpResponseBase:
 @login_required
 @role_required(roles.Permission.SEND)
 @require_POST
-def revoke(request: HttpRequest, conversation_id: str) -> HttpResponseBase:
-    """Revoke for everyone. The form asks for a confirmation: this cannot be undone."""
-    convo = _own_conversation(request, conversation_id)
-    if request.POST.get("confirm") != "yes":
-        flash.error(request, _("Tick the box to confirm that the content may be destroyed."))
-        return redirect("sender:conversation", conversation_id=str(convo.pk))
-    actions.revoke_conversation(sender=staff_user(request), conversation=convo, request=request)
-    flash.success(request, _("The message was revoked. Its content was destroyed and the "
-                             "links no longer work."))
-    return redirect("sender:conversation", conversation_id=str(convo.pk))
-
-
-@login_required
-@role_required(roles.Permission.SEND)
-@require_POST
 def revoke_recipient(request: HttpRequest, conversation_id: str,
                      recipient_id: int) -> HttpResponseBase:
     convo = _own_conversation(request, conversation_id)

@@ -56,16 +56,19 @@ from zegel.messaging.actions.guest_remember import (
     remembered_until,
 )
 from zegel.messaging.actions.lifecycle import (
-    expire_due,
+    cancel_revocation,
     resend_notification,
     revoke_conversation,
+    revoke_for_recipients,
     revoke_recipient,
+    schedule_revocation,
     set_expiry,
 )
 from zegel.messaging.actions.verification import (
     VerificationChange,
     change_verification,
 )
+from zegel.messaging.actions.lifecycle_due import Applied, apply_due
 from zegel.messaging.drafts import (
     CleanRecipient,
     RecipientSpec,
@@ -79,6 +82,7 @@ __all__ = [
     "MAX_SUBJECT",
     "ActionError",
     "ActionErrors",
+    "Applied",
     "CleanRecipient",
     "CodeRequest",
     "FieldError",
@@ -92,10 +96,11 @@ __all__ = [
     "Verification",
     "VerificationChange",
     "answer_conversation",
+    "apply_due",
+    "cancel_revocation",
     "change_verification",
     "clean_recipients",
     "discard_draft_attachments",
-    "expire_due",
     "forget_browser",
     "hold_reply",
     "lock_recipient",
@@ -115,7 +120,9 @@ __all__ = [
     "request_help",
     "resend_notification",
     "revoke_conversation",
+    "revoke_for_recipients",
     "revoke_recipient",
+    "schedule_revocation",
     "send_message",
     "set_expiry",
     "store_upload",

@@ -279,6 +279,11 @@ def _refuse_revoked(conversation: Conversation) -> None:
     if conversation.revoked_at is not None:
         raise ActionError(_("This conversation was revoked; it cannot be answered."),
                           status=409)
+    # Revoked for recipients, or past its end date: nobody could open the answer.
+    if conversation.closed_at is not None or (conversation.expires_at is not None
+                                              and conversation.expires_at <= timezone.now()):
+        raise ActionError(_("The recipients' access has ended; this conversation cannot be "
+                            "answered."), status=409)
 
 
 def mark_seen_by_sender(*, sender: User, conversation: Conversation) -> None:

@@ -1,4 +1,6 @@
-"""After sending: revoke, end dates, expiry, sending the notification again."""
+"""After sending: revoke (one recipient, for recipients, for everyone; now or scheduled), end
+dates, sending the notification again. The periodic job that applies schedules, end dates and
+the retention period is zegel.messaging.actions.lifecycle_due."""
 
 from __future__ import annotations
 
@@ -58,14 +60,84 @@ def revoke_recipient(*, sender: User, recipient: Recipient,
 
 
 @retry_on_conflict
+def revoke_for_recipients(*, sender: User, conversation: Conversation,
+                          request: HttpRequest | None = None) -> None:
+    """Revoke for recipients: every recipient's links and portal sessions stop working at
+    once; the content stays, so the sender still reads the whole conversation."""
+    with transaction.atomic(durable=True):
+        conversation = access.conversation_for_user(sender, conversation.pk, for_update=True)
+        if conversation.revoked_at is not None:
+            raise ActionError(_("This conversation was revoked; it cannot be changed."),
+                              status=409)
+        close_for_recipients(conversation, reason=Conversation.Closed.REVOKED,
+                             action="conversation.revoked_for_recipients", request=request,
+                             actor=staff_actor(sender))
+
+
+@retry_on_conflict
 def revoke_conversation(*, sender: User, conversation: Conversation,
                         request: HttpRequest | None = None) -> None:
     """Revoke for everyone: every link stops working and the data keys of every message and
     file are destroyed (crypto-shredding), so the content is gone from backups too."""
     with transaction.atomic(durable=True):
         conversation = access.conversation_for_user(sender, conversation.pk, for_update=True)
-        _shred_conversation(conversation, action="conversation.revoked", request=request,
-                            actor=staff_actor(sender))
+        shred_conversation(conversation, reason=Conversation.Shredded.REVOKED,
+                           action="conversation.revoked", request=request,
+                           actor=staff_actor(sender))
+
+
+@retry_on_conflict
+def schedule_revocation(*, sender: User, conversation: Conversation, scope: str,
+                        at: datetime, request: HttpRequest | None = None) -> None:
+    """Revoke later, in either scope: the periodic job applies it at `at` (or as soon as it
+    runs after that). One schedule per conversation: a new one replaces the one pending."""
+    if scope not in Conversation.RevokeScope.values:
+        raise ActionError(_("Choose whether to revoke for recipients or for everyone."),
+                          field="scope")
+    with transaction.atomic(durable=True):
+        conversation = access.conversation_for_user(sender, conversation.pk, for_update=True)
+        if conversation.revoked_at is not None:
+            raise ActionError(_("This conversation was revoked; it cannot be changed."),
+                              status=409)
+        if scope == Conversation.RevokeScope.RECIPIENTS and conversation.closed_at is not None:
+            raise ActionError(_("The recipients' access has ended already."), status=409,
+                              field="scope")
+        if at <= timezone.now():
+            raise ActionError(_("Choose a moment in the future."), field="at")
+        before = _schedule_of(conversation)
+        Conversation.objects.filter(pk=conversation.pk).update(revoke_scheduled_at=at,
+                                                               revoke_scheduled_scope=scope)
+        conversation.revoke_scheduled_at = at
+        conversation.revoke_scheduled_scope = scope
+        record("conversation.revoke_scheduled", organisation=sender.organisation,
+               **staff_actor(sender), object_type="conversation", object_id=conversation.pk,
+               request=request, data={"scope": scope, "at": at.isoformat(), "replaced": before})
+
+
+@retry_on_conflict
+def cancel_revocation(*, sender: User, conversation: Conversation,
+                      request: HttpRequest | None = None) -> bool:
+    """Cancel the pending scheduled revoke; False (and nothing recorded) if none was pending."""
+    with transaction.atomic(durable=True):
+        conversation = access.conversation_for_user(sender, conversation.pk, for_update=True)
+        before = _schedule_of(conversation)
+        if before is None:
+            return False
+        Conversation.objects.filter(pk=conversation.pk).update(revoke_scheduled_at=None,
+                                                               revoke_scheduled_scope="")
+        conversation.revoke_scheduled_at = None
+        conversation.revoke_scheduled_scope = ""
+        record("conversation.revoke_schedule_cancelled", organisation=sender.organisation,
+               **staff_actor(sender), object_type="conversation", object_id=conversation.pk,
+               request=request, data={"cancelled": before})
+        return True
+
+
+def _schedule_of(conversation: Conversation) -> dict[str, str] | None:
+    if conversation.revoke_scheduled_at is None:
+        return None
+    return {"scope": conversation.revoke_scheduled_scope,
+            "at": conversation.revoke_scheduled_at.isoformat()}
 
 
 @retry_on_conflict
@@ -77,6 +149,9 @@ def set_expiry(*, sender: User, conversation: Conversation, expires_at: datetime
         if conversation.revoked_at is not None:
             raise ActionError(_("This conversation was revoked; it cannot be changed."),
                               status=409)
+        if conversation.closed_at is not None:
+            raise ActionError(_("The recipients' access has ended already."), status=409,
+                              field="expires_at")
         if expires_at is not None and expires_at <= timezone.now():
             raise ActionError(_("Choose a date in the future."), field="expires_at")
         if (too_long := expiry_refusal(sender.organisation, expires_at)) is not None:
@@ -88,38 +163,53 @@ def set_expiry(*, sender: User, conversation: Conversation, expires_at: datetime
                data={"expires_at": expires_at.isoformat() if expires_at else None})
 
 
-def expire_due(limit: int = 100) -> int:
-    """Destroy the content of conversations whose expiry date has passed (the worker runs it).
-    One transaction per conversation, so one that fails does not hold back the rest."""
-    due = list(Conversation.objects.filter(revoked_at__isnull=True, expires_at__lte=timezone.now())
-               .order_by("expires_at").values_list("pk", flat=True)[:limit])
-    for pk in due:
-        _expire(pk)
-    return len(due)
-
-
-@retry_on_conflict
-def _expire(pk: Any) -> None:
-    with transaction.atomic(durable=True):
-        # Re-read under lock: the sender may have revoked it or moved the date meanwhile.
-        conversation = (Conversation.objects.select_for_update(of=("self",), no_key=True)
-                        .select_related("organisation")
-                        .filter(pk=pk, revoked_at__isnull=True,
-                                expires_at__lte=timezone.now()).first())
-        if conversation is not None:
-            _shred_conversation(conversation, action="conversation.expired", request=None,
-                                actor={"actor_type": "system"})
-
-
-def _shred_conversation(conversation: Conversation, *, action: str,
-                        request: HttpRequest | None, actor: dict[str, Any]) -> None:
-    """Inside a transaction that holds the conversation's row lock."""
-    if conversation.revoked_at is not None:
-        return
+def close_for_recipients(conversation: Conversation, *, reason: str, action: str,
+                         request: HttpRequest | None, actor: dict[str, Any],
+                         data: dict[str, Any] | None = None) -> bool:
+    """Inside a transaction that holds the conversation's row lock: end every recipient's
+    access (links, sessions, codes) and keep the content. False if it had ended already."""
+    if conversation.closed_at is not None or conversation.revoked_at is not None:
+        return False
     now = timezone.now()
-    Conversation.objects.filter(pk=conversation.pk).update(revoked_at=now,
-                                                           has_unread_reply=False)
+    changes: dict[str, Any] = {"closed_at": now, "closed_reason": reason}
+    if conversation.revoke_scheduled_scope == Conversation.RevokeScope.RECIPIENTS:
+        changes.update(revoke_scheduled_at=None, revoke_scheduled_scope="")
+    Conversation.objects.filter(pk=conversation.pk).update(**changes)
+    for field, value in changes.items():
+        setattr(conversation, field, value)
+    VerificationCode.objects.filter(recipient__conversation=conversation,
+                                    used_at__isnull=True).update(used_at=now)
+    revoked = 0
+    if reason == Conversation.Closed.REVOKED:
+        # Each recipient's access revoked as by revoke_recipient, so the status and the
+        # portal say "withdrawn". At the end date they are left as they are: "expired".
+        recipients = list(conversation.recipients.select_for_update(of=("self",), no_key=True)
+                          .filter(revoked_at__isnull=True))
+        conversation.recipients.filter(pk__in=[r.pk for r in recipients]).update(revoked_at=now)
+        RecipientEvent.objects.bulk_create(
+            [RecipientEvent(recipient=r, kind=RecipientEvent.Kind.REVOKED) for r in recipients])
+        revoked = len(recipients)
+    record(action, organisation=conversation.organisation, object_type="conversation",
+           object_id=conversation.pk, request=request,
+           data={"recipients": revoked, **(data or {})}, **actor)
+    return True
+
+
+def shred_conversation(conversation: Conversation, *, reason: str, action: str,
+                       request: HttpRequest | None, actor: dict[str, Any],
+                       data: dict[str, Any] | None = None) -> bool:
+    """Inside a transaction that holds the conversation's row lock. False if it was shredded
+    already."""
+    if conversation.revoked_at is not None:
+        return False
+    now = timezone.now()
+    Conversation.objects.filter(pk=conversation.pk).update(
+        revoked_at=now, shredded_reason=reason, has_unread_reply=False,
+        revoke_scheduled_at=None, revoke_scheduled_scope="")
     conversation.revoked_at = now
+    conversation.shredded_reason = reason
+    conversation.revoke_scheduled_at = None
+    conversation.revoke_scheduled_scope = ""
     recipients = list(conversation.recipients.select_for_update(of=("self",), no_key=True)
                       .filter(revoked_at__isnull=True))
     conversation.recipients.filter(revoked_at__isnull=True).update(revoked_at=now)
@@ -138,7 +228,7 @@ def _shred_conversation(conversation: Conversation, *, action: str,
     entry = record(action, organisation=conversation.organisation, object_type="conversation",
                    object_id=conversation.pk, request=request,
                    data={"recipients": len(recipients), "keys_destroyed": shredded,
-                         "files": len(blob_ids)}, **actor)
+                         "files": len(blob_ids), **(data or {})}, **actor)
     link_audit(events, entry)
 
     def delete_blobs() -> None:
@@ -147,6 +237,7 @@ def _shred_conversation(conversation: Conversation, *, action: str,
             blob_store().delete(blob_id)
 
     transaction.on_commit(delete_blobs)
+    return True
 
 
 @retry_on_conflict
@@ -166,6 +257,9 @@ def resend_notification(*, sender: User, recipient: Recipient,
         if recipient.held_reason:
             raise ActionError(_("This recipient is held: add how they verify first, which "
                                 "sends the message to them."), status=409)
+        if not access.guest_access_holds(recipient):
+            raise ActionError(_("The recipients' access has ended; the message cannot be "
+                                "sent again."), status=409)
         # The link opens the whole conversation; the notification names the latest message
         # addressed to this recipient.
         latest = (conversation.messages.filter(author_user__isnull=False,
