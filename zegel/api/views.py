@@ -23,10 +23,10 @@ from zegel.api.contacts import router as contacts_router
 from zegel.api.dlp_admin import router as dlp_admin_router
 from zegel.api.docs import LocalSwagger
 from zegel.api.inputs import Input
-from zegel.api.organisation import router as organisation_router
 from zegel.api.lifecycle import LifecycleOut, RevokeIn, lifecycle_out
 from zegel.api.lifecycle import revoke as revoke_in_scope
 from zegel.api.lifecycle import router as lifecycle_router
+from zegel.api.organisation import router as organisation_router
 from zegel.api.problems import NotJson, UtcDateTime, field_error_text, not_json_detail, problems
 from zegel.api.recipients import RecipientOut, recipient_out
 from zegel.api.recipients import router as recipients_router

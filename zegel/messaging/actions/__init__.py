@@ -64,11 +64,11 @@ from zegel.messaging.actions.lifecycle import (
     schedule_revocation,
     set_expiry,
 )
+from zegel.messaging.actions.lifecycle_due import Applied, apply_due
 from zegel.messaging.actions.verification import (
     VerificationChange,
     change_verification,
 )
-from zegel.messaging.actions.lifecycle_due import Applied, apply_due
 from zegel.messaging.drafts import (
     CleanRecipient,
     RecipientSpec,
