@@ -25,11 +25,12 @@ def stderr_log() -> Iterator[io.StringIO]:
     assert isinstance(handler, logging.StreamHandler)
     captured = io.StringIO()
     # Not setStream(): it flushes the old stream, which pytest's capturing may have closed.
-    previous, handler.stream = handler.stream, captured
+    handler.stream = captured
     try:
         yield captured
     finally:
-        handler.stream = previous
+        # None: back to whatever sys.stderr is (zegel.core.logfilter.StderrHandler).
+        handler.stream = None
 
 
 def test_the_request_logger_says_only_errors() -> None:

@@ -322,7 +322,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "filters": {"redact": {"()": "zegel.core.logfilter.RedactTokens"},
                 "library_text": {"()": "zegel.core.logfilter.DropLibraryText"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain",
+    "handlers": {"stderr": {"class": "zegel.core.logfilter.StderrHandler", "formatter": "plain",
                             "filters": ["library_text", "redact"]}},
     "root": {"handlers": ["stderr"], "level": env_str("ZEGEL_LOG_LEVEL", "INFO")},
     "loggers": {

@@ -97,7 +97,7 @@ def test_bad_requests(api: Client, org: Organisation, outsider: User) -> None:
     assert _patch(api, second["id"], kees["id"], phone="06 87654321").status_code == 404
     assert not RecipientLink.objects.filter(recipient_id=kees["id"]).exists()
     # Revoked: refused with a conflict, and the recipient stays without a link.
-    assert api.post(f"/api/v1/messages/{sent['id']}/revoke").status_code == 200
+    assert api.generic("POST", f"/api/v1/messages/{sent['id']}/revoke").status_code == 200
     revoked = _patch(api, sent["id"], kees["id"], phone="06 87654321")
     assert revoked.status_code == 409 and revoked.json()["detail"]
     assert not RecipientLink.objects.filter(recipient_id=kees["id"]).exists()

@@ -93,6 +93,7 @@ def test_the_command_retires_and_refuses_in_one_line(sender: User,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     send(sender)
     rotate_without_rewrapping()
+    capsys.readouterr()  # what the set-up logged
     assert main(["keys", "retire", "k1"]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1

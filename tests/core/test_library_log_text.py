@@ -63,14 +63,14 @@ def zegel_log(capfd: pytest.CaptureFixture[str]) -> Iterator[pytest.CaptureFixtu
     stream = open(2, "w", closefd=False)
     # Swapped by hand, not with setStream(): that flushes the old stream, which an earlier test
     # that configured logging under capsys may have left closed.
-    previous = [h.stream for h in handlers]
     for handler in handlers:
         handler.stream = stream
     try:
         yield capfd
     finally:
-        for handler, old in zip(handlers, previous, strict=True):
-            handler.stream = old
+        for handler in handlers:
+            # None: back to whatever sys.stderr is (zegel.core.logfilter.StderrHandler).
+            handler.stream = None
         stream.close()
 
 

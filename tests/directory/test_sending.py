@@ -77,9 +77,14 @@ def test_api_a_method_without_its_code_takes_the_directorys(org: Organisation,
 def test_api_another_organisations_contact_is_not_used(outsider: User, api: Client) -> None:
     contact(outsider.organisation, "piet@example.nl", phone="+31687654321")
     response = _post(api, {"email": "piet@example.nl"})
-    assert response.status_code == 400
-    assert response.json()["field"] == "0.method"
-    assert not Recipient.objects.exists()
+    # Nothing of the other organisation's contact is used: the recipient has no method, so it
+    # is held (docs/api.md, "Held recipients") without a number, a link or a notification.
+    assert response.status_code == 201, response.content
+    [held] = response.json()["recipients"]
+    assert (held["status"], held["held_reason"]) == ("held", "method_missing")
+    recipient = Recipient.objects.get()
+    assert (recipient.method, recipient.phone) == ("", "")
+    assert not recipient.links.exists()
 
 
 def test_the_data_leak_rules_judge_the_directorys_method(org: Organisation,

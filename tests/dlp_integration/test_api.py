@@ -123,6 +123,6 @@ def test_check_answers_404_for_the_attachment_of_a_revoked_message(
     upload = make_attachment(sender, b"Uitslag", "uitslag.txt")
     sent = _post(api, "messages", body="Zie bijlage.", attachments=[str(upload.pk)],
                  confirm_warnings=True).json()
-    assert api.post(f"/api/v1/messages/{sent['id']}/revoke").status_code == 200
+    assert api.generic("POST", f"/api/v1/messages/{sent['id']}/revoke").status_code == 200
     response = _post(api, "check", body="Zie bijlage.", attachments=[str(upload.pk)])
     assert response.status_code == 404

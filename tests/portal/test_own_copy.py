@@ -251,7 +251,7 @@ def test_a_copy_is_refused_once_access_ended_also_with_a_verified_session(
     else:
         Conversation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
         if ending == "expired_shredded":
-            actions.expire_due()
+            actions.apply_due()
     for path in _paths(single.token, single.message):
         response = single.client.get(path)
         assert response.status_code == 410, path

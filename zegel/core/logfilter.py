@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
+from typing import Any
 
 _TOKEN_PATH = re.compile(r"/m/[A-Za-z0-9_-]{20,}")
 
@@ -70,3 +72,23 @@ def install_in_child() -> None:
     for handler in root.handlers:
         if not any(isinstance(f, DropLibraryText) for f in handler.filters):
             handler.addFilter(DropLibraryText())
+
+
+class StderrHandler(logging.StreamHandler):
+    """Writes each record to whatever `sys.stderr` is when it is emitted, not the stream that
+    was there when logging was set up: a test runner or a command that swaps stderr (and later
+    closes its stand-in) never leaves the handler writing to a closed file. Setting `stream`
+    points it at that stream instead; setting it to None goes back to sys.stderr."""
+
+    def __init__(self) -> None:
+        self._chosen: Any = None
+        super().__init__()
+        self._chosen = None
+
+    @property
+    def stream(self) -> Any:
+        return self._chosen if self._chosen is not None else sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        self._chosen = value

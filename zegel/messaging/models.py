@@ -233,9 +233,13 @@ class RecipientEvent(models.Model):
     detail = models.CharField(max_length=200, blank=True)  # never content
     # The audit log entry written in the same transaction for what happened: its chain
     # position is what a proof of delivery cites (zegel.messaging.proof). Empty for events
-    # recorded before events were linked (messaging 0012): their entry is not guessed.
+    # recorded before events were linked (messaging 0014): their entry is not guessed.
+    # No database constraint: a foreign key into the audit table would make PostgreSQL refuse
+    # a TRUNCATE of it with its own error before the audit guard's trigger speaks (and the
+    # audit rows cannot be deleted anyway: docs/security.md, "append-only" triggers).
     audit_entry = models.ForeignKey("audit.AuditEvent", null=True, blank=True,
-                                    on_delete=models.PROTECT, related_name="+")
+                                    on_delete=models.PROTECT, related_name="+",
+                                    db_constraint=False)
 
     class Meta:
         ordering = ["at", "id"]

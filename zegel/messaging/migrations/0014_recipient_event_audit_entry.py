@@ -17,6 +17,7 @@ class Migration(migrations.Migration):
             name="audit_entry",
             field=models.ForeignKey(blank=True, null=True,
                                     on_delete=django.db.models.deletion.PROTECT,
-                                    related_name="+", to="audit.auditevent"),
+                                    related_name="+", to="audit.auditevent",
+                                    db_constraint=False),
         ),
     ]
