@@ -33,7 +33,7 @@ from zegel.orgs.models import AccountLink, FailedLogin, StaffSession, User
 from zegel.orgs.reauth import recent_auth_required
 from zegel.orgs.roles import Role
 from zegel.sender.second_step import wait_text
-from zegel.staff import mail
+from zegel.staff import audit_export, audit_search, mail
 
 MANAGE = roles.Permission.MANAGE_USERS
 
@@ -357,20 +357,25 @@ AUDIT_PAGE = 100
 @role_required(roles.Permission.READ_AUDIT)
 def audit_log(request: HttpRequest) -> HttpResponse:
     """The organisation's audit events, newest first, AUDIT_PAGE at a time ("older" pages by
-    id), optionally only one kind of action. Events hold identifiers and outcomes, never
+    id, so a page costs the same queries however deep it is), filtered by who, action, period,
+    object and address (zegel.staff.audit_search). Events hold identifiers and outcomes, never
     message content."""
-    events = AuditEvent.objects.filter(organisation_id=staff_user(request).organisation_id)
-    action = request.GET.get("action", "").strip()[:64]
-    if action:
-        events = events.filter(action__startswith=action)
+    flt = audit_search.parse(request.GET)
     before = request.GET.get("before", "")
-    if before:
-        if not before.isdigit():
-            return render(request, "error.html", {
-                "title": _("Not found"), "message": _("That page of the audit log does not "
-                                                      "exist.")}, status=400)
-        events = events.filter(pk__lt=int(before))
-    page = list(events.order_by("-pk")[:AUDIT_PAGE + 1])
-    older = page[AUDIT_PAGE - 1].pk if len(page) > AUDIT_PAGE else None
+    if before and (not before.isdigit() or len(before) > 19):
+        return render(request, "error.html", {
+            "title": _("Not found"), "message": _("That page of the audit log does not "
+                                                  "exist.")}, status=400)
+    page: list[AuditEvent] = []
+    older = None
+    if not flt.errors:
+        events = audit_search.events(staff_user(request).organisation_id, flt)
+        if before:
+            events = events.filter(pk__lt=int(before))
+        page = list(events.order_by("-pk")[:AUDIT_PAGE + 1])
+        older = page[AUDIT_PAGE - 1].pk if len(page) > AUDIT_PAGE else None
     return render(request, "staff/audit.html", {
-        "tab": "audit", "events": page[:AUDIT_PAGE], "action": action, "older": older})
+        "tab": "audit", "events": page[:AUDIT_PAGE], "filter": flt, "older": older,
+        "query": flt.querystring(), "actions": audit_search.known_actions(),
+        "actor_types": audit_search.actor_choices(), "check": audit_export.last_check()},
+        status=400 if flt.errors else 200)
