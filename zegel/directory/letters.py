@@ -49,14 +49,13 @@ class Letter:
     shared: bool  # a code several people at one organisation share
 
 
-def _ids(values: list[str], what: str) -> list[str]:
+def _ids(values: list[str], not_found: str) -> list[str]:
     found: list[str] = []
     for value in values:
         try:
             pk = str(uuid.UUID(str(value).strip()))
         except (TypeError, ValueError):
-            raise DirectoryError(_("That %(what)s is not in your organisation's directory.")
-                                 % {"what": what}, status=404) from None
+            raise DirectoryError(not_found, status=404) from None
         if pk not in found:
             found.append(pk)
     return found
@@ -70,8 +69,10 @@ def generate_letters(user: Any, *, contact_ids: list[str], shared_ids: list[str]
     or a contact or shared code that is not the admin's organisation's (404)."""
     admin = manager(user)
     org_id = admin.organisation_id
-    contacts_wanted = _ids(contact_ids, _("contact"))
-    shared_wanted = _ids(shared_ids, _("shared access code"))
+    no_contact = _("That contact is not in your organisation's directory.")
+    no_shared = _("That shared access code is not in your organisation's directory.")
+    contacts_wanted = _ids(contact_ids, no_contact)
+    shared_wanted = _ids(shared_ids, no_shared)
     if not contacts_wanted and not shared_wanted:
         raise DirectoryError(_("Choose at least one contact or shared access code."),
                              field="contacts")
@@ -80,12 +81,10 @@ def generate_letters(user: Any, *, contact_ids: list[str], shared_ids: list[str]
                              % {"n": MAX_LETTERS}, field="contacts")
     if Contact.objects.filter(organisation_id=org_id, pk__in=contacts_wanted).count() \
             != len(contacts_wanted):
-        raise DirectoryError(_("That contact is not in your organisation's directory."),
-                             status=404)
+        raise DirectoryError(no_contact, status=404)
     if SharedCode.objects.filter(organisation_id=org_id, pk__in=shared_wanted).count() \
             != len(shared_wanted):
-        raise DirectoryError(_("That shared access code is not in your organisation's "
-                               "directory."), status=404)
+        raise DirectoryError(no_shared, status=404)
     if not confirmed:
         raise DirectoryError(_("A letter always carries a new access code: the current code "
                                "is stored only in a form that cannot be read back. Tick the "
@@ -143,14 +142,6 @@ class LetterText:
     code_label: str
     after_code: list[str]
     contact_heading: str
-
-
-def allowed_method_names(org: Organisation, language: str) -> list[str]:
-    with override(language):
-        names = [_("an SMS code"), _("an access code")]
-        if org.email_code_allowed:
-            names.append(_("an e-mail code"))
-    return names
 
 
 def builtin_letter_text(org: Organisation, letter: Letter) -> LetterText:
