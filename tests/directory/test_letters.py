@@ -237,3 +237,17 @@ def test_the_portal_check_accepts_every_way_of_typing_it(admin: User,
         assert guest_auth.verify_access_code(recipient, typed).ok is True, typed
 
 
+
+
+def test_the_contact_form_sets_the_letters_language_and_refuses_another(
+        admin_client: Client, org: Organisation) -> None:
+    piet = contact(org, "piet@example.nl", name="Piet")
+    form = {"email": "piet@example.nl", "name": "Piet", "language": "en"}
+    assert admin_client.post(f"/admin/contacts/{piet.pk}", form).status_code == 302
+    assert Contact.objects.get(pk=piet.pk).language == "en"
+    assert b'<option value="en" selected>' in admin_client.get(f"/admin/contacts/{piet.pk}").content
+    refused = admin_client.post(f"/admin/contacts/{piet.pk}", {**form, "language": "de"})
+    assert refused.status_code == 400 and b"Choose Dutch or English" in refused.content
+    assert Contact.objects.get(pk=piet.pk).language == "en"
+    event = AuditEvent.objects.filter(action="contact.updated").latest("id")
+    assert event.data["fields"] == ["language"]

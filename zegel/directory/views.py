@@ -41,7 +41,7 @@ from zegel.directory.access import (
     shared_codes_of,
 )
 from zegel.directory.fields import ContactFields, current_fields
-from zegel.directory.models import Contact, Method
+from zegel.directory.models import Contact, Language, Method
 from zegel.files.uploads import accepts_small_file, upload_refused
 from zegel.orgs import roles
 from zegel.orgs.access import role_required, staff_user
@@ -51,7 +51,7 @@ PAGE_SIZE = 50
 APPLY_SALT = "zegel.directory.import"
 APPLY_MAX_AGE = 30 * 60
 _CONTACT_FIELDS = ("email", "name", "phone", "external_id", "access_code", "access_code_hint",
-                   "preferred_method", "shared_code")
+                   "preferred_method", "shared_code", "language")
 
 
 def _error_page(request: HttpRequest, exc: DirectoryError) -> HttpResponse:
@@ -116,6 +116,7 @@ def _contact_page(request: HttpRequest, *, contact: Contact | None, values: dict
         "tab": "contacts", "contact": contact, "v": values,
         "errors": _errors(exc) if exc else {},
         "methods": _methods(), "shared_codes": list(shared_codes_of(admin)),
+        "languages": Language.choices,
     }, status=exc.status if exc else 200)
 
 
@@ -129,7 +130,8 @@ def _posted_contact(request: HttpRequest) -> tuple[dict[str, Any], ContactFields
                            external_id=typed["external_id"].strip(), access_code=code,
                            access_code_hint=typed["access_code_hint"],
                            preferred_method=typed["preferred_method"],
-                           shared_code=typed["shared_code"])
+                           shared_code=typed["shared_code"],
+                           language=typed["language"] or None)
     typed["access_code"] = ""  # a code is never put back in a page
     return typed, fields
 
