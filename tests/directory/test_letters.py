@@ -135,7 +135,7 @@ def test_too_many_letters_at_once_are_refused(admin: User, org: Organisation,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(letters, "MAX_LETTERS", 2)
     ids = [str(contact(org, f"p{n}@example.nl").pk) for n in range(3)]
-    with pytest.raises(DirectoryError, match="At most 2 letters"):
+    with pytest.raises(DirectoryError, match="At most 2 contacts and shared codes"):
         letters.generate_letters(admin, contact_ids=ids, shared_ids=[], confirmed=True)
     assert not Contact.objects.exclude(access_code_hash="").exists()
 

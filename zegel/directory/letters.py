@@ -38,7 +38,9 @@ from zegel.directory.models import Contact, Language, SharedCode
 from zegel.directory.validation import hash_access_code
 from zegel.orgs.models import Organisation
 
-MAX_LETTERS = 500  # letters in one PDF; hashing each code takes a fraction of a second
+# Contacts plus shared codes in one batch: each needs a new code hashed with Argon2id, which
+# is slow on purpose (about half a second each on a busy two-core machine), inside one request.
+MAX_LETTERS = 100
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ def generate_letters(user: Any, *, contact_ids: list[str], shared_ids: list[str]
                      confirmed: bool, request: HttpRequest | None = None) -> list[Letter]:
     """New access codes for the chosen contacts (a personal code each) and shared codes (one
     code for everyone on it), stored as hashes, and the letters that carry them. Refused
-    (DirectoryError, nothing changed): no choice, more than MAX_LETTERS letters, not confirmed,
+    (DirectoryError, nothing changed): no choice, more than MAX_LETTERS contacts and shared
+    codes, not confirmed,
     or a contact or shared code that is not the admin's organisation's (404)."""
     admin = manager(user)
     org_id = admin.organisation_id
@@ -77,7 +80,8 @@ def generate_letters(user: Any, *, contact_ids: list[str], shared_ids: list[str]
         raise DirectoryError(_("Choose at least one contact or shared access code."),
                              field="contacts")
     if len(contacts_wanted) + len(shared_wanted) > MAX_LETTERS:
-        raise DirectoryError(_("At most %(n)d letters at once; choose fewer.")
+        raise DirectoryError(_("At most %(n)d contacts and shared codes at once; choose "
+                               "fewer.")
                              % {"n": MAX_LETTERS}, field="contacts")
     if Contact.objects.filter(organisation_id=org_id, pk__in=contacts_wanted).count() \
             != len(contacts_wanted):
