@@ -11,14 +11,17 @@ import json
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
 from django.db import connection
 from django.test import Client
 
 from tests.messaging.test_concurrency import run_together
 from zegel.audit.models import AuditEvent
-from zegel.directory import actions, importing
+from zegel.directory import actions, importing, letters
 from zegel.directory.fields import ContactFields
 from zegel.directory.models import Contact
+from zegel.directory.validation import normalise_code
 from zegel.orgs.models import ApiToken, User
 
 pytestmark = [
@@ -80,3 +83,26 @@ def test_two_imports_of_the_same_contacts_at_once(admin: User) -> None:
     first, second = results[0], results[1]
     assert first.created + second.created + results[2].created == 40
     assert first.changed + second.changed == 0
+
+
+def test_two_letter_batches_at_once_leave_exactly_the_later_code(admin: User) -> None:
+    piet = Contact.objects.create(organisation=admin.organisation, email="piet@example.nl",
+                                  name="Piet")
+
+    def batch() -> str:
+        [letter] = letters.generate_letters(admin, contact_ids=[str(piet.pk)], shared_ids=[],
+                                            confirmed=True)
+        return letter.code
+
+    codes = run_together([batch, batch])
+    assert all(isinstance(code, str) for code in codes), codes
+    stored = Contact.objects.get(pk=piet.pk).access_code_hash
+
+    def opens(code: str) -> bool:
+        try:
+            return bool(PasswordHasher().verify(stored, normalise_code(code)))
+        except VerificationError:
+            return False
+
+    assert sorted(opens(code) for code in codes) == [False, True]
+    assert AuditEvent.objects.filter(action="contacts.letters_generated").count() == 2

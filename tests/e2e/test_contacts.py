@@ -73,3 +73,16 @@ def test_an_admin_manages_the_directory_on_a_phone(zegel: Zegel, new_context: An
     page.get_by_role("button", name="Search").click()
     page.locator(".list-count").wait_for()
     assert "2 contacts found" in page.locator(".list-count").inner_text()
+
+    # Access-code letters: refused without the confirmation, then one PDF for the shared code.
+    page.get_by_role("link", name="Access-code letters").click()
+    _check(page)
+    page.get_by_label("Praktijk De Linde (2 contacts)").check()
+    page.get_by_role("button", name="Download the letters (PDF)").click()
+    page.locator(".error-summary").wait_for()
+    _check(page)
+    page.get_by_label("Praktijk De Linde (2 contacts)").check()
+    page.locator("#confirm").check()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the letters (PDF)").click()
+    assert download.value.suggested_filename == "access-code-letters.pdf"

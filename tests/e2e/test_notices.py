@@ -50,6 +50,13 @@ def test_the_genuine_message_page_reads_well(zegel: Zegel, new_context: Any,
     check_a11y(page)
     assert_no_horizontal_scroll(page, viewport["width"])
 
+    # The information page for recipients, in the language just chosen.
+    page.goto(f"{zegel.url}/o/zorg.example/")
+    assert page.locator("h1").inner_text() == "Secure messages from Zorggroep Voorbeeld"
+    assert page.locator("a[href='tel:0881234567']").is_visible()
+    check_a11y(page)
+    assert_no_horizontal_scroll(page, viewport["width"])
+
 
 @pytest.mark.parametrize("viewport", WIDTHS, ids=["320px", "desktop"])
 def test_the_outbox_shows_each_mail_as_it_looks_and_runs_none_of_it(

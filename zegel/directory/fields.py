@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from zegel.directory.access import MAX_EXTERNAL_ID, DirectoryErrors
-from zegel.directory.models import Contact, Method, SharedCode
+from zegel.directory.models import Contact, Language, Method, SharedCode
 from zegel.directory.validation import (
     MIN_ACCESS_CODE_LENGTH,
     clean_access_code,
@@ -38,6 +38,7 @@ class ContactFields:
     access_code_hint: str = ""
     preferred_method: str = ""
     shared_code: str = ""  # the name of one of the organisation's shared codes; "" for none
+    language: str | None = None  # "nl" or "en", of its letters; None keeps it (new: Dutch)
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,17 @@ class CleanContact:
     access_code_hint: str
     preferred_method: str
     shared_code_id: uuid.UUID | None
+    language: str | None = None
 
     def values(self) -> dict[str, Any]:
         """The model fields this sets (the access code's hash is the caller's)."""
-        return {"email": self.email, "name": self.name, "phone": self.phone,
-                "external_id": self.external_id, "access_code_hint": self.access_code_hint,
-                "preferred_method": self.preferred_method, "shared_code_id": self.shared_code_id}
+        values = {"email": self.email, "name": self.name, "phone": self.phone,
+                  "external_id": self.external_id, "access_code_hint": self.access_code_hint,
+                  "preferred_method": self.preferred_method,
+                  "shared_code_id": self.shared_code_id}
+        if self.language is not None:
+            values["language"] = self.language
+        return values
 
 
 def external_id_refusal(value: str) -> str | None:
@@ -131,11 +137,15 @@ def clean_contact(organisation_id: int, fields: ContactFields) -> CleanContact:
                                             "“%(name)s”.") % {"name": shared_name[:100]}))
         else:
             shared_id = shared.pk
+    language = fields.language.strip() if fields.language is not None else None
+    if language is not None and language not in Language.values:
+        errors.append(("language", _("Choose Dutch or English as the language of the "
+                                     "contact's letters.")))
     if errors:
         raise DirectoryErrors(errors)
     return CleanContact(email=email, name=name, phone=phone, external_id=external_id,
                         access_code=code, access_code_hint=hint, preferred_method=method,
-                        shared_code_id=shared_id)
+                        shared_code_id=shared_id, language=language)
 
 
 def method_refusal(preferred_method: str, phone: str, has_access_code: bool) -> str | None:
@@ -159,5 +169,5 @@ def current_fields(contact: Contact) -> dict[str, str]:
     """A contact's fields as ContactFields takes them (no code: it is never read back)."""
     return {"email": contact.email, "name": contact.name, "phone": contact.phone,
             "external_id": contact.external_id, "access_code_hint": contact.access_code_hint,
-            "preferred_method": contact.preferred_method,
+            "preferred_method": contact.preferred_method, "language": contact.language,
             "shared_code": contact.shared_code.name if contact.shared_code else ""}

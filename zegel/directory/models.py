@@ -24,6 +24,11 @@ class Method(models.TextChoices):
     EMAIL = "email", _("E-mail code")
 
 
+class Language(models.TextChoices):
+    DUTCH = "nl", _("Dutch")
+    ENGLISH = "en", _("English")
+
+
 class SharedCode(models.Model):
     """One access code several contacts at a partner organisation use (the letter asks them to
     share it with colleagues). Stored as Argon2id, never shown again after it is set."""
@@ -61,6 +66,9 @@ class Contact(models.Model):
     # Empty: the most secure method the contact has (SMS or access code above e-mail code).
     preferred_method = models.CharField(_("preferred method"), max_length=16,
                                         choices=Method.choices, blank=True)
+    # The language letters to the contact are written in (zegel.directory.letters).
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices,
+                                default=Language.DUTCH, db_default=Language.DUTCH)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("import", views.import_contacts, name="import"),
     path("import/apply", views.import_apply, name="import_apply"),
     path("export.csv", views.export_contacts, name="export"),
+    path("letters", views.access_code_letters, name="letters"),
     path("shared-codes", views.shared_code_list, name="shared_codes"),
     path("shared-codes/<str:shared_id>", views.shared_code_edit, name="shared_code"),
     path("shared-codes/<str:shared_id>/delete", views.shared_code_delete,

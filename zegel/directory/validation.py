@@ -55,9 +55,26 @@ _CODE_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
 
 def normalise_code(value: str) -> str:
     """A code as typed, without the spaces and dashes people put in to read it back
-    ("123 456", "123-456", "AB12 - CD34"): those are never part of a code. Access codes are
-    hashed in this form, and every code typed in the portal is checked in it."""
+    ("123 456", "123-456", "AB12 - CD34"), in capitals: neither separators nor case are part of
+    a code, so "k7p4 9xm2" is "K7P4-9XM2". Access codes are hashed in this form, and every code
+    typed in the portal is checked in it (older hashes in the forms of legacy_code_forms)."""
+    return strip_separators(value).upper()
+
+
+def strip_separators(value: str) -> str:
     return _CODE_SEPARATORS.sub("", value or "")
+
+
+def legacy_code_forms(typed: str) -> list[str]:
+    """The forms a typed access code is checked in, newest first and without repeats: the
+    normalised one, then as hashed before codes were case-free (without separators, case kept),
+    then as hashed before that (as typed)."""
+    typed = (typed or "").strip()
+    forms: list[str] = []
+    for form in (normalise_code(typed), strip_separators(typed), typed):
+        if form not in forms:
+            forms.append(form)
+    return forms
 
 
 def clean_access_code(value: str) -> str:

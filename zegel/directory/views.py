@@ -31,7 +31,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from zegel.audit.log import record, staff_actor
-from zegel.directory import actions, importing
+from zegel.directory import actions, importing, letters
 from zegel.directory.access import (
     DirectoryError,
     DirectoryErrors,
@@ -41,7 +41,7 @@ from zegel.directory.access import (
     shared_codes_of,
 )
 from zegel.directory.fields import ContactFields, current_fields
-from zegel.directory.models import Contact, Method
+from zegel.directory.models import Contact, Language, Method
 from zegel.files.uploads import accepts_small_file, upload_refused
 from zegel.orgs import roles
 from zegel.orgs.access import role_required, staff_user
@@ -51,7 +51,7 @@ PAGE_SIZE = 50
 APPLY_SALT = "zegel.directory.import"
 APPLY_MAX_AGE = 30 * 60
 _CONTACT_FIELDS = ("email", "name", "phone", "external_id", "access_code", "access_code_hint",
-                   "preferred_method", "shared_code")
+                   "preferred_method", "shared_code", "language")
 
 
 def _error_page(request: HttpRequest, exc: DirectoryError) -> HttpResponse:
@@ -116,6 +116,7 @@ def _contact_page(request: HttpRequest, *, contact: Contact | None, values: dict
         "tab": "contacts", "contact": contact, "v": values,
         "errors": _errors(exc) if exc else {},
         "methods": _methods(), "shared_codes": list(shared_codes_of(admin)),
+        "languages": Language.choices,
     }, status=exc.status if exc else 200)
 
 
@@ -129,7 +130,8 @@ def _posted_contact(request: HttpRequest) -> tuple[dict[str, Any], ContactFields
                            external_id=typed["external_id"].strip(), access_code=code,
                            access_code_hint=typed["access_code_hint"],
                            preferred_method=typed["preferred_method"],
-                           shared_code=typed["shared_code"])
+                           shared_code=typed["shared_code"],
+                           language=typed["language"] or None)
     typed["access_code"] = ""  # a code is never put back in a page
     return typed, fields
 
@@ -379,4 +381,50 @@ def export_contacts(request: HttpRequest) -> StreamingHttpResponse:
         (line.encode("utf-8") for line in importing.export_lines(contacts.iterator(2000))),
         content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="contacts.csv"'
+    return response
+
+
+# --- Access-code letters
+
+LETTER_LIST = 200  # contacts one letters page lists (search narrows it)
+
+
+def _letters_page(request: HttpRequest, *, query: str, chosen: set[str],
+                  exc: DirectoryError | None = None) -> HttpResponse:
+    admin = staff_user(request)
+    contacts = contacts_of(admin, query)
+    return render(request, "directory/letters.html", {
+        "tab": "contacts", "query": query, "contacts": contacts[:LETTER_LIST],
+        "more": contacts.count() > LETTER_LIST, "chosen": chosen,
+        "codes": shared_codes_of(admin).annotate(users=Count("contacts")),
+        "max_letters": letters.MAX_LETTERS, "error": exc.message if exc else "",
+    }, status=exc.status if exc else 200)
+
+
+@login_required
+@never_cache
+@role_required(MANAGE)
+@require_http_methods(["GET", "POST"])
+def access_code_letters(request: HttpRequest) -> HttpResponse:
+    """Choose contacts and shared codes; the POST answers with the PDF of their letters."""
+    query = (request.GET.get("q", "") if request.method == "GET"
+             else request.POST.get("q", "")).strip()[:200]
+    if request.method == "GET":
+        return _letters_page(request, query=query, chosen=set())
+    contact_ids = request.POST.getlist("contact")
+    shared_ids = request.POST.getlist("shared")
+    admin = staff_user(request)
+    try:
+        made = letters.generate_letters(admin, contact_ids=contact_ids, shared_ids=shared_ids,
+                                        confirmed=request.POST.get("confirm") == "yes",
+                                        request=request)
+    except DirectoryError as exc:
+        if exc.status in (403, 404):
+            return _error_page(request, exc)
+        return _letters_page(request, query=query, chosen=set(contact_ids) | set(shared_ids),
+                             exc=exc)
+    response = HttpResponse(letters.letters_pdf(admin.organisation, made),
+                            content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="access-code-letters.pdf"'
+    response["Cache-Control"] = "no-store"
     return response

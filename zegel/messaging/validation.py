@@ -11,11 +11,12 @@ from zegel.directory.validation import (
     clean_display_name,
     clean_email,
     clean_phone,
+    legacy_code_forms,
     normalise_code,
 )
 
 __all__ = ["MIN_ACCESS_CODE_LENGTH", "clean_access_code", "clean_display_name", "clean_email",
-           "clean_phone", "mask_email", "mask_phone", "normalise_code"]
+           "clean_phone", "legacy_code_forms", "mask_email", "mask_phone", "normalise_code"]
 
 
 def mask_phone(e164: str) -> str:

@@ -143,6 +143,11 @@ class Organisation(models.Model):
         return f"{self.name} via Zegel", ""
 
     @property
+    def info_page_url(self) -> str:
+        """Zegel's public information page for this organisation's recipients (/o/<domain>/)."""
+        return settings.BASE_URL + reverse("portal:info", args=[self.domain])
+
+    @property
     def genuine_url(self) -> str:
         """Where a recipient reads how to recognise a genuine notification: the organisation's
         own page, or Zegel's page for it when it has none."""

@@ -29,3 +29,20 @@ def genuine(request: HttpRequest, domain: str) -> HttpResponse:
         "from_address": sender_address(org),
         "link_start": f"{base.scheme}://{base.netloc}/m/",
     })
+
+
+@require_GET
+def info(request: HttpRequest, domain: str) -> HttpResponse:
+    """The organisation's public information page for recipients (/o/<domain>/): how to open
+    a message, what each code is (only the ways the organisation allows), how to reply, how to
+    recognise a genuine notification and whom to ask. The organisation's domain is its slug,
+    as on the genuine page."""
+    org = Organisation.objects.filter(domain=domain.lower()).first()
+    if org is None:
+        return render(request, "portal/not_found.html", status=404)
+    base = urlsplit(settings.BASE_URL)
+    return render(request, "portal/info.html", {
+        "org": org,
+        "from_address": sender_address(org),
+        "link_start": f"{base.scheme}://{base.netloc}/m/",
+    })

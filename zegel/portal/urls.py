@@ -15,5 +15,6 @@ urlpatterns = [
     path("m/<str:token>/a/<str:attachment_id>", views.download, name="download"),
     path("m/<str:token>/copy.pdf", views.copy_pdf, name="copy_pdf"),
     path("m/<str:token>/e/<str:message_id>", views.copy_eml, name="copy_eml"),
+    path("o/<str:domain>/", genuine.info, name="info"),
     path("o/<str:domain>/genuine", genuine.genuine, name="genuine"),
 ]

@@ -31,7 +31,7 @@ from zegel.messaging.models import (
     RecipientEvent,
     VerificationCode,
 )
-from zegel.messaging.validation import normalise_code
+from zegel.messaging.validation import legacy_code_forms, normalise_code
 from zegel.notify.emails import render_email
 from zegel.notify.models import OutboxItem
 from zegel.notify.outbox import enqueue_email, enqueue_sms
@@ -329,9 +329,8 @@ def verify_access_code(recipient: Recipient, code: str, *,
     # now; inside, under lock, the hash must still be that one, and everything that can
     # change (locked, revoked, expired, throttled) is checked there.
     hashed = current.access_code_hash or ""
-    # Codes are hashed without spaces and dashes; one hashed before that rule as it was typed.
-    typed = (code or "").strip()
-    candidates = [normalise_code(typed)] + ([typed] if normalise_code(typed) != typed else [])
+    # Codes are hashed normalised (no spaces or dashes, capitals); older ones in older forms.
+    candidates = legacy_code_forms(code)
     matches = False
     for candidate in candidates:
         try:
