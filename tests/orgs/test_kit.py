@@ -252,3 +252,27 @@ def test_the_kit_details_are_checked_saved_and_audited(org: Organisation, admin:
     assert event.data == {"fields": ["contact_change_procedure", "kit_start_date"]}
     assert kit.fill("{start_date}", org, "nl").text == "1 maart 2027"
     assert kit.fill("{start_date}", org, "en").text == "1 March 2027"
+
+
+@pytest.mark.django_db
+def test_the_explanation_template_becomes_the_notification_explanation(
+        org: Organisation, admin: User) -> None:
+    org = _complete(org)
+    client = _client(admin)
+    text = kit.built_in("explanation", "en")
+    assert _edit(client, "explanation", "en", text=text,
+                 action="use_as_explanation").status_code == 302
+    org.refresh_from_db()
+    assert org.explanation_en == kit.fill(text, org, "en").text.strip()
+    assert org.explanation_en.startswith("Zorggroep Noord sends you this message")
+    assert AuditEvent.objects.get(action="org.updated").data == {"fields": ["explanation_en"]}
+    # A missing value refuses, and the explanation stays as it was.
+    Organisation.objects.filter(pk=org.pk).update(contact_phone="")
+    refused = _edit(client, "explanation", "en", text=text, action="use_as_explanation")
+    assert refused.status_code == 400
+    assert "The contact phone number is not set." in refused.context["error"]
+    # Only the explanation template has this action.
+    assert _edit(client, "news", "en", text="x",
+                 action="use_as_explanation").status_code == 400
+    org.refresh_from_db()
+    assert org.explanation_en.startswith("Zorggroep Noord")

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 from zegel.core.pdf import Document
 from zegel.orgs import kit
 from zegel.orgs.access import staff_user
+from zegel.orgs.actions import Refused, update_organisation
 from zegel.orgs.models import KitText, Organisation
 from zegel.sender.org_settings import _refused, may_change_settings
 
@@ -128,7 +129,8 @@ def kit_edit(request: HttpRequest, template: str, language: str) -> HttpResponse
         kit.reset_text(org, template, language, actor=user)
         messages.success(request, _("The template is back to Zegel's built-in text."))
         return redirect("sender:kit_edit", template=template, language=language)
-    if action not in ("preview", "save", *_EXPORTS):
+    if action not in ("preview", "save", "use_as_explanation", *_EXPORTS) or (
+            action == "use_as_explanation" and template != "explanation"):
         return _editor(request, org, template, language, text, per_copy, own=own,
                        error=_("Unknown action: choose preview, save, reset or export."),
                        status=400)
@@ -140,7 +142,12 @@ def kit_edit(request: HttpRequest, template: str, language: str) -> HttpResponse
             return redirect("sender:kit_edit", template=template, language=language)
         if action in _EXPORTS:
             return _export(org, template, language, text, per_copy, _EXPORTS[action])
-    except kit.KitError as exc:
+        if action == "use_as_explanation":
+            filled = kit.export_text(kit.fill(text, org, language, per_copy)).strip()
+            update_organisation(org.domain, actor=user, **{f"explanation_{language}": filled})
+            messages.success(request, _("Every notification now carries this explanation."))
+            return redirect("sender:kit_edit", template=template, language=language)
+    except (kit.KitError, Refused) as exc:
         return _editor(request, org, template, language, text, per_copy, own=own,
                        error=exc.message, status=400)
     return _editor(request, org, template, language, text, per_copy, own=own)
