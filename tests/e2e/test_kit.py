@@ -1,5 +1,6 @@
 """The communication kit's editor in a real browser, at 320 px with axe: the admin previews a
-text with a missing value and Django syntax, and sees the marker and the text as typed."""
+text with a missing value and Django syntax, sees the marker and the text as typed, and the
+preview follows the text while typing."""
 
 from __future__ import annotations
 
@@ -34,3 +35,8 @@ def test_the_kit_editor_previews_and_marks_a_missing_value(zegel: Zegel,
     assert document.locator("b").count() == 0
     assert "not set: the procedure for changing contact details" in \
         document.locator("mark.kit-missing").inner_text()
+    # With JavaScript the preview follows the text as it is typed, without the button.
+    page.fill("#text", "# Live {organisation}")
+    page.locator(".kit-document h2", has_text="Live").wait_for()
+    assert page.locator(".kit-document h2").inner_text() == f"Live {zegel.org.name}"
+    assert page.locator(".kit-document mark.kit-missing").count() == 0
