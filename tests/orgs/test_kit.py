@@ -179,6 +179,7 @@ def test_a_megabyte_of_text_is_refused_with_the_limit(org: Organisation, admin: 
     ("{if method_fax}x{endif}", "Unknown condition {if method_fax}"),
     ("{if nta7516}x", "An {if} is not closed with {endif}."),
     ("x{endif}", "{endif} without an {if} before it."),
+    (" \n\n ", "The text is empty"),
 ])
 def test_an_unknown_placeholder_or_broken_condition_is_refused_on_save(
         org: Organisation, admin: User, text: str, expected: str) -> None:

@@ -349,6 +349,9 @@ def save_text(org: Organisation, template: str, language: str, text: str, *,
     _check_key(template, language)
     text = text.replace("\r\n", "\n")
     check(text)
+    if not text.strip():
+        raise KitError(_("The text is empty: write one, or reset the template to the built-in "
+                         "text."))
     with transaction.atomic():
         KitText.objects.update_or_create(
             organisation=org, template=template, language=language,
