@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -374,6 +374,15 @@ def ensure_demo() -> None:
         Organisation.objects.filter(pk=org.pk).update(
             contact_email=f"zorg@{DEMO_DOMAIN}", contact_phone="088 123 45 67")
         say(f"Created demo organisation {org.name}.")
+    # What the communication kit fills in (zegel.orgs.kit), also for a demo made before it.
+    Organisation.objects.filter(domain=DEMO_DOMAIN, kit_start_date__isnull=True).update(
+        kit_start_date=date(2027, 3, 1))
+    Organisation.objects.filter(domain=DEMO_DOMAIN, contact_change_procedure="").update(
+        contact_change_procedure="Geef uw nieuwe mobiele nummer of e-mailadres door aan de "
+                                 "receptie of bel 088 123 45 67; wij vragen u om u te "
+                                 "legitimeren.")
+    Organisation.objects.filter(domain=DEMO_DOMAIN, nta7516_record_url="").update(
+        nta7516_record_url=f"https://{DEMO_DOMAIN}/nta7516")
     # Without a page of its own, its notifications link to Zegel's genuine-message page.
     Organisation.objects.filter(domain=DEMO_DOMAIN, info_url=_OLD_DEMO_INFO_URL).update(info_url="")
     for email, name, admin in ((DEMO_SENDER, "Dr. Anna de Vries", False),

@@ -93,6 +93,15 @@ class Organisation(models.Model):
     # (crypto-shredding; docs/lifecycle.md); 0: off, content is kept until it is revoked.
     retention_days = models.PositiveIntegerField(_("retention period in days"), default=0,
                                                  db_default=0)
+    # What the communication kit (zegel.orgs.kit) fills in besides the settings above: the day
+    # the organisation starts sending securely, how a recipient changes the phone number or
+    # e-mail address the organisation has for them, and the address of the organisation's own
+    # published NTA 7516 record (empty: it publishes none).
+    kit_start_date = models.DateField(_("start date"), null=True, blank=True)
+    contact_change_procedure = models.TextField(_("procedure for changing contact details"),
+                                                blank=True, db_default="", default="")
+    nta7516_record_url = models.URLField(_("NTA 7516 record"), blank=True, db_default="",
+                                         default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -403,3 +412,21 @@ class PasswordResetRequest(models.Model):
     class Meta:
         indexes = [models.Index(fields=["address_hash", "at"], name="orgs_resetrequest_addr_at"),
                    models.Index(fields=["client", "at"], name="orgs_resetrequest_client_at")]
+
+
+class KitText(models.Model):
+    """An organisation's own wording of one communication-kit template in one language
+    (zegel.orgs.kit). Without a row the built-in text applies; "reset" deletes the row."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE,
+                                     related_name="kit_texts")
+    template = models.CharField(max_length=40)
+    language = models.CharField(max_length=2)
+    text = models.TextField()
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "template", "language"],
+                                               name="kit_text_once")]

@@ -2,6 +2,7 @@ from django.contrib.auth.views import LogoutView
 from django.urls import path
 
 from zegel.sender import (
+    kit,
     lists,
     org_settings,
     proofs,
@@ -38,6 +39,8 @@ urlpatterns = [
          name="organisation_settings"),
     path("settings/organisation/logo", org_settings.organisation_logo,
          name="organisation_logo"),
+    path("settings/kit", kit.kit_overview, name="kit"),
+    path("settings/kit/<str:template>/<str:language>", kit.kit_edit, name="kit_edit"),
     path("inbox", lists.inbox, name="inbox"),
     path("sent", lists.sent, name="sent"),
     path("compose", views.compose, name="compose"),
