@@ -71,6 +71,8 @@ def _print_settings(org: Any) -> None:
     for name, value in values.items():
         if isinstance(value, bool):
             shown = "yes" if value else "no"
+        elif isinstance(value, list):
+            shown = ",".join(value)
         elif isinstance(value, str) and "\n" in value:
             shown = value.replace("\n", "\n" + " " * (width + 2))
         else:
@@ -500,6 +502,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "notifications name as their sender: the organisation ('Zorggroep Noord via "
                    "Zegel') or the staff member who sends ('Anna de Vries via Zorggroep "
                    "Noord', with Reply-To their address)")
+    p.add_argument("--remember-browser-days", type=_whole, help="days a recipient's browser "
+                   "opens new messages without a code after they tick 'remember this "
+                   "browser': 0 (off) to 90")
+    p.add_argument("--languages", metavar="nl,en", help="the languages recipients are "
+                   "offered, codes separated by commas (Zegel ships nl and en)")
+    p.add_argument("--default-language", metavar="nl|en", help="the language of a "
+                   "recipient's notification and portal unless they choose another offered one")
     p = sub(org, "show", cmd_org_show, "Print an organisation's settings.")
     p.add_argument("--domain", required=True, help="the organisation's domain")
     p = sub(org, "two-factor", cmd_org_two_factor, "Require a second factor at log-in for "
