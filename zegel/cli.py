@@ -71,6 +71,8 @@ def _print_settings(org: Any) -> None:
     for name, value in values.items():
         if isinstance(value, bool):
             shown = "yes" if value else "no"
+        elif isinstance(value, list):
+            shown = ",".join(value)
         elif isinstance(value, str) and "\n" in value:
             shown = value.replace("\n", "\n" + " " * (width + 2))
         else:
@@ -510,9 +512,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "Zegel') or the staff member who sends ('Anna de Vries via Zorggroep "
                    "Noord', with Reply-To their address)")
     p.add_argument("--remember-browser-days", type=_whole, help="days a recipient's browser "
-                   "may be remembered after a verification: 1 to 90, or 0 for off")
+                   "opens new messages without a code after they tick 'remember this "
+                   "browser': 0 (off) to 90")
     p.add_argument("--retention-days", type=_whole, help="days after a conversation's last "
                    "message when its content is destroyed for everyone; 0 for off")
+    p.add_argument("--languages", metavar="nl,en", help="the languages recipients are "
+                   "offered, codes separated by commas (Zegel ships nl and en)")
+    p.add_argument("--default-language", metavar="nl|en", help="the language of a "
+                   "recipient's notification and portal unless they choose another offered one")
     p = sub(org, "show", cmd_org_show, "Print an organisation's settings.")
     p.add_argument("--domain", required=True, help="the organisation's domain")
     p = sub(org, "two-factor", cmd_org_two_factor, "Require a second factor at log-in for "

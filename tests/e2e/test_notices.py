@@ -95,6 +95,6 @@ def test_the_outbox_shows_each_mail_as_it_looks_and_runs_none_of_it(
     for frame in frames.all():
         assert frame.get_attribute("sandbox") == ""
     # The text part stays, with its link to follow.
-    assert page.locator("pre.captured-text a[href*='/m/']").count() == 2  # Dutch, English
+    assert page.locator("pre.captured-text a[href*='/m/']").count() == 2  # English line, Dutch text
     check_a11y(page)
     assert_no_horizontal_scroll(page, viewport["width"])

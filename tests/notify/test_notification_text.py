@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -34,15 +35,33 @@ def change(org: Organisation, **fields: str) -> None:
     org.refresh_from_db()  # the sender fixture holds this very object
 
 
-def dutch_and_english(text: str) -> tuple[str, str]:
-    dutch, english = text.split("\n----\n")
+def main_part(text: str) -> str:
+    """The notification's text without the short lines in the other languages above it."""
+    return text.split("\n----\n")[-1]
+
+
+def in_dutch_and_english(sender: User, **recipient: Any) -> tuple[CapturedMessage,
+                                                                  CapturedMessage]:
+    """The same notification from an organisation whose default language is Dutch, then from
+    one whose default is English (both offered)."""
+    org = sender.organisation
+    dutch = notify(sender, **recipient)
+    change(org, default_language="en")
+    english = notify(sender, **recipient)
+    change(org, default_language="nl")
     return dutch, english
 
 
+def dutch_and_english(sender: User, **recipient: Any) -> tuple[str, str]:
+    dutch, english = in_dutch_and_english(sender, **recipient)
+    return main_part(dutch.text), main_part(english.text)
+
+
 def test_an_access_code_recipient_is_told_to_have_the_code_ready(sender: User) -> None:
-    mail = notify(sender, method="access_code", access_code="tulp-4821",
-                  access_code_hint="zoals aan de telefoon besproken")
-    dutch, english = dutch_and_english(mail.text)
+    mail, english_mail = in_dutch_and_english(sender, method="access_code",
+                                              access_code="tulp-4821",
+                                              access_code_hint="zoals aan de telefoon besproken")
+    dutch, english = main_part(mail.text), main_part(english_mail.text)
     assert "toegangscode nodig die u van Zorggroep Noord heeft gekregen" in dutch
     assert "Houd die bij de hand." in dutch
     assert "Hint: zoals aan de telefoon besproken" in dutch
@@ -53,8 +72,8 @@ def test_an_access_code_recipient_is_told_to_have_the_code_ready(sender: User) -
 
 def test_an_sms_recipient_is_told_a_code_comes_to_their_phone_never_the_number(
         sender: User) -> None:
-    mail = notify(sender, method="sms", phone="06 12345678")
-    dutch, english = dutch_and_english(mail.text)
+    mail, english_mail = in_dutch_and_english(sender, method="sms", phone="06 12345678")
+    dutch, english = main_part(mail.text), main_part(english_mail.text)
     assert "per sms naar uw telefoonnummer +31 6 ** ** ** 78" in dutch
     assert "by SMS to your phone number +31 6 ** ** ** 78" in english
     for part in (mail.text, mail.html, mail.raw):
@@ -63,8 +82,7 @@ def test_an_sms_recipient_is_told_a_code_comes_to_their_phone_never_the_number(
 
 
 def test_an_email_code_recipient_is_told_a_code_comes_by_email(sender: User) -> None:
-    mail = notify(sender, method="email")
-    dutch, english = dutch_and_english(mail.text)
+    dutch, english = dutch_and_english(sender, method="email")
     assert "Die sturen wij per e-mail naar dit adres." in dutch
     assert "We send it by e-mail to this address." in english
     assert "sms" not in dutch.lower() and "toegangscode" not in dutch
@@ -76,25 +94,24 @@ def test_the_hint_is_only_told_to_access_code_recipients(sender: User) -> None:
 
 
 def test_a_named_recipient_is_greeted_by_name(sender: User) -> None:
-    mail = notify(sender, name="Piet Jansen")
-    dutch, english = dutch_and_english(mail.text)
+    mail, english_mail = in_dutch_and_english(sender, name="Piet Jansen")
+    dutch, english = main_part(mail.text), main_part(english_mail.text)
     assert dutch.startswith("Beste Piet Jansen,") and english.startswith("Dear Piet Jansen,")
-    assert "Beste Piet Jansen," in mail.html and "Dear Piet Jansen," in mail.html
+    assert "Beste Piet Jansen," in mail.html and "Dear Piet Jansen," in english_mail.html
 
 
 def test_a_recipient_without_a_name_gets_a_neutral_greeting(sender: User) -> None:
-    mail = notify(sender)
-    dutch, english = dutch_and_english(mail.text)
+    dutch, english = dutch_and_english(sender)
     assert dutch.startswith("Goedendag,") and english.startswith("Hello,")
-    assert "Beste" not in mail.text and "Dear" not in mail.text
+    assert "Beste" not in dutch and "Dear" not in english
 
 
 def test_the_end_date_is_written_in_each_language_in_amsterdam_time(sender: User) -> None:
     # 23:30 UTC on 2 March is 00:30 on 3 March in Amsterdam (winter time).
     now = timezone.now()
     ends = datetime(now.year + 1, 3, 2, 23, 30, tzinfo=ZoneInfo("UTC"))
-    mail = notify(sender, expires_at=ends)
-    dutch, english = dutch_and_english(mail.text)
+    mail, english_mail = in_dutch_and_english(sender, expires_at=ends)
+    dutch, english = main_part(mail.text), main_part(english_mail.text)
     assert f"U kunt het lezen tot 3 maart {ends.year}, 00:30." in dutch
     assert f"You can read it until 3 March {ends.year}, 00:30." in english
     assert f"3 maart {ends.year}, 00:30" in mail.html
@@ -110,26 +127,27 @@ def test_the_link_is_also_written_out_as_text_in_both_parts(sender: User) -> Non
     token = LINK_RE.search(mail.text)
     assert token
     link = token.group(0)
-    dutch, english = dutch_and_english(mail.text)
+    english, dutch = mail.text.split("\n----\n")
     assert link in dutch and link in english
-    # In the HTML the link is the button's target and also readable text, in both languages.
+    # In the HTML the link is the button's target and also readable text, in the Dutch part
+    # and in the English line.
     assert mail.html.count(f">{link}</a>") == 2
     assert "Kopieer dan deze link naar uw browser" in mail.html
-    assert "Copy this link into your browser" in mail.html
 
 
 def test_the_button_describes_the_action_by_default(sender: User) -> None:
-    mail = notify(sender)
-    assert re.search(r">Bekijk het bericht</a>", mail.html)
-    assert re.search(r">View the message</a>", mail.html)
-    assert "Bekijk het bericht: https://" in mail.text
-    assert "Klik voor bericht" not in mail.html
+    dutch, english = in_dutch_and_english(sender)
+    assert re.search(r">Bekijk het bericht</a>", dutch.html)
+    assert re.search(r">View the message</a>", english.html)
+    assert "Bekijk het bericht: https://" in dutch.text
+    assert "View the message: https://" in english.text
+    assert "Klik voor bericht" not in dutch.html
 
 
 def test_the_organisation_chooses_its_own_button_text(sender: User, org: Organisation) -> None:
     change(org, notification_button_text="Klik voor bericht")
     mail = notify(sender)
-    assert mail.html.count(">Klik voor bericht</a>") == 2
+    assert mail.html.count(">Klik voor bericht</a>") == 1
     assert "Klik voor bericht: https://" in mail.text
     assert "Bekijk het bericht" not in mail.html and "View the message" not in mail.html
 
@@ -210,9 +228,40 @@ def test_the_code_email_is_in_the_language_of_the_page_it_was_asked_on(
     assert '<html lang="nl">' in dutch.html
 
 
-def test_the_notification_is_dutch_first_then_english(sender: User) -> None:
+def test_the_notification_is_in_the_default_language_with_a_line_in_the_other(
+        sender: User) -> None:
     mail = notify(sender, expires_at=timezone.now() + timedelta(days=3))
     assert mail.subject == ("Beveiligd bericht van Zorggroep Noord / "
                             "Secure message from Zorggroep Noord")
-    assert '<html lang="nl">' in mail.html and 'lang="en"' in mail.html
-    assert mail.html.index("Bekijk het bericht") < mail.html.index("View the message")
+    assert '<html lang="nl">' in mail.html and '<td style="padding:12px 24px 0" lang="en">' \
+        in mail.html
+    english_line = ("Zorggroep Noord sent you a secure message. To read it in English, open "
+                    "this link and choose English at the top of the page:")
+    # The short English line first, then the whole notification in Dutch only.
+    assert mail.text.startswith(english_line + " https://zegel.example.org/m/")
+    assert mail.html.index(english_line) < mail.html.index("Bekijk het bericht")
+    assert "You can read it until" not in mail.text and "View the message" not in mail.html
+    assert "U kunt het lezen tot" in mail.text
+
+
+def test_an_english_default_puts_english_first_and_a_dutch_line(sender: User,
+                                                                org: Organisation) -> None:
+    change(org, default_language="en", explanation="Wij mailen alleen beveiligd.",
+           explanation_en="We only e-mail securely.")
+    mail = notify(sender)
+    assert mail.subject == ("Secure message from Zorggroep Noord / "
+                            "Beveiligd bericht van Zorggroep Noord")
+    dutch_line, english = mail.text.split("\n----\n")
+    assert dutch_line.startswith("Zorggroep Noord heeft u een beveiligd bericht gestuurd. "
+                                 "Wilt u het in het Nederlands lezen?")
+    assert english.startswith("Hello,") and "We only e-mail securely." in english
+    assert "Wij mailen alleen beveiligd." not in mail.text
+    assert '<html lang="en">' in mail.html and 'lang="nl"' in mail.html
+
+
+def test_one_offered_language_means_no_other_line(sender: User, org: Organisation) -> None:
+    change(org, recipient_languages="en", default_language="en")
+    mail = notify(sender)
+    assert mail.subject == "Secure message from Zorggroep Noord"
+    assert "----" not in mail.text and mail.text.startswith("Hello,")
+    assert "Nederlands" not in mail.text and "Bekijk" not in mail.html

@@ -160,7 +160,7 @@ def test_dutch_notification_says_klik_voor_bericht(sender: User) -> None:
     send(sender)
     deliver_due()
     mail = CapturedMessage.objects.get(channel="email")
-    assert "Bekijk het bericht" in mail.html and "View the message" in mail.html
+    assert "Bekijk het bericht" in mail.html and "To read it in English" in mail.html
     assert mail.subject.startswith("Beveiligd bericht van Zorggroep Noord")
 
 

@@ -23,7 +23,7 @@ from tests.messaging.test_attachments import make_attachment
 from zegel.audit.models import AuditEvent
 from zegel.messaging import actions
 from zegel.messaging.models import Conversation, Message, Recipient, RecipientEvent
-from zegel.orgs.models import User
+from zegel.orgs.models import Organisation, User
 from zegel.portal.owncopy import eml
 
 SUBJECT = "Uw uitslag van 1 december"
@@ -36,8 +36,11 @@ COPY_ACTIONS = ("conversation.downloaded", "message.downloaded")
 
 
 @pytest.fixture(autouse=True)
-def _english(settings: Any) -> Any:
+def _english(settings: Any, org: Organisation) -> Any:
     settings.LANGUAGE_CODE = "en"
+    # Recipients get their organisation's default language.
+    Organisation.objects.filter(pk=org.pk).update(default_language="en")
+    org.refresh_from_db()
     with translation.override("en"):
         yield
 

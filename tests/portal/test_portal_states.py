@@ -25,16 +25,19 @@ from zegel.messaging.models import (
     Recipient,
     RecipientLink,
 )
-from zegel.orgs.models import User
+from zegel.orgs.models import Organisation, User
 from zegel.portal.templatetags.portal_files import kind_of
 
 REPLY = "Dank u, ik kom dinsdag. HELDMARK-5521"
 
 
 @pytest.fixture(autouse=True)
-def _english(settings: Any) -> Any:
+def _english(settings: Any, org: Organisation) -> Any:
     """The pages in English (Dutch is the default; its texts are checked by the catalogue)."""
     settings.LANGUAGE_CODE = "en"
+    # Recipients get their organisation's default language.
+    Organisation.objects.filter(pk=org.pk).update(default_language="en")
+    org.refresh_from_db()
     with translation.override("en"):
         yield
 

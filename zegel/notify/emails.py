@@ -1,8 +1,10 @@
 """Building notification e-mails and SMS texts from templates (subject, text, HTML).
 
-Which language: a recipient's notification is in Dutch and English together (nothing tells
-Zegel which a recipient reads before they open the portal); the code a recipient asks for in
-the portal comes in the language of that page; mail to staff is in the site's language
+Which language: a recipient's notification is in the organisation's default language
+(Organisation.recipient_language; nothing tells Zegel which a recipient reads before they open
+the portal), with a short line in each other language the organisation offers; the code a
+recipient asks for in the portal comes in the language of that page, which is always an
+offered one (zegel.portal.languages); mail to staff is in the site's language
 (settings.LANGUAGE_CODE). Dates are written in settings.TIME_ZONE (Europe/Amsterdam).
 """
 

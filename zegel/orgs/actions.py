@@ -314,6 +314,36 @@ def _clean_notification_sender(value: Any) -> str:
     return str(value)
 
 
+def _shipped_languages() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]
+
+
+def _clean_languages(value: Any) -> str:
+    """The offered languages, given as a list of codes (or one text of codes separated by
+    commas), as the column holds them: known codes, each once, in settings.LANGUAGES order."""
+    shipped = _shipped_languages()
+    codes = value.split(",") if isinstance(value, str) else value
+    if not isinstance(codes, (list, tuple)) or not all(isinstance(c, str) for c in codes):
+        raise Refused(_("The languages are a list of language codes, such as nl,en."))
+    wanted = {code.strip().lower() for code in codes if code.strip()}
+    unknown = sorted(wanted - set(shipped))
+    if unknown:
+        raise Refused(_("Zegel has no language %(codes)s; it ships %(shipped)s.")
+                      % {"codes": ", ".join(unknown), "shipped": ", ".join(shipped)})
+    if not wanted:
+        raise Refused(_("Offer recipients at least one language."))
+    return ",".join(code for code in shipped if code in wanted)
+
+
+def _clean_default_language(value: Any) -> str:
+    shipped = _shipped_languages()
+    code = value.strip().lower() if isinstance(value, str) else value
+    if code not in shipped:
+        raise Refused(_("Zegel has no language %(codes)s; it ships %(shipped)s.")
+                      % {"codes": str(value), "shipped": ", ".join(shipped)})
+    return str(code)
+
+
 # Each setting update_organisation takes: its argument, the model field and its check.
 _SETTINGS: tuple[tuple[str, str, Any], ...] = (
     ("name", "name", _clean_name),
@@ -333,6 +363,8 @@ _SETTINGS: tuple[tuple[str, str, Any], ...] = (
     ("remember_browser_days", "remember_browser_days", _clean_remember_days),
     ("notification_sender", "notification_sender", _clean_notification_sender),
     ("retention_days", "retention_days", _clean_retention_days),
+    ("languages", "recipient_languages", _clean_languages),
+    ("default_language", "default_language", _clean_default_language),
 )
 SETTING_NAMES = tuple(argument for argument, _field, _check in _SETTINGS)
 
@@ -340,7 +372,9 @@ SETTING_NAMES = tuple(argument for argument, _field, _check in _SETTINGS)
 def organisation_settings(org: Organisation) -> dict[str, Any]:
     """The organisation's current value of each of SETTING_NAMES (what update_organisation
     takes), for the API and the command line."""
-    return {argument: getattr(org, field) for argument, field, _check in _SETTINGS}
+    values = {argument: getattr(org, field) for argument, field, _check in _SETTINGS}
+    values["languages"] = org.recipient_languages.split(",")
+    return values
 
 
 def update_organisation(domain: str, *, actor: User | None = None,
@@ -385,8 +419,8 @@ def _clean_role(role: str) -> Role:
 
 
 def _check_limits(org: Organisation) -> None:
-    """The settings together: the default end date within the maximum, and the default method
-    one that is allowed."""
+    """The settings together: the default end date within the maximum, the default method
+    one that is allowed, and the default language one that is offered."""
     if org.max_expiry_days:
         if not org.default_expiry_days:
             raise Refused(_("With a maximum end date, the default cannot be \"no end date\"."),
@@ -404,6 +438,9 @@ def _check_limits(org: Organisation) -> None:
                         "date senders may choose (%(days)d days).")
                       % {"retention": org.retention_days, "days": longest},
                       field="retention_days")
+    if org.default_language not in org.recipient_languages.split(","):
+        raise Refused(_("The default language must be one of the languages offered to "
+                        "recipients."), field="default_language")
     if not org.email_code_allowed and org.default_method == "email":
         raise Refused(_("The default verification method cannot be the e-mail code when the "
                         "e-mail code is not allowed."), field="default_method")

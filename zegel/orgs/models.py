@@ -102,6 +102,13 @@ class Organisation(models.Model):
                                                 blank=True, db_default="", default="")
     nta7516_record_url = models.URLField(_("NTA 7516 record"), blank=True, db_default="",
                                          default="")
+    # The shipped languages (settings.LANGUAGES) recipients are offered, as codes in the
+    # order of settings.LANGUAGES ("nl,en"), and the one they get when Zegel knows no other:
+    # the notification's main language and the portal's first.
+    recipient_languages = models.CharField(_("languages offered to recipients"),
+                                           max_length=100, default="nl,en", db_default="nl,en")
+    default_language = models.CharField(_("recipients' default language"), max_length=10,
+                                        default="nl", db_default="nl")
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -143,6 +150,23 @@ class Organisation(models.Model):
         if (get_language() or "nl").startswith("en"):
             return self.explanation_en or self.explanation
         return self.explanation or self.explanation_en
+
+    @property
+    def offered_languages(self) -> list[str]:
+        """The codes of the languages recipients are offered, the default always among them
+        (a row edited outside update_organisation cannot leave recipients none)."""
+        shipped = [code for code, _name in settings.LANGUAGES]
+        offered = [code for code in self.recipient_languages.split(",") if code in shipped]
+        default = self.recipient_language
+        return offered if default in offered else [default, *offered]
+
+    @property
+    def recipient_language(self) -> str:
+        """The language a recipient gets when Zegel knows no other: the default, where it is
+        a shipped one, else the site's."""
+        shipped = [code for code, _name in settings.LANGUAGES]
+        return self.default_language if self.default_language in shipped \
+            else settings.LANGUAGE_CODE
 
     def notification_from(self, sender: Any) -> tuple[str, str]:
         """The display name and Reply-To address of a notification `sender` (a staff user)

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from zegel.notify.outbox import sender_address
 from zegel.orgs.models import Organisation
+from zegel.portal.languages import language_choices, use_portal_language
 
 
 @require_GET
@@ -23,9 +24,11 @@ def genuine(request: HttpRequest, domain: str) -> HttpResponse:
     org = Organisation.objects.filter(domain=domain.lower()).first()
     if org is None:
         return render(request, "portal/not_found.html", status=404)
+    use_portal_language(request, org)
     base = urlsplit(settings.BASE_URL)
     return render(request, "portal/genuine.html", {
         "org": org,
+        "offered_languages": language_choices(org),
         "from_address": sender_address(org),
         "link_start": f"{base.scheme}://{base.netloc}/m/",
     })

@@ -29,6 +29,7 @@ from zegel.keystore.keys import ShreddedError
 from zegel.messaging import access, actions, content
 from zegel.messaging.models import Attachment, Conversation, Recipient, RecipientLink
 from zegel.messaging.validation import mask_email, mask_phone
+from zegel.portal.languages import language_choices, use_portal_language
 from zegel.portal.owncopy.eml import eml_filename, message_eml
 from zegel.portal.owncopy.pdf import conversation_pdf, pdf_filename
 
@@ -86,6 +87,7 @@ def _open_link(request: HttpRequest, token: str) -> tuple[RecipientLink | None,
     link = content.find_link(token)
     if link is None:
         return None, _not_found(request)
+    use_portal_language(request, link.recipient.conversation.organisation)
     if _state(link.recipient) != "open":
         return None, _gone(request, link.recipient)
     return link, None
@@ -141,6 +143,7 @@ def _context(recipient: Recipient, **extra: Any) -> dict[str, Any]:
     return {
         "recipient": recipient,
         "org": conversation.organisation,
+        "offered_languages": language_choices(conversation.organisation),
         "sender_name": conversation.created_by.display_name,
         "sender_email": conversation.created_by.email,
         "masked_phone": mask_phone(recipient.phone) if recipient.phone else "",
@@ -583,8 +586,12 @@ def end_session(request: HttpRequest, token: str) -> HttpResponseBase:
     until = (actions.remembered_until(link.recipient, _remember_secret(request))
              if link is not None and _state(link.recipient) == "open" else None)
     request.session.flush()
-    return render(request, "portal/ended.html", {"token": token, "remembered_until": until},
-                  status=200)
+    page: dict[str, Any] = {"token": token, "remembered_until": until}
+    if link is not None:
+        org = link.recipient.conversation.organisation
+        use_portal_language(request, org)
+        page["offered_languages"] = language_choices(org)
+    return render(request, "portal/ended.html", page, status=200)
 
 
 @never_cache
@@ -629,6 +636,7 @@ def forget(request: HttpRequest, token: str) -> HttpResponseBase:
     link = content.find_link(token)
     if link is None:
         return _not_found(request)
+    use_portal_language(request, link.recipient.conversation.organisation)
     actions.forget_browser(_remember_secret(request), recipient=link.recipient,
                            request=request)
     flash.success(request, _("This browser is forgotten. Next time you open a message, we "

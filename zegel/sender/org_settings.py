@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -64,7 +65,9 @@ def _values(org: Organisation) -> dict[str, Any]:
             "max_attachment_mb": str(org.max_attachment_mb),
             "remember_browser_days": str(org.remember_browser_days),
             "notification_sender": org.notification_sender,
-            "retention_days": str(org.retention_days)}
+            "retention_days": str(org.retention_days),
+            "languages": org.recipient_languages.split(","),
+            "default_language": org.default_language}
 
 
 def _from_post(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -95,7 +98,12 @@ def _from_post(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
         raise Refused(_("Enter a number of megabytes: 0 (the installation's) to %(max)d.")
                       % {"max": _installation_mb()}, field=_MB)
     given[_MB] = int(mb)
-    # Left out (a form from before this setting): unchanged.
+    # Left out (a form from before these settings): unchanged.
+    if "default_language" in request.POST:
+        typed["languages"] = request.POST.getlist("languages")
+        typed["default_language"] = request.POST.get("default_language", "")
+        given["languages"] = typed["languages"]
+        given["default_language"] = typed["default_language"]
     if _REMEMBER in request.POST:
         remember = typed[_REMEMBER].strip()
         if not remember.isdigit() or len(remember) > 3:
@@ -127,6 +135,8 @@ def _page(request: HttpRequest, org: Organisation, values: dict[str, Any],
         "installation_idle": settings.PORTAL_IDLE_SECONDS // 60,
         "installation_mb": _installation_mb(),
         "max_remember_days": MAX_REMEMBER_DAYS,
+        "shipped_languages": [(code, get_language_info(code)["name_local"])
+                              for code, _name in settings.LANGUAGES],
         "logo_max_mb": logos.MAX_BYTES // (1024 * 1024),
         "logo_width": logos.MAX_WIDTH, "logo_height": logos.MAX_HEIGHT,
     }, status=400 if error else 200)

@@ -73,14 +73,19 @@ def notify_recipient(recipient: Recipient, message: Message, sender: User, *,
     RecipientLink.objects.create(recipient=recipient, token_hash=hash_token(token))
     org = sender.organisation
     from_name, reply_to = org.notification_from(sender)
+    # In the organisation's default language, with a short line in each other language it
+    # offers (Zegel knows no recipient's own language before they open the portal).
+    language = org.recipient_language
     email = render_email(
         "notification",
         {"org": org, "sender_name": sender.display_name, "recipient": recipient,
          "masked_phone": mask_phone(recipient.phone) if recipient.phone else "",
          "expires_at": message.conversation.expires_at,
-         "link": f"{settings.BASE_URL}/m/{token}", "reply_to_sender": bool(reply_to)},
+         "link": f"{settings.BASE_URL}/m/{token}", "reply_to_sender": bool(reply_to),
+         "other_languages": [code for code in org.offered_languages if code != language]},
         to=recipient.email,
         from_name=from_name,
+        language=language,
     )
     if reply_to:
         email = dataclasses.replace(email, reply_to=reply_to)
