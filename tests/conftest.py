@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import socket
 import threading
@@ -23,6 +24,9 @@ from zegel.notify.outbox import deliver_due
 from zegel.orgs.models import Organisation, User
 
 PASSWORD = "correct horse battery staple"
+
+# aiosmtpd, the tests' SMTP server, says every connection's end at INFO: noise in the output.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 @pytest.fixture(autouse=True)

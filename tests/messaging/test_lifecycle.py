@@ -91,8 +91,10 @@ def test_the_end_date_refuses_a_verified_session_before_the_job_runs(sender: Use
     guest = _verified_guest(token)
     Conversation.objects.filter(pk=message.conversation_id).update(
         expires_at=timezone.now() - timedelta(seconds=1))
-    for refused in (guest.get(f"/m/{token}"), guest.get(f"/m/{token}/a/{attachment.pk}"),
-                    guest.post(f"/m/{token}/reply", {"body": "Dank u"})):
+    for refused in (guest.get(f"/m/{token}", HTTP_ACCEPT_LANGUAGE="en"),
+                    guest.get(f"/m/{token}/a/{attachment.pk}", HTTP_ACCEPT_LANGUAGE="en"),
+                    guest.post(f"/m/{token}/reply", {"body": "Dank u"},
+                               HTTP_ACCEPT_LANGUAGE="en")):
         assert refused.status_code == 410
         assert b"This message was available until" in refused.content
         assert b"050 123 4567" in refused.content and b"hierbij" not in refused.content
