@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
+from django.test import Client
 
 from zegel.directory import validation
+from zegel.orgs.models import User
 
 # The hasher access codes are stored with outside the tests.
 PRODUCTION = validation._argon2
@@ -23,3 +25,17 @@ def _cheap_hashing(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     monkeypatch.setattr("zegel.directory.validation._argon2", CHEAP)
     monkeypatch.setattr("zegel.directory.actions._argon2", CHEAP)
+
+
+@pytest.fixture
+def admin(sender: User) -> User:
+    sender.role = "admin"
+    sender.save()
+    return sender
+
+
+@pytest.fixture
+def admin_client(admin: User) -> Client:
+    client = Client()
+    client.force_login(admin)
+    return client

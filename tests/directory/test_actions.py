@@ -20,13 +20,6 @@ from zegel.messaging.actions import guest_auth
 from zegel.orgs.models import User
 
 
-@pytest.fixture
-def admin(sender: User) -> User:
-    sender.role = "admin"
-    sender.save()
-    return sender
-
-
 def test_the_code_is_hashed_as_recipients_codes_are() -> None:
     assert type(PRODUCTION) is type(drafts._argon2)
     assert (PRODUCTION.time_cost, PRODUCTION.memory_cost, PRODUCTION.parallelism) == (

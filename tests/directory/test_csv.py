@@ -25,20 +25,6 @@ GOOD = ("email,name,phone,external_id,preferred_method,access_code_hint,shared_c
         "els@example.nl,Els de Wit,,P2,,,\r\n")
 
 
-@pytest.fixture
-def admin(sender: User) -> User:
-    sender.role = "admin"
-    sender.save()
-    return sender
-
-
-@pytest.fixture
-def admin_client(admin: User) -> Client:
-    client = Client()
-    client.force_login(admin)
-    return client
-
-
 def _upload(client: Client, data: bytes, name: str = "contacts.csv") -> Any:
     return client.post("/admin/contacts/import", {"file": _file(data, name)})
 

@@ -31,20 +31,6 @@ CODE_RE = re.compile(r"\b([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})\b")
 URL = "/admin/contacts/letters"
 
 
-@pytest.fixture
-def admin(sender: User) -> User:
-    sender.role = "admin"
-    sender.save()
-    return sender
-
-
-@pytest.fixture
-def admin_client(admin: User) -> Client:
-    client = Client()
-    client.force_login(admin)
-    return client
-
-
 def _pdf_codes(data: bytes) -> list[str]:
     reader = PdfReader(io.BytesIO(data))
     found = []

@@ -19,20 +19,6 @@ PAGES = ["/admin/contacts/", "/admin/contacts/new", "/admin/contacts/shared-code
          "/admin/contacts/import", "/admin/contacts/export.csv"]
 
 
-@pytest.fixture
-def admin(sender: User) -> User:
-    sender.role = "admin"
-    sender.save()
-    return sender
-
-
-@pytest.fixture
-def admin_client(admin: User) -> Client:
-    client = Client()
-    client.force_login(admin)
-    return client
-
-
 def test_the_menu_shows_contacts_to_admins_only(admin_client: Client,
                                                 sender_client: Client, teammate: User) -> None:
     assert 'href="/admin/contacts/"' in admin_client.get("/inbox").content.decode()

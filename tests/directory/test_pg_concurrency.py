@@ -32,13 +32,6 @@ pytestmark = [
 CALLS = 8
 
 
-@pytest.fixture
-def admin(sender: User) -> User:
-    sender.role = "admin"
-    sender.save()
-    return sender
-
-
 def _put(secret: str, external_id: str, body: dict[str, Any]) -> int:
     api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
     response = api.put(f"/api/v1/contacts/{external_id}", json.dumps(body),

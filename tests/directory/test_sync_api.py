@@ -21,13 +21,6 @@ BODY = {"email": "Piet.Jansen@Example.NL", "name": "Piet Jansen", "phone": "06 1
         "preferred_method": "access_code"}
 
 
-@pytest.fixture
-def admin(sender: User) -> User:
-    sender.role = "admin"
-    sender.save()
-    return sender
-
-
 def _api(user: User, scopes: tuple[str, ...] | None = None) -> Client:
     _token, secret = ApiToken.issue(user, scopes=scopes)
     return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
