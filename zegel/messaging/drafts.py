@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zegel.directory import lookup
+from zegel.directory.validation import hint_gives_away
 from zegel.messaging.errors import ActionErrors, FieldError
 from zegel.messaging.models import (
     HeldReason,
@@ -178,7 +179,7 @@ def _check_one(index: int, spec: RecipientSpec, seen: set[str], *,
             refuse("access_code", _code_message(exc, who),
                    HeldReason.ACCESS_CODE_MISSING if not spec.access_code.strip() else "")
         hint = clean_display_name(spec.access_code_hint)
-        if code_hash and _gives_away(hint, spec.access_code):
+        if code_hash and hint_gives_away(hint, spec.access_code):
             # The hint goes in the notification e-mail: with the code in it, the e-mail alone
             # would open the message.
             refuse("access_code_hint", _("The hint for %(email)s contains the access code. The "
@@ -213,15 +214,6 @@ def _code_message(exc: ValidationError, who: str) -> str:
             % {"who": who}
     return _("Enter an access code of at least %(n)d characters for %(who)s.") \
         % {"n": MIN_ACCESS_CODE_LENGTH, "who": who}
-
-
-def _gives_away(hint: str, code: str) -> bool:
-    """Whether the hint holds the code, also written with other case, spaces or dashes."""
-    def bare(text: str) -> str:
-        return "".join(ch for ch in text.casefold() if ch.isalnum())
-
-    code = bare(code)
-    return bool(code) and code in bare(hint)
 
 
 def latest_expiry(organisation: Organisation, now: datetime | None = None) -> datetime | None:
